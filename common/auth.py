@@ -1,0 +1,108 @@
+"""JWT verification with the user service's public key, shared by every service."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from flask import current_app, g, request
+
+from common.errors import Forbidden, Unauthorized
+
+ALGORITHMS = ["EdDSA"]
+ROLES = ("user", "host", "admin")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, badly signed or from another issuer."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: int
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class TokenVerifier:
+    """Accepts only EdDSA tokens signed by our key, from our issuer, with `exp`, `sub` and `role`."""
+
+    def __init__(self, public_key_pem: str, issuer: str) -> None:
+        self._key = load_pem_public_key(public_key_pem.encode())
+        self._issuer = issuer
+
+    def verify(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=ALGORITHMS,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return _identity_from_claims(claims)
+
+
+def _identity_from_claims(claims: dict[str, Any]) -> Identity:
+    sub, role = claims.get("sub"), claims.get("role", "user")
+    if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:
+        raise InvalidToken("token subject or role is invalid")
+    return Identity(user_id=int(sub), role=role)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate_request() -> Identity:
+    """The caller's identity from `Authorization: Bearer`, or a 401."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Unauthorized("Authorization token is missing")
+    verifier: TokenVerifier = current_app.extensions["token_verifier"]
+    try:
+        identity = verifier.verify(token)
+    except InvalidToken as exc:
+        raise Unauthorized("Invalid or expired token") from exc
+    g.identity = identity
+    return identity
+
+
+def require_auth(roles: Iterable[str] | None = None) -> Callable[[F], F]:
+    """Route decorator: a valid token, and one of `roles` when given (403 otherwise)."""
+    allowed = frozenset(roles) if roles else None
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            identity = authenticate_request()
+            if allowed is not None and identity.role not in allowed:
+                raise Forbidden("Forbidden")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_identity() -> Identity:
+    return g.identity
+
+
+def init_auth(app: Any, public_key_pem: str, issuer: str) -> None:
+    app.extensions["token_verifier"] = TokenVerifier(public_key_pem, issuer)

@@ -1,0 +1,69 @@
+"""Wires the shared HTTP conventions into a Flask app: request ids, access log, errors, body limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from common.errors import BadRequest, register_error_handlers
+from common.settings import BaseServiceSettings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("access")
+
+
+def incoming_request_id() -> str:
+    """Reuse a well-formed upstream request id, otherwise mint one."""
+    candidate = request.headers.get(REQUEST_ID_HEADER, "")
+    return candidate if _VALID_REQUEST_ID.match(candidate) else uuid.uuid4().hex
+
+
+def init_web(app: Flask, settings: BaseServiceSettings) -> None:
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    register_error_handlers(app)
+
+    @app.before_request
+    def _start_request() -> None:
+        g.request_id = incoming_request_id()
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish_request(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        if request.path not in ("/health", "/ready"):
+            elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "http.request.method": request.method,
+                    "url.path": request.path,
+                    "http.response.status_code": response.status_code,
+                    "event.duration": int(elapsed_ms * 1_000_000),
+                    "client.ip": request.remote_addr,
+                },
+            )
+        return response
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says what is wrong."""
+    if not request.data:
+        raise BadRequest("Request body must be a JSON object")
+    try:
+        body = request.get_json(force=True, silent=False)
+    except Exception as exc:
+        raise BadRequest("Malformed JSON body") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
