@@ -1,0 +1,72 @@
+"""Write-only Socket.IO emitter: REST processes publish property events through the Redis queue.
+
+The realtime process (`booking_service.realtime`) listens on the same Redis channel and delivers
+each event to the clients in the property's room, whichever instance they are connected to.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+# Flask-SocketIO's default channel; the realtime server and every emitter must agree on it.
+QUEUE_CHANNEL = "flask-socketio"
+NAMESPACE = "/"
+UPDATE_EVENT = "notification_update"
+# A dead or blackholed Redis must not stall the booking request that triggered the event.
+REDIS_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+
+
+def room_for(property_id: int) -> str:
+    """The Socket.IO room of a property, shared by the emitter and the realtime server."""
+    return f"property:{property_id}"
+
+
+def queue_manager(redis_url: str, *, write_only: bool) -> socketio.RedisManager:
+    return socketio.RedisManager(
+        redis_url,
+        channel=QUEUE_CHANNEL,
+        write_only=write_only,
+        logger=log,
+        redis_options=dict(REDIS_OPTIONS),
+    )
+
+
+class Notifier:
+    """Emits `notification_update {"update": ...}` to a property's room; never raises.
+
+    Construction connects to nothing: the first emit opens the Redis connection. Without a
+    `redis_url` the notifier is disabled and only logs at debug level.
+    """
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._manager = queue_manager(redis_url, write_only=True) if redis_url else None
+
+    def property_event(self, property_id: int, update: dict[str, Any]) -> None:
+        if self._manager is None:
+            log.debug("notifications disabled; dropped event for property %s", property_id)
+            return
+        try:
+            self._manager.emit(
+                UPDATE_EVENT, {"update": update}, namespace=NAMESPACE, room=room_for(property_id)
+            )
+        except Exception as exc:
+            log.error("cannot publish notification for property %s: %s", property_id, type(exc).__name__)
+
+    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None:
+        """A booking was made (`"booked"`) or cancelled (`"cancelled"`); no user identity is sent."""
+        update = {
+            "propertyId": property_id,
+            "event": event,
+            "startDate": _iso(start_date),
+            "endDate": _iso(end_date),
+        }
+        self.property_event(property_id, update)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
