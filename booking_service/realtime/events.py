@@ -1,0 +1,193 @@
+"""The seed's five Socket.IO events, plus connect-time JWT authentication.
+
+Every reply is `{"message": ...}` to the sender only, with the seed's texts byte for byte. Bad input or a
+Redis failure answers "Error" to that client and never disconnects anyone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from flask import request
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
+
+from booking_service.notifications import UPDATE_EVENT, room_for
+from booking_service.subscriptions import Subscribe, SubscriptionStore
+from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token
+
+log = logging.getLogger(__name__)
+
+ERROR = "Error"
+FORBIDDEN = "Forbidden"
+MAX_PROPERTY_ID = 2**63 - 1
+MAX_NOTIFICATION_BYTES = 8 * 1024
+MAX_TOKEN_CHARS = 4096
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class BadPayloadError(Exception):
+    """The event's payload is not what the event needs."""
+
+
+def property_id_from(payload: Any) -> int:
+    """`payload["property_id"]` as a positive integer (an int, or a string of digits)."""
+    if not isinstance(payload, dict):
+        raise BadPayloadError("payload must be an object")
+    value = payload.get("property_id")
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PROPERTY_ID:
+        raise BadPayloadError("property_id must be a positive integer")
+    return value
+
+
+def notification_from(payload: dict[str, Any]) -> Any:
+    value = payload.get("notification")
+    if value is None or value == "" or value == {} or value == []:
+        raise BadPayloadError("notification is missing")
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_NOTIFICATION_BYTES:
+        raise BadPayloadError("notification is too large")
+    return value
+
+
+def token_from(auth: Any) -> str | None:
+    """The JWT from the `auth` payload, the `Authorization` header, or the `token` query parameter."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if not token:
+        token = bearer_token(request.headers.get("Authorization"))
+    if not token:
+        token = request.args.get("token")
+    return token if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS else None
+
+
+def reply(event: str, message: str) -> None:
+    emit(event, {"message": message})
+
+
+def replies_error(event: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Turns bad payloads and Redis failures into an "Error" reply on `event`."""
+
+    def decorator(handler: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(handler)
+        def wrapper(self: RealtimeEvents, *args: Any) -> None:
+            try:
+                handler(self, args[0] if args else None)
+            except BadPayloadError as exc:
+                log.info("%s rejected: %s", event, exc)
+                reply(event, ERROR)
+            except redis.RedisError as exc:
+                log.error("%s failed, Redis unavailable: %s", event, type(exc).__name__)
+                reply(event, ERROR)
+
+        return wrapper
+
+    return decorator
+
+
+class RealtimeEvents:
+    """Binds the handlers to one SocketIO server; identities live per connection (sid)."""
+
+    def __init__(self, socketio: SocketIO, store: SubscriptionStore, verifier: TokenVerifier) -> None:
+        self._socketio = socketio
+        self._store = store
+        self._verifier = verifier
+        self._identities: dict[str, Identity] = {}
+
+    def register(self) -> None:
+        on = self._socketio.on_event
+        on("connect", self.connect)
+        on("disconnect", self.disconnect)
+        on("get-notification", self.get_notification)
+        on("stop-notification", self.stop_notification)
+        on("join-room", self.join_property_room)
+        on("leave-room", self.leave_property_room)
+        on("broadcast_notification", self.broadcast)
+        on("broadcast-notification", self.broadcast)
+        self._socketio.on_error_default(self._unexpected)
+
+    @property
+    def connected(self) -> int:
+        return len(self._identities)
+
+    def connect(self, auth: Any = None) -> None:
+        token = token_from(auth)
+        if token is None:
+            raise ConnectionRefusedError("Authorization token is missing")
+        try:
+            identity = self._verifier.verify(token)
+        except InvalidToken as exc:
+            raise ConnectionRefusedError("Invalid or expired token") from exc
+        self._identities[request.sid] = identity  # type: ignore[attr-defined]
+
+    def disconnect(self, *_: Any) -> None:
+        self._identities.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    def _identity(self) -> Identity:
+        return self._identities[request.sid]  # type: ignore[attr-defined]
+
+    @replies_error("notification_response")
+    def get_notification(self, payload: Any) -> None:
+        property_id = property_id_from(payload)
+        outcome = self._store.subscribe(self._identity().user_id, property_id)
+        if outcome is Subscribe.LIMIT_REACHED:
+            raise BadPayloadError("subscription limit reached")
+        if outcome is Subscribe.ALREADY:
+            reply(
+                "notification_response", f"Already watching notification for property with ID:{property_id}"
+            )
+        else:
+            reply("notification_response", f"Subscribed to notification for property with ID:{property_id}")
+
+    @replies_error("stop_notification_response")
+    def stop_notification(self, payload: Any) -> None:
+        property_id = property_id_from(payload)
+        removed = self._store.unsubscribe(self._identity().user_id, property_id)
+        leave_room(room_for(property_id))
+        if removed:
+            message = f"Stopped getting notification for property with ID: {property_id}"
+        else:
+            message = "No notification found for this property id"
+        reply("stop_notification_response", message)
+
+    @replies_error("join_response")
+    def join_property_room(self, payload: Any) -> None:
+        property_id = property_id_from(payload)
+        user_id = self._identity().user_id
+        if not self._store.is_subscribed(user_id, property_id):
+            message = f"User {user_id} is not subscribed to get notifications for room: {property_id}"
+            reply("join_response", message)
+            return
+        join_room(room_for(property_id))
+        reply("join_response", f"Connected to room {property_id} for notifications")
+
+    @replies_error("leave_response")
+    def leave_property_room(self, payload: Any) -> None:
+        property_id = property_id_from(payload)
+        user_id = self._identity().user_id
+        if not self._store.is_subscribed(user_id, property_id):
+            message = f"User {user_id} did not get notification for property with ID: {property_id}"
+            reply("leave_response", message)
+            return
+        leave_room(room_for(property_id))
+        reply("leave_response", f"Left from room {property_id}")
+
+    @replies_error(UPDATE_EVENT)
+    def broadcast(self, payload: Any) -> None:
+        identity = self._identity()
+        if not identity.is_admin:
+            log.warning("broadcast refused for user %s (role %s)", identity.user_id, identity.role)
+            reply(UPDATE_EVENT, FORBIDDEN)
+            return
+        property_id = property_id_from(payload)
+        notification = notification_from(payload)
+        self._socketio.emit(UPDATE_EVENT, {"update": notification}, to=room_for(property_id))
+        log.info("admin %s broadcast to property %s", identity.user_id, property_id)
+
+    def _unexpected(self, error: Exception) -> None:
+        log.error("socket.io handler failed: %s", type(error).__name__, exc_info=error)
