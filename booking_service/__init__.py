@@ -1,0 +1,49 @@
+"""Booking service (REST): properties, bookings without double booking, Redis Cluster cache."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from booking_service.cache import PropertyCache, cluster_client_factory
+from booking_service.db import build_engine, register_db_error_handler
+from booking_service.settings import BookingSettings
+from common.auth import init_auth
+from common.health import health_blueprint
+from common.logs import configure_logging
+from common.web import init_web
+
+
+def create_app(config: BookingSettings | None = None) -> Flask:
+    """Builds the app; connections are opened lazily on first use, never here."""
+    from booking_service.api import api
+    from booking_service.notifications import Notifier
+    from booking_service.services import BookingService
+
+    settings = config or BookingSettings()
+    configure_logging(settings.service_name, settings.log_level)
+    app = Flask(__name__)
+    init_web(app, settings)
+    register_db_error_handler(app)
+    init_auth(app, settings.require_public_key(), settings.jwt_issuer)
+
+    engine = build_engine(
+        settings.booking_db_url, connect_timeout=settings.db_connect_timeout, pool_size=settings.db_pool_size
+    )
+    nodes = settings.cluster_nodes
+    cache = PropertyCache(cluster_client_factory(nodes) if nodes else None, settings.cache_ttl_seconds)
+    notifier = Notifier(settings.redis_url)
+    app.extensions["settings"] = settings
+    app.extensions["engine"] = engine
+    app.extensions["cache"] = cache
+    app.extensions["notifier"] = notifier
+    app.extensions["booking"] = BookingService(engine, cache, notifier)
+
+    def mariadb_check() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    checks = {"mariadb": mariadb_check, "redis_cluster": cache.ping}
+    app.register_blueprint(health_blueprint(checks, required=frozenset({"mariadb"})))
+    app.register_blueprint(api)
+    return app

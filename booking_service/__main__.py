@@ -1,0 +1,25 @@
+"""`python -m booking_service migrate`: bring the MariaDB schema to head before the server starts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from booking_service.settings import BookingSettings
+from common.migrations import upgrade_to_head
+
+SCRIPT_LOCATION = "booking_service:migrations"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m booking_service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply Alembic migrations to BOOKING_DB_URL")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        upgrade_to_head(SCRIPT_LOCATION, BookingSettings().booking_db_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

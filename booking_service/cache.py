@@ -1,0 +1,112 @@
+"""Cache-aside for property reads on Redis Cluster, skipped (never failing a request) when Redis is down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+LISTS_KEY = "hrp:props:lists"
+ITEM_KEY = "hrp:props:item:{}"
+# Short socket timeouts: a dead master must cost a request milliseconds, not seconds.
+CLIENT_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 0.25,
+    "socket_connect_timeout": 0.25,
+    "require_full_coverage": False,
+    "retry": Retry(NoBackoff(), 1),
+}
+
+ClientFactory = Callable[[], RedisCluster]
+
+
+def cluster_client_factory(nodes: list[tuple[str, int]]) -> ClientFactory:
+    def build() -> RedisCluster:
+        startup = [ClusterNode(host, port) for host, port in nodes]
+        return RedisCluster(startup_nodes=startup, decode_responses=True, **CLIENT_OPTIONS)
+
+    return build
+
+
+class PropertyCache:
+    """JSON values in Redis Cluster; after any Redis error the cache is bypassed for `cooldown` seconds."""
+
+    def __init__(self, factory: ClientFactory | None, ttl_seconds: int, cooldown: float = 1.0) -> None:
+        self._factory = factory
+        self._ttl = ttl_seconds
+        self._cooldown = cooldown
+        self._client: RedisCluster | None = None
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._factory is not None and self._ttl > 0
+
+    def get_list(self, variant: str) -> Any | None:
+        return self._call(lambda c: _loads(c.hget(LISTS_KEY, variant)))
+
+    def set_list(self, variant: str, value: Any) -> None:
+        def write(client: RedisCluster) -> None:
+            client.hset(LISTS_KEY, variant, json.dumps(value))
+            client.expire(LISTS_KEY, self._ttl, nx=True)
+
+        self._call(write)
+
+    def get_item(self, property_id: int) -> Any | None:
+        return self._call(lambda c: _loads(c.get(ITEM_KEY.format(property_id))))
+
+    def set_item(self, property_id: int, value: Any) -> None:
+        self._call(lambda c: c.set(ITEM_KEY.format(property_id), json.dumps(value), ex=self._ttl))
+
+    def invalidate(self, property_id: int | None = None) -> None:
+        """Drops every cached list (and the property's entry); the TTL bounds staleness if this fails."""
+        self._call(lambda c: c.delete(LISTS_KEY))
+        if property_id is not None:
+            self._call(lambda c: c.delete(ITEM_KEY.format(property_id)))
+
+    def ping(self) -> None:
+        """Readiness probe: raises when the cluster does not answer."""
+        if not self.enabled:
+            raise RuntimeError("cache disabled")
+        self._connected().ping()
+
+    def _call(self, operation: Callable[[RedisCluster], Any]) -> Any | None:
+        if not self.enabled or time.monotonic() < self._open_until:
+            return None
+        try:
+            return operation(self._connected())
+        except (RedisError, OSError) as exc:
+            self._trip(exc)
+            return None
+
+    def _connected(self) -> RedisCluster:
+        with self._lock:
+            if self._client is None:
+                assert self._factory is not None
+                self._client = self._factory()
+            return self._client
+
+    def _trip(self, exc: Exception) -> None:
+        log.warning("redis cluster cache bypassed for %.1fs: %s", self._cooldown, type(exc).__name__)
+        self._open_until = time.monotonic() + self._cooldown
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a broken client must not fail the request
+                log.debug("error closing redis cluster client", exc_info=True)
+
+
+def _loads(raw: str | None) -> Any | None:
+    return None if raw is None else json.loads(raw)

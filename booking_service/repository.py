@@ -1,0 +1,149 @@
+"""SQL for properties, bookings and idempotency keys; every function takes an open connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Row
+
+from booking_service.schema import bookings, idempotency_keys, properties
+
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class PropertyFilters:
+    location: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    available: bool | None = None
+    free_from: dt.date | None = None
+    free_to: dt.date | None = None
+    sort: str = "id"
+    limit: int = 50
+    offset: int = 0
+
+
+SORTS = {
+    "id": (properties.c.id,),
+    "price": (properties.c.price_per_night, properties.c.id),
+    "-price": (properties.c.price_per_night.desc(), properties.c.id),
+    "name": (properties.c.name, properties.c.id),
+}
+
+
+def overlapping(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool]:
+    """Confirmed bookings of a property sharing at least one night with [start, end)."""
+    return sa.and_(
+        bookings.c.property_id == property_id,
+        bookings.c.status == CONFIRMED,
+        bookings.c.start_date < end,
+        bookings.c.end_date > start,
+    )
+
+
+def list_properties(conn: Connection, filters: PropertyFilters) -> Sequence[Row]:
+    query = sa.select(properties)
+    for condition in _property_conditions(filters):
+        query = query.where(condition)
+    query = query.order_by(*SORTS[filters.sort]).limit(filters.limit).offset(filters.offset)
+    return conn.execute(query).all()
+
+
+def _property_conditions(f: PropertyFilters) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f.location:
+        conditions.append(properties.c.location.ilike(f"%{_escape_like(f.location)}%", escape="\\"))
+    if f.min_price is not None:
+        conditions.append(properties.c.price_per_night >= f.min_price)
+    if f.max_price is not None:
+        conditions.append(properties.c.price_per_night <= f.max_price)
+    if f.available is not None:
+        conditions.append(properties.c.availability == f.available)
+    if f.free_from is not None and f.free_to is not None:
+        taken = sa.select(sa.literal(1)).where(overlapping(properties.c.id, f.free_from, f.free_to))
+        conditions.append(~sa.exists(taken))
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_property(conn: Connection, property_id: int, *, lock: bool = False) -> Row | None:
+    query = sa.select(properties).where(properties.c.id == property_id)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def has_overlap(conn: Connection, property_id: int, start: dt.date, end: dt.date) -> bool:
+    query = sa.select(bookings.c.id).where(overlapping(property_id, start, end)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def insert_booking(
+    conn: Connection,
+    *,
+    user_id: int,
+    property_id: int,
+    start: dt.date,
+    end: dt.date,
+    price_per_night: Decimal,
+    total_price: Decimal,
+) -> int:
+    result = conn.execute(
+        bookings.insert().values(
+            user_id=user_id,
+            property_id=property_id,
+            start_date=start,
+            end_date=end,
+            status=CONFIRMED,
+            price_per_night=price_per_night,
+            total_price=total_price,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def get_booking(conn: Connection, booking_id: int, *, lock: bool = False) -> Row | None:
+    query = sa.select(bookings).where(bookings.c.id == booking_id)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def list_user_bookings(conn: Connection, user_id: int) -> Sequence[Row]:
+    query = sa.select(bookings).where(bookings.c.user_id == user_id).order_by(bookings.c.id)
+    return conn.execute(query).all()
+
+
+def set_booking_status(conn: Connection, booking_id: int, status: str) -> None:
+    conn.execute(
+        bookings.update()
+        .where(bookings.c.id == booking_id)
+        .values(status=status, updated_at=sa.func.current_timestamp(6))
+    )
+
+
+def get_idempotent_response(conn: Connection, user_id: int, key: str) -> Row | None:
+    query = sa.select(idempotency_keys).where(
+        idempotency_keys.c.user_id == user_id, idempotency_keys.c.idem_key == key
+    )
+    return conn.execute(query).first()
+
+
+def save_idempotent_response(
+    conn: Connection, user_id: int, key: str, request_hash: str, status: int, body: str
+) -> None:
+    conn.execute(
+        idempotency_keys.insert().values(
+            user_id=user_id, idem_key=key, request_hash=request_hash, status_code=status, response_body=body
+        )
+    )

@@ -1,0 +1,174 @@
+"""Booking rules: no double booking, owners-only access, idempotent retries, cache-aside reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
+
+from booking_service import repository as repo
+from booking_service.cache import PropertyCache
+from booking_service.db import is_retryable
+from booking_service.serializers import booking_json, booking_summary_json, json_number, property_json
+from booking_service.validation import BookingRequest, parse_booking
+from common.auth import Identity
+from common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TRANSACTION_ATTEMPTS = 3
+MAX_IDEMPOTENCY_KEY = 255
+
+PROPERTY_UNAVAILABLE = "Property not found or not available"
+BOOKING_NOT_FOUND = "Booking not found"
+ALREADY_BOOKED = "Property is already booked for these dates"
+
+
+class Notifier(Protocol):
+    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None: ...
+
+
+class NullNotifier:
+    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None:
+        return None
+
+
+Reply = tuple[dict[str, Any], int]
+
+
+class BookingService:
+    def __init__(self, engine: Engine, cache: PropertyCache, notifier: Notifier | None = None) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.notifier = notifier or NullNotifier()
+
+    def list_properties(self, filters: repo.PropertyFilters, *, use_cache: bool = True) -> list[dict]:
+        # Date-window searches depend on bookings, which change far more often than properties.
+        cacheable = use_cache and filters.free_from is None
+        variant = json.dumps(asdict(filters), default=str, sort_keys=True)
+        if cacheable and (cached := self.cache.get_list(variant)) is not None:
+            return cached
+        with self.engine.connect() as conn:
+            result = [property_json(row) for row in repo.list_properties(conn, filters)]
+        if cacheable:
+            self.cache.set_list(variant, result)
+        return result
+
+    def book(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:
+        request = parse_booking(body)
+        if request.user_id != identity.user_id and not identity.is_admin:
+            raise Forbidden("You can only book for yourself")
+        if idempotency_key is None:
+            reply = self._transaction(lambda conn: self._create_booking(conn, request))
+        else:
+            reply = self._idempotent_booking(identity, request, idempotency_key)
+        return reply
+
+    def _idempotent_booking(self, identity: Identity, request: BookingRequest, key: str) -> Reply:
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        fingerprint = _fingerprint(request)
+
+        def create(conn: Connection) -> Reply:
+            previous = repo.get_idempotent_response(conn, identity.user_id, key)
+            if previous is not None:
+                return _replay(previous, fingerprint)
+            reply = self._create_booking(conn, request)
+            repo.save_idempotent_response(
+                conn, identity.user_id, key, fingerprint, reply[1], json.dumps(reply[0])
+            )
+            return reply
+
+        try:
+            return self._transaction(create)
+        except sa_exc.IntegrityError:
+            # A concurrent retry with the same key committed first: answer what it answered.
+            with self.engine.connect() as conn:
+                previous = repo.get_idempotent_response(conn, identity.user_id, key)
+            if previous is None:
+                raise
+            return _replay(previous, fingerprint)
+
+    def _create_booking(self, conn: Connection, request: BookingRequest) -> Reply:
+        prop = repo.get_property(conn, request.property_id, lock=True)
+        if prop is None or not prop.availability:
+            raise NotFound(PROPERTY_UNAVAILABLE, key="message")
+        if repo.has_overlap(conn, request.property_id, request.start, request.end):
+            raise Conflict(ALREADY_BOOKED)
+        total = prop.price_per_night * request.nights
+        booking_id = repo.insert_booking(
+            conn,
+            user_id=request.user_id,
+            property_id=request.property_id,
+            start=request.start,
+            end=request.end,
+            price_per_night=prop.price_per_night,
+            total_price=total,
+        )
+        body = {"bookingId": booking_id, "message": "Booking confirmed", "totalPrice": json_number(total)}
+        conn.info["after_commit"] = ("booked", request.property_id, request.start, request.end)
+        return body, 201
+
+    def get_booking(self, identity: Identity, booking_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = repo.get_booking(conn, booking_id)
+        if row is None or not _may_see(identity, row.user_id):
+            raise NotFound(BOOKING_NOT_FOUND)
+        return booking_json(row)
+
+    def my_bookings(self, identity: Identity) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = repo.list_user_bookings(conn, identity.user_id)
+        return [booking_summary_json(row) for row in rows]
+
+    def cancel(self, identity: Identity, booking_id: int) -> dict[str, Any]:
+        def cancel_locked(conn: Connection) -> dict[str, Any]:
+            row = repo.get_booking(conn, booking_id, lock=True)
+            if row is None or not _may_see(identity, row.user_id):
+                raise NotFound(BOOKING_NOT_FOUND)
+            if row.status == repo.CANCELLED:
+                raise Conflict("Booking is already cancelled")
+            repo.set_booking_status(conn, booking_id, repo.CANCELLED)
+            conn.info["after_commit"] = ("cancelled", row.property_id, row.start_date, row.end_date)
+            return {"message": "Booking cancelled successfully"}
+
+        return self._transaction(cancel_locked)
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        """Runs `work` in one transaction, rerun on deadlock; notifies only after a successful commit."""
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                with self.engine.connect() as conn:
+                    conn.info.pop("after_commit", None)
+                    with conn.begin():
+                        result = work(conn)
+                    event = conn.info.pop("after_commit", None)
+                break
+            except sa_exc.OperationalError as error:
+                if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
+                    raise
+                log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
+        if event is not None:
+            self.notifier.booking_event(*event)
+        return result
+
+
+def _may_see(identity: Identity, owner_id: int) -> bool:
+    return identity.is_admin or owner_id == identity.user_id
+
+
+def _fingerprint(request: BookingRequest) -> str:
+    canonical = json.dumps(asdict(request), default=str, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(previous: Any, fingerprint: str) -> Reply:
+    if previous.request_hash != fingerprint:
+        raise ApiError("Idempotency-Key was already used with a different request", 422)
+    return json.loads(previous.response_body), int(previous.status_code)

@@ -1,0 +1,24 @@
+"""Booking service settings, read from the environment (see docs/CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+from common.settings import BaseServiceSettings, split_csv
+
+
+class BookingSettings(BaseServiceSettings):
+    service_name: str = "booking_service"
+    booking_db_url: str = "mysql+pymysql://app:app@127.0.0.1:13306/bookings"
+    redis_cluster_nodes: str = ""
+    redis_url: str | None = None
+    cache_ttl_seconds: int = 30
+    db_connect_timeout: float = 1.0
+    db_pool_size: int = 10
+
+    @property
+    def cluster_nodes(self) -> list[tuple[str, int]]:
+        """`REDIS_CLUSTER_NODES` ("host:port,host:port") as (host, port) pairs."""
+        nodes = []
+        for item in split_csv(self.redis_cluster_nodes):
+            host, _, port = item.rpartition(":")
+            nodes.append((host or "127.0.0.1", int(port)))
+        return nodes
