@@ -1,0 +1,70 @@
+"""User service: registration, login (EdDSA JWTs), profile and user listing on PostgreSQL + replicas."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from common.auth import init_auth
+from common.health import health_blueprint
+from common.logs import configure_logging
+from common.settings import ConfigurationError
+from common.web import init_web
+from user_service.api import users
+from user_service.database import UserDatabase
+from user_service.limiter import LoginLimiter
+from user_service.passwords import Passwords
+from user_service.services import UserDeps
+from user_service.settings import UserSettings
+from user_service.tokens import TokenSigner, ephemeral_private_key_pem, same_public_key
+
+MIGRATIONS = "user_service:migrations"
+
+
+def create_app(config: UserSettings | None = None) -> Flask:
+    """Build the app; engines are created here but connect lazily, on the first request."""
+    settings = config or UserSettings()
+    configure_logging(settings.service_name, settings.log_level)
+    signer = token_signer(settings)
+    db = user_database(settings)
+    limiter = LoginLimiter(
+        settings.redis_url,
+        max_per_email=settings.login_max_failures,
+        max_per_ip=settings.login_max_failures_per_ip,
+        window_seconds=settings.login_window_seconds,
+    )
+    app = Flask(__name__)
+    init_web(app, settings)
+    init_auth(app, signer.public_key_pem, settings.jwt_issuer)
+    app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_addresses
+    app.extensions["user_service"] = UserDeps(db, password_hasher(settings), signer, limiter)
+    app.register_blueprint(users)
+    checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}
+    app.register_blueprint(health_blueprint(checks, required=frozenset({"primary"})))
+    return app
+
+
+def user_database(settings: UserSettings) -> UserDatabase:
+    return UserDatabase(
+        settings.user_db_url,
+        settings.replica_urls,
+        retry_seconds=settings.replica_retry_seconds,
+        pool_size=settings.db_pool_size,
+    )
+
+
+def password_hasher(settings: UserSettings) -> Passwords:
+    return Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+
+
+def token_signer(settings: UserSettings) -> TokenSigner:
+    """The signer; refuses a configured public key that does not match the private key."""
+    pem = settings.private_key_pem
+    if pem is None:  # UserSettings refuses ENV=production without a private key
+        pem = ephemeral_private_key_pem()
+    signer = TokenSigner(
+        pem, issuer=settings.jwt_issuer, key_id=settings.jwt_key_id, ttl_seconds=settings.jwt_ttl_seconds
+    )
+    configured = settings.public_key_pem
+    if configured and not same_public_key(configured, signer.public_key_pem):
+        raise ConfigurationError("JWT public key does not match the JWT private key")
+    return signer

@@ -1,0 +1,56 @@
+"""HTTP routes of the user service: parse, call one service function, shape the response."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from common.auth import current_identity, require_auth
+from common.web import json_body
+from user_service import services
+
+users = Blueprint("users", __name__, url_prefix="/api/users")
+
+
+def _deps() -> services.UserDeps:
+    return current_app.extensions["user_service"]
+
+
+def client_ip() -> str:
+    """The caller's address; X-Forwarded-For's first hop only when a trusted proxy sent the request."""
+    remote = request.remote_addr or ""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and remote in current_app.config["TRUSTED_PROXIES"]:
+        first_hop = forwarded.split(",")[0].strip()
+        if first_hop:
+            return first_hop[:64]
+    return remote
+
+
+@users.post("/register")
+def register() -> tuple[Response, int]:
+    services.register(_deps(), json_body())
+    return jsonify({"message": services.REGISTERED}), 201
+
+
+@users.post("/login")
+def login() -> Response:
+    token = services.login(_deps(), json_body(), client_ip())
+    return jsonify({"token": token, "message": services.LOGGED_IN})
+
+
+@users.get("/profile")
+@require_auth()
+def profile() -> Response:
+    return jsonify(services.profile(_deps(), current_identity().user_id))
+
+
+@users.get("/allusers")
+@require_auth(roles={"admin"})
+def all_users() -> Response:
+    return jsonify(services.list_users(_deps(), request.args.to_dict()))
+
+
+@users.patch("/<int:user_id>/role")
+@require_auth(roles={"admin"})
+def change_role(user_id: int) -> Response:
+    return jsonify(services.change_role(_deps(), user_id, json_body()))

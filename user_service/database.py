@@ -1,0 +1,131 @@
+"""Primary/replica routing: writes and read-your-writes on the primary, other reads on a replica.
+
+A replica that cannot be reached is skipped for `retry_seconds` and the read runs on the primary
+within the same request, so a dead replica costs one failed connect, not one per request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import g, has_request_context
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from common.db import make_engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PRIMARY = "primary"
+
+
+class UserDatabase:
+    """The primary engine, the replica engines, and per-engine statement counters (visible to tests)."""
+
+    def __init__(
+        self, primary_url: str, replica_urls: list[str], *, retry_seconds: float = 5.0, pool_size: int = 10
+    ) -> None:
+        self.query_counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.primary = self._engine(PRIMARY, primary_url, pool_size)
+        self.replicas = {
+            f"replica{i}": self._engine(f"replica{i}", url, pool_size) for i, url in enumerate(replica_urls)
+        }
+        self._retry_seconds = retry_seconds
+        self._down_until: dict[str, float] = {}
+        self._next_replica = itertools.count()
+
+    def _engine(self, name: str, url: str, pool_size: int) -> Engine:
+        engine = make_engine(_with_application_name(url, f"user_service:{name}"), pool_size=pool_size)
+        event.listen(engine, "before_cursor_execute", self._counter(name))
+        return engine
+
+    def _counter(self, name: str) -> Callable[..., None]:
+        def count(*_args: object) -> None:
+            with self._lock:
+                self.query_counts[name] += 1
+
+        return count
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one primary transaction; later reads in this request also use the primary."""
+        if has_request_context():
+            g.user_db_wrote = True
+        with self.primary.begin() as connection:
+            return work(connection)
+
+    def read_primary(self, work: Callable[[Connection], T]) -> T:
+        with self.primary.connect() as connection:
+            return work(connection)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
+        if has_request_context() and g.get("user_db_wrote"):
+            return self.read_primary(work)
+        for name in self._replica_order():
+            try:
+                with self.replicas[name].connect() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if not _is_connection_error(exc):
+                    raise
+                self._mark_down(name, exc)
+        return self.read_primary(work)
+
+    def _replica_order(self) -> list[str]:
+        now = time.monotonic()
+        alive = [name for name in self.replicas if self._down_until.get(name, 0.0) <= now]
+        if not alive:
+            return []
+        start = next(self._next_replica) % len(alive)
+        return alive[start:] + alive[:start]
+
+    def _mark_down(self, name: str, exc: Exception) -> None:
+        self._down_until[name] = time.monotonic() + self._retry_seconds
+        self.replicas[name].dispose()
+        log.warning(
+            "replica %s unreachable (%s); reading from the primary for %.1fs",
+            name,
+            type(exc.__cause__ or exc).__name__,
+            self._retry_seconds,
+        )
+
+    def ping_primary(self) -> None:
+        with self.primary.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def ping_replicas(self) -> None:
+        """Raises unless at least one replica answers (no replicas configured counts as down)."""
+        errors: list[Exception] = []
+        for engine in self.replicas.values():
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except Exception as exc:
+                errors.append(exc)
+        raise RuntimeError(f"no replica answers ({len(errors)} configured)")
+
+    def dispose(self) -> None:
+        for engine in [self.primary, *self.replicas.values()]:
+            engine.dispose()
+
+
+def _with_application_name(url: str, application_name: str) -> str:
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql") or "application_name" in parsed.query:
+        return url
+    return parsed.update_query_dict({"application_name": application_name}).render_as_string(
+        hide_password=False
+    )
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)

@@ -1,0 +1,107 @@
+"""SQL for the users table; routing between primary and replicas is UserDatabase's job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from user_service.database import UserDatabase
+from user_service.models import User
+
+UNIQUE_VIOLATION = "23505"
+PUBLIC_COLUMNS = (User.id, User.username, User.email)
+
+
+class DuplicateUserError(Exception):
+    """The email or the username (case-insensitively) is taken."""
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    id: int
+    role: str
+    password_hash: str
+
+
+def add_user(db: UserDatabase, username: str, email: str, password_hash: str, role: str = "user") -> int:
+    """Insert a user; the unique indexes (not a prior SELECT) decide duplicates, so races are safe."""
+    statement = (
+        insert(User)
+        .values(username=username, email=email, password_hash=password_hash, role=role)
+        .returning(User.id)
+    )
+    try:
+        return db.write(lambda conn: conn.execute(statement).scalar_one())
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+            raise DuplicateUserError from exc
+        raise
+
+
+def login_record(db: UserDatabase, email: str) -> LoginRecord | None:
+    """From the primary: a user registered a moment ago must be able to log in."""
+    statement = select(User.id, User.role, User.password_hash).where(User.email == email)
+    row = db.read_primary(lambda conn: conn.execute(statement).first())
+    return LoginRecord(row.id, row.role, row.password_hash) if row else None
+
+
+def public_profile(db: UserDatabase, user_id: int) -> dict[str, Any] | None:
+    statement = select(*PUBLIC_COLUMNS).where(User.id == user_id)
+    row = db.read(lambda conn: conn.execute(statement).first())
+    if row is None:  # the replica may not have replayed a brand-new user yet
+        row = db.read_primary(lambda conn: conn.execute(statement).first())
+    return dict(row._mapping) if row else None
+
+
+def public_users(db: UserDatabase, limit: int, offset: int) -> list[dict[str, Any]]:
+    statement = select(*PUBLIC_COLUMNS).order_by(User.id).limit(limit).offset(offset)
+    rows = db.read(lambda conn: conn.execute(statement).all())
+    return [dict(row._mapping) for row in rows]
+
+
+def set_role(db: UserDatabase, user_id: int, role: str) -> dict[str, Any] | None:
+    statement = update(User).where(User.id == user_id).values(role=role).returning(*PUBLIC_COLUMNS, User.role)
+    row = db.write(lambda conn: conn.execute(statement).first())
+    return dict(row._mapping) if row else None
+
+
+def set_password_hash(db: UserDatabase, user_id: int, password_hash: str) -> None:
+    statement = update(User).where(User.id == user_id).values(password_hash=password_hash)
+    db.write(lambda conn: conn.execute(statement))
+
+
+def upsert_admin(db: UserDatabase, username: str, email: str, password_hash: str) -> tuple[int, bool]:
+    """Make `email` an admin with this password; `(id, created)`. Idempotent."""
+
+    def work(conn: Connection) -> tuple[int, bool]:
+        existing = conn.execute(
+            select(User.id).where(User.email == email).with_for_update()
+        ).scalar_one_or_none()
+        if existing is not None:
+            conn.execute(
+                update(User).where(User.id == existing).values(role="admin", password_hash=password_hash)
+            )
+            return existing, False
+        new_id = conn.execute(
+            insert(User)
+            .values(username=username, email=email, password_hash=password_hash, role="admin")
+            .returning(User.id)
+        ).scalar_one()
+        return new_id, True
+
+    try:
+        return db.write(work)
+    except IntegrityError as exc:
+        raise DuplicateUserError from exc
+
+
+def set_role_by_email(db: UserDatabase, email: str, role: str) -> int | None:
+    statement = update(User).where(User.email == email).values(role=role).returning(User.id)
+    return db.write(lambda conn: conn.execute(statement).scalar_one_or_none())
+
+
+def count_users(db: UserDatabase) -> int:
+    return db.read_primary(lambda conn: conn.execute(select(func.count()).select_from(User)).scalar_one())

@@ -1,0 +1,79 @@
+"""User rules: registration, login, profile, listing and roles. No HTTP here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from common.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from user_service import repository, validation
+from user_service.database import UserDatabase
+from user_service.limiter import LoginLimiter
+from user_service.passwords import Passwords
+from user_service.tokens import TokenSigner
+
+log = logging.getLogger(__name__)
+
+REGISTERED = "User registered successfully"
+USER_EXISTS = "User already exists"
+LOGGED_IN = "Login successful"
+INVALID_CREDENTIALS = "Invalid credentials"
+TOO_MANY_ATTEMPTS = "Too many failed login attempts, try again later"
+USER_NOT_FOUND = "User not found"
+
+
+@dataclass(frozen=True)
+class UserDeps:
+    db: UserDatabase
+    passwords: Passwords
+    signer: TokenSigner
+    limiter: LoginLimiter
+
+
+def register(deps: UserDeps, body: dict[str, Any]) -> None:
+    new = validation.registration(body)
+    password_hash = deps.passwords.hash(new.password)
+    try:
+        user_id = repository.add_user(deps.db, new.username, new.email, password_hash)
+    except repository.DuplicateUserError:
+        raise Conflict(USER_EXISTS) from None
+    log.info("user registered", extra={"user.id": str(user_id)})
+
+
+def login(deps: UserDeps, body: dict[str, Any], client_ip: str) -> str:
+    """A signed token for valid credentials; the same 401 (and cost) for unknown email or bad password."""
+    creds = validation.credentials(body)
+    blocked = deps.limiter.check(creds.email, client_ip)
+    if blocked is not None:
+        raise TooManyRequests(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(blocked.retry_after)})
+    record = repository.login_record(deps.db, creds.email)
+    verified = deps.passwords.verify(record.password_hash if record else None, creds.password)
+    if record is None or not verified:
+        deps.limiter.record_failure(creds.email, client_ip)
+        raise Unauthorized(INVALID_CREDENTIALS)
+    deps.limiter.reset_email(creds.email)
+    if deps.passwords.needs_rehash(record.password_hash):
+        repository.set_password_hash(deps.db, record.id, deps.passwords.hash(creds.password))
+    return deps.signer.issue(record.id, record.role)
+
+
+def profile(deps: UserDeps, user_id: int) -> dict[str, Any]:
+    user = repository.public_profile(deps.db, user_id)
+    if user is None:
+        raise NotFound(USER_NOT_FOUND)
+    return user
+
+
+def list_users(deps: UserDeps, args: dict[str, str]) -> list[dict[str, Any]]:
+    limit, offset = validation.page(args)
+    return repository.public_users(deps.db, limit, offset)
+
+
+def change_role(deps: UserDeps, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    role = validation.role(body)
+    user = repository.set_role(deps.db, user_id, role)
+    if user is None:
+        raise NotFound(USER_NOT_FOUND)
+    log.info("role changed to %s", role, extra={"user.target_id": str(user_id)})
+    return user

@@ -1,0 +1,97 @@
+"""Input rules for the user API; each failure is a 400 that says what is wrong."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from common.errors import BadRequest
+from user_service.models import ROLES
+
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+MAX_EMAIL_LENGTH = 254
+PASSWORD_LENGTH = (8, 128)
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+
+
+def required_string(body: dict[str, Any], field: str) -> str:
+    if field not in body or body[field] is None:
+        raise BadRequest(f"{field} is required")
+    value = body[field]
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    return value
+
+
+def valid_username(raw: str) -> str:
+    username = raw.strip()
+    if not USERNAME.fullmatch(username):
+        raise BadRequest("username must be 3-32 characters: letters, digits, '_', '.' or '-'")
+    return username
+
+
+def valid_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not EMAIL.fullmatch(email):
+        raise BadRequest("email is not a valid email address")
+    return email
+
+
+def valid_password(password: str) -> str:
+    low, high = PASSWORD_LENGTH
+    if not low <= len(password) <= high:
+        raise BadRequest(f"password must be {low}-{high} characters")
+    return password
+
+
+def registration(body: dict[str, Any]) -> Registration:
+    username, email, password = (required_string(body, f) for f in ("username", "email", "password"))
+    return Registration(valid_username(username), valid_email(email), valid_password(password))
+
+
+def credentials(body: dict[str, Any]) -> Credentials:
+    email, password = (required_string(body, f) for f in ("email", "password"))
+    return Credentials(email.strip().lower(), password)
+
+
+def role(body: dict[str, Any]) -> str:
+    value = required_string(body, "role").strip()
+    if value not in ROLES:
+        raise BadRequest(f"role must be one of: {', '.join(ROLES)}")
+    return value
+
+
+def page(args: dict[str, str]) -> tuple[int, int]:
+    """`(limit, offset)` from the query string: limit 1..1000 (default 100), offset >= 0."""
+    limit = _query_int(args, "limit", DEFAULT_PAGE)
+    offset = _query_int(args, "offset", 0)
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be an integer between 1 and {MAX_PAGE}")
+    if offset < 0:
+        raise BadRequest("offset must be a non-negative integer")
+    return limit, offset
+
+
+def _query_int(args: dict[str, str], name: str, default: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
+        raise BadRequest(f"{name} must be an integer")
+    return int(raw)
