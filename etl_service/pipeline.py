@@ -1,0 +1,184 @@
+"""One ETL run: lock, check sources, then properties → users → bookings, one transaction per batch."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from common.db import make_engine
+from etl_service import load, transform
+from etl_service.errors import EtlError, RunInProgressError
+from etl_service.extract import (
+    Source,
+    Watermark,
+    booking_source,
+    check_reachable,
+    count_changed,
+    fetch_properties,
+    source_engine,
+    stream_changed,
+    user_source,
+)
+from etl_service.settings import EtlSettings
+
+log = logging.getLogger(__name__)
+RUN_LOCK_KEY = 7_007_007  # pg advisory lock id: one ETL run at a time per warehouse
+
+
+@dataclass
+class TableStats:
+    extracted: int = 0
+    loaded: int = 0
+
+
+@dataclass
+class RunSummary:
+    mode: str
+    tables: dict[str, TableStats] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def as_text(self) -> str:
+        lines = [f"etl {self.mode} run finished in {self.duration_s:.2f} s"]
+        for name, stats in self.tables.items():
+            lines.append(f"  {name:<13} extracted {stats.extracted:>9}  loaded {stats.loaded:>9}")
+        return "\n".join(lines)
+
+    def as_log_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"etl.mode": self.mode, "etl.duration_s": round(self.duration_s, 3)}
+        for name, stats in self.tables.items():
+            fields[f"etl.{name}.extracted"] = stats.extracted
+            fields[f"etl.{name}.loaded"] = stats.loaded
+        return fields
+
+
+@dataclass
+class _Run:
+    settings: EtlSettings
+    warehouse: Engine
+    batch_number: int = 0
+
+
+def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
+    """Run once now; raises EtlError (RunInProgressError, SourceUnavailableError included) on failure."""
+    started = time.perf_counter()
+    summary = RunSummary("full" if full else "incremental")
+    timeout = settings.db_connect_timeout
+    warehouse = make_engine(settings.warehouse_db_url, pool_size=2, connect_timeout=timeout)
+    bookings = source_engine(settings.booking_db_url, timeout)
+    users = source_engine(settings.user_db_url, timeout)
+    try:
+        with run_lock(warehouse):
+            check_reachable("bookings (MariaDB)", bookings)
+            check_reachable("users (PostgreSQL replica)", users)
+            run = _Run(settings, warehouse)
+            if full:
+                with warehouse.begin() as conn:
+                    load.reset_star(conn)
+            summary.tables["dim_property"] = _load_properties(run, bookings)
+            summary.tables["dim_user"] = _load_changed(run, user_source(users), load.DIM_USER)
+            summary.tables["fact_booking"] = _load_changed(run, booking_source(bookings), load.FACT_BOOKING)
+    except SQLAlchemyError as exc:
+        raise EtlError(f"warehouse failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        for engine in (warehouse, bookings, users):
+            engine.dispose()
+    summary.duration_s = time.perf_counter() - started
+    log.info("etl run finished", extra=summary.as_log_fields())
+    return summary
+
+
+@contextmanager
+def run_lock(warehouse: Engine) -> Iterator[None]:
+    """A session-level advisory lock: released on exit, or by the server if the process dies."""
+    try:
+        conn = warehouse.connect()
+    except SQLAlchemyError as exc:
+        raise EtlError(f"warehouse is unavailable: {type(exc).__name__}: {exc}") from exc
+    try:
+        locked = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}).scalar_one()
+        conn.commit()
+        if not locked:
+            raise RunInProgressError("another ETL run is in progress (warehouse lock held)")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def _load_properties(run: _Run, bookings: Engine) -> TableStats:
+    rows = [transform.property_dimension(row) for row in fetch_properties(bookings)]
+    with run.warehouse.begin() as conn:
+        loaded = load.upsert(conn, load.DIM_PROPERTY, rows)
+    return TableStats(extracted=len(rows), loaded=loaded)
+
+
+def _load_changed(run: _Run, source: Source, target: load.TargetTable) -> TableStats:
+    to_row = transform.booking_fact if target is load.FACT_BOOKING else transform.user_dimension
+    with run.warehouse.connect() as conn:
+        mark = load.read_watermark(conn, source.name)
+        calendar = load.Calendar(conn) if target is load.FACT_BOOKING else None
+    lookback = _minus_seconds(mark, run.settings.etl_lookback_seconds)
+    stats = TableStats()
+    with _progress(source, lookback) as bar:
+        for batch in stream_changed(source, lookback, run.settings.batch_size):
+            rows = [to_row(row) for row in batch]
+            last = Watermark(transform.naive_utc(batch[-1].updated_at), batch[-1].id)
+            stats.loaded += _commit_batch(run, source.name, target, rows, last, calendar)
+            stats.extracted += len(rows)
+            bar.update(len(rows))
+    return stats
+
+
+def _commit_batch(
+    run: _Run,
+    source: str,
+    target: load.TargetTable,
+    rows: list[tuple[Any, ...]],
+    mark: Watermark,
+    calendar: load.Calendar | None,
+) -> int:
+    with run.warehouse.begin() as conn:
+        span = transform.date_span(rows) if calendar is not None else None
+        if calendar is not None and span is not None:
+            calendar.ensure(conn, *span)
+        loaded = load.upsert(conn, target, rows)
+        load.save_watermark(conn, source, mark)
+        run.batch_number += 1
+        _test_pause(run)
+    return loaded
+
+
+def _minus_seconds(mark: Watermark, seconds: int) -> Watermark:
+    if mark.id == 0 or seconds == 0:
+        return mark
+    return Watermark(mark.updated_at - timedelta(seconds=seconds), 0)
+
+
+@contextmanager
+def _progress(source: Source, since: Watermark) -> Iterator[Any]:
+    """A progress bar on a terminal only (counting the rows costs one extra query)."""
+    interactive = sys.stderr.isatty()
+    total = count_changed(source, since) if interactive else None
+    with tqdm(total=total, desc=source.name, unit="rows", disable=not interactive) as bar:
+        yield bar
+
+
+def _test_pause(run: _Run) -> None:
+    settings = run.settings
+    if settings.etl_test_pause_batch == run.batch_number and settings.etl_test_pause_file:
+        Path(settings.etl_test_pause_file).write_text(str(run.batch_number))
+        time.sleep(600)  # the test SIGKILLs us here, inside the uncommitted transaction
