@@ -1,0 +1,45 @@
+# Home Rental Platform — developer commands. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run stop status logs test test-fast lint bench clean venv system
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system: venv
+	@$(PY) -m infra.system
+
+run: system  ## start the whole suite in the background and print its URLs
+	@$(PY) -m infra.stack up
+
+stop:  ## stop everything `make run` started
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; else echo "nothing running"; fi
+
+status: venv
+	@$(PY) -m infra.stack status
+
+logs:
+	@tail -n 30 .run/logs/*.log .run/nginx/logs/*.log 2>/dev/null || echo "no logs (is the stack running?)"
+
+test: venv  ## every test suite on a private stack (real servers)
+	@$(PY) -m infra.system --browser
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports
+
+bench: system
+	@$(PY) -m bench.run
+
+clean:
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack clean; else rm -rf .run; fi

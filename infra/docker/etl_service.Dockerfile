@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# etl_service image. Build from the repo root: docker compose build etl_service
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
+    && mkdir -p /srv/keys \
+    && chown app:app /srv/keys
+
+# Dependencies only: this layer is rebuilt when pyproject.toml changes, not when the code does,
+# and it is the same in every service image, so they share it.
+COPY pyproject.toml infra/docker/requirements.py ./
+RUN python requirements.py pyproject.toml > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt
+
+COPY common/ common/
+COPY etl_service/ etl_service/
+COPY infra/__init__.py infra/
+COPY infra/docker/ infra/docker/
+
+USER app
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "infra/docker/healthcheck.py", "--database-env", "WAREHOUSE_DB_URL"]
+ENTRYPOINT ["sh", "/app/infra/docker/entrypoint.sh"]
+CMD ["schedule", "etl_service"]

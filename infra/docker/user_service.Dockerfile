@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# user_service image. Build from the repo root: docker compose build user_service
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
+    && mkdir -p /srv/keys \
+    && chown app:app /srv/keys
+
+# Dependencies only: this layer is rebuilt when pyproject.toml changes, not when the code does,
+# and it is the same in every service image, so they share it.
+COPY pyproject.toml infra/docker/requirements.py ./
+RUN python requirements.py pyproject.toml > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt
+
+COPY common/ common/
+COPY service_discovery/ service_discovery/
+COPY user_service/ user_service/
+COPY infra/__init__.py infra/gunicorn_conf.py infra/keys.py infra/
+COPY infra/docker/ infra/docker/
+
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "infra/docker/healthcheck.py", "http://127.0.0.1:8000/health"]
+ENTRYPOINT ["sh", "/app/infra/docker/entrypoint.sh"]
+CMD ["web", "user_service"]

@@ -1,0 +1,45 @@
+"""Ed25519 key pair for JWTs: the user service signs with the private key, everyone verifies with the public."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ISSUER = "home-rental-platform"
+
+
+def ensure_keypair(directory: Path) -> tuple[Path, Path]:
+    """Create `jwt_private.pem` / `jwt_public.pem` once; later calls reuse them."""
+    private_path, public_path = directory / "jwt_private.pem", directory / "jwt_public.pem"
+    if private_path.exists() and public_path.exists():
+        return private_path, public_path
+    directory.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    private_path.chmod(0o600)
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_path, public_path
+
+
+def sign_token(private_pem: bytes, user_id: int, role: str = "user", ttl: int = 3600, **extra: object) -> str:
+    """A token as the user service would issue it (used by tests and benchmarks)."""
+    now = int(time.time())
+    claims = {"sub": str(user_id), "role": role, "iat": now, "exp": now + ttl, "iss": ISSUER, **extra}
+    return jwt.encode(
+        claims,
+        serialization.load_pem_private_key(private_pem, None),
+        algorithm="EdDSA",
+        headers={"kid": "user-service-1"},
+    )

@@ -1,0 +1,79 @@
+"""Renders nginx.conf from the one template, for the local stack and for docker-compose."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+TEMPLATE = Path(__file__).parent / "nginx" / "nginx.conf.tmpl"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def upstream_lines(addresses: Sequence[str], passive_checks: bool = True) -> str:
+    suffix = " max_fails=1 fail_timeout=2s" if passive_checks else ""
+    return "\n".join(f"        server {address}{suffix};" for address in addresses)
+
+
+def render(values: dict[str, str]) -> str:
+    text = TEMPLATE.read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    if "{{" in text:
+        raise ValueError("nginx template has unfilled placeholders")
+    return text
+
+
+def frontend_root() -> Path:
+    built = REPO_ROOT / "frontend" / "dist"
+    return built if (built / "index.html").exists() else REPO_ROOT / "frontend"
+
+
+def render_local(
+    prefix: Path,
+    http_port: int,
+    socket_port: int,
+    gateways: Sequence[int],
+    realtimes: Sequence[int],
+    as_root: bool,
+) -> str:
+    return render(
+        {
+            "USER_DIRECTIVE": "user root root;" if as_root else "",
+            "WORKER_PROCESSES": "2",
+            "PID_FILE": str(prefix / "nginx.pid"),
+            "ERROR_LOG": str(prefix / "logs" / "error.log"),
+            "ACCESS_LOG": str(prefix / "logs" / "access.log"),
+            "MIME_TYPES": "/etc/nginx/mime.types",
+            "TEMP_DIR": str(prefix / "temp"),
+            "GATEWAY_SERVERS": upstream_lines([f"127.0.0.1:{port}" for port in gateways]),
+            "REALTIME_SERVERS": upstream_lines([f"127.0.0.1:{port}" for port in realtimes]),
+            "HTTP_LISTEN": f"127.0.0.1:{http_port}",
+            "SOCKET_LISTEN": f"127.0.0.1:{socket_port}",
+            "FRONTEND_ROOT": str(frontend_root()),
+        }
+    )
+
+
+def render_compose() -> str:
+    """The root nginx.conf used by docker-compose (services resolved by Docker's DNS)."""
+    return render(
+        {
+            "USER_DIRECTIVE": "",
+            "WORKER_PROCESSES": "auto",
+            "PID_FILE": "/tmp/nginx.pid",
+            "ERROR_LOG": "/dev/stderr",
+            "ACCESS_LOG": "/dev/stdout",
+            "MIME_TYPES": "/etc/nginx/mime.types",
+            "TEMP_DIR": "/tmp",
+            "GATEWAY_SERVERS": upstream_lines(["gateway:8000"]),
+            "REALTIME_SERVERS": upstream_lines(["booking_realtime:8000"]),
+            "HTTP_LISTEN": "8080",
+            "SOCKET_LISTEN": "5001",
+            "FRONTEND_ROOT": "/usr/share/nginx/html",
+        }
+    )
+
+
+if __name__ == "__main__":
+    (REPO_ROOT / "nginx.conf").write_text(render_compose())
+    print("wrote nginx.conf")

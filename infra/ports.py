@@ -1,0 +1,114 @@
+"""Port plans for a stack: the fixed local ones of DESIGN.md, or a private block for tests."""
+
+from __future__ import annotations
+
+import random
+import socket
+from dataclasses import dataclass, field
+
+INSTANCES = 2
+CLUSTER_NODES = 6
+
+
+class PortInUse(RuntimeError):
+    """A port the stack needs is taken by something else."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    nginx_http: int
+    nginx_socket: int
+    postgres_primary: int
+    postgres_replica: int
+    warehouse: int
+    mariadb: int
+    redis: int
+    cluster: tuple[int, ...]
+    cluster_bus: tuple[int, ...]
+    services: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def local(cls) -> Ports:
+        return cls(
+            nginx_http=8080,
+            nginx_socket=5001,
+            postgres_primary=15432,
+            postgres_replica=15433,
+            warehouse=15434,
+            mariadb=13306,
+            redis=16379,
+            cluster=tuple(range(17001, 17001 + CLUSTER_NODES)),
+            cluster_bus=tuple(range(17101, 17101 + CLUSTER_NODES)),
+            services={
+                "gateway": (8101, 8102),
+                "user_service": (8201, 8202),
+                "booking_service": (8301, 8302),
+                "booking_realtime": (8311, 8312),
+            },
+        )
+
+    @classmethod
+    def block(cls, base: int) -> Ports:
+        """Every port of a test stack inside [base, base + 100)."""
+        return cls(
+            nginx_http=base,
+            nginx_socket=base + 1,
+            postgres_primary=base + 50,
+            postgres_replica=base + 51,
+            warehouse=base + 52,
+            mariadb=base + 53,
+            redis=base + 54,
+            cluster=tuple(range(base + 60, base + 60 + CLUSTER_NODES)),
+            cluster_bus=tuple(range(base + 70, base + 70 + CLUSTER_NODES)),
+            services={
+                "gateway": (base + 10, base + 11),
+                "user_service": (base + 20, base + 21),
+                "booking_service": (base + 30, base + 31),
+                "booking_realtime": (base + 40, base + 41),
+            },
+        )
+
+    def named(self) -> dict[str, int]:
+        """Every port with the name of what wants it."""
+        names = {
+            "nginx http": self.nginx_http,
+            "nginx socket.io": self.nginx_socket,
+            "postgres primary": self.postgres_primary,
+            "postgres replica": self.postgres_replica,
+            "warehouse postgres": self.warehouse,
+            "mariadb": self.mariadb,
+            "redis standalone": self.redis,
+        }
+        for i, (port, bus) in enumerate(zip(self.cluster, self.cluster_bus, strict=True)):
+            names[f"redis cluster node {i}"] = port
+            names[f"redis cluster bus {i}"] = bus
+        for service, ports in self.services.items():
+            for i, port in enumerate(ports):
+                names[f"{service} instance {i}"] = port
+        return names
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def ensure_free(ports: Ports) -> None:
+    for what, port in ports.named().items():
+        if port_in_use(port):
+            raise PortInUse(f"port {port} is already in use (wanted by {what})")
+
+
+def free_block(low: int = 20000, high: int = 29900, attempts: int = 200) -> Ports:
+    """A random block of 100 ports in [low, high) with every port we need free."""
+    rng = random.Random()
+    for _ in range(attempts):
+        candidate = Ports.block(rng.randrange(low, high, 100))
+        if not any(port_in_use(port) for port in candidate.named().values()):
+            return candidate
+    raise PortInUse(f"no free block of ports between {low} and {high}")

@@ -1,0 +1,318 @@
+"""Recipes for the real servers of a stack: PostgreSQL (+ replica), MariaDB, Redis (+ cluster), nginx."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pymysql
+import redis
+
+from infra.procs import StartupError, own_by, run, running_as_root
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+MARIADB_APP_USER = "app"
+MARIADB_DATABASE = "bookings"
+
+
+@dataclass
+class Server:
+    """One server process: how to prepare its data, start it and know it is ready."""
+
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool]
+    prepare: Callable[[], None] = lambda: None
+    after_start: Callable[[], None] = lambda: None
+    user: str | None = None
+    stop_signal: int = signal.SIGTERM
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def pg_binary(name: str) -> str:
+    candidate = PG_BIN / name
+    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+def pg_connect(port: int, dbname: str = "postgres") -> psycopg.Connection:
+    return psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname=dbname, connect_timeout=2, autocommit=True
+    )
+
+
+def pg_accepts(port: int) -> bool:
+    with pg_connect(port) as conn:
+        conn.execute("select 1")
+    return True
+
+
+def configure_postgres(data: Path, port: int) -> None:
+    extra = f"""
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = '{data}'
+wal_level = replica
+max_wal_senders = 10
+hot_standby = on
+fsync = off
+full_page_writes = off
+synchronous_commit = on
+max_connections = 300
+shared_buffers = 64MB
+log_min_messages = warning
+"""
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(extra)
+    with open(data / "pg_hba.conf", "a") as hba:
+        hba.write("host replication all 127.0.0.1/32 trust\n")
+
+
+def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Server:
+    def prepare() -> None:
+        if (data / "PG_VERSION").exists():
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        own_by(data, "postgres")
+        run(
+            [
+                pg_binary("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            user="postgres",
+        )
+        configure_postgres(data, port)
+
+    def create_databases() -> None:
+        with pg_connect(port) as conn:
+            existing = {row[0] for row in conn.execute("select datname from pg_database")}
+            for database in databases:
+                if database not in existing:
+                    conn.execute(f'create database "{database}"')
+
+    return Server(
+        name,
+        [pg_binary("postgres"), "-D", str(data)],
+        lambda: pg_accepts(port),
+        prepare,
+        create_databases,
+        user="postgres",
+        stop_signal=signal.SIGINT,
+    )
+
+
+def postgres_replica(name: str, data: Path, port: int, primary_port: int) -> Server:
+    def prepare() -> None:
+        if (data / "PG_VERSION").exists():
+            return
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data.chmod(0o700)
+        own_by(data, "postgres")
+        run(
+            [
+                pg_binary("pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary_port),
+                "-U",
+                "postgres",
+                "-D",
+                str(data),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+            user="postgres",
+        )
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {port}\nunix_socket_directories = '{data}'\n")
+
+    def streaming() -> bool:
+        with pg_connect(port) as conn:
+            row = conn.execute("select status from pg_stat_wal_receiver").fetchone()
+        return row is not None and row[0] == "streaming"
+
+    return Server(
+        name,
+        [pg_binary("postgres"), "-D", str(data)],
+        streaming,
+        prepare,
+        user="postgres",
+        stop_signal=signal.SIGINT,
+    )
+
+
+def mariadb_root(socket_path: Path) -> pymysql.Connection:
+    return pymysql.connect(unix_socket=str(socket_path), user="root", connect_timeout=2, autocommit=True)
+
+
+def mariadb(data: Path, port: int, app_password: str) -> Server:
+    socket_path = data / "mysqld.sock"
+    user = "mysql" if running_as_root() else None
+
+    def prepare() -> None:
+        if (data / "mysql").exists():
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        if user:
+            own_by(data, user)
+        argv = [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--skip-test-db",
+            "--auth-root-authentication-method=socket",
+        ]
+        run([*argv, f"--user={user}"] if user else argv, timeout=180)
+
+    def create_app_user() -> None:
+        with mariadb_root(socket_path) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{MARIADB_DATABASE}` CHARACTER SET utf8mb4")
+            for host in ("127.0.0.1", "localhost"):
+                cur.execute(
+                    f"CREATE USER IF NOT EXISTS '{MARIADB_APP_USER}'@'{host}' IDENTIFIED BY %s",
+                    (app_password,),
+                )
+                cur.execute(
+                    f"GRANT ALL PRIVILEGES ON `{MARIADB_DATABASE}`.* TO '{MARIADB_APP_USER}'@'{host}'"
+                )
+
+    def accepts() -> bool:
+        with mariadb_root(socket_path) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        return True
+
+    argv = [
+        "mariadbd",
+        "--no-defaults",
+        f"--datadir={data}",
+        f"--socket={socket_path}",
+        f"--port={port}",
+        "--bind-address=127.0.0.1",
+        "--skip-name-resolve",
+        "--skip-log-bin",
+        f"--pid-file={data}/mariadb.pid",
+        "--innodb-buffer-pool-size=128M",
+        "--innodb-flush-log-at-trx-commit=2",
+        "--max-connections=500",
+        "--character-set-server=utf8mb4",
+        "--collation-server=utf8mb4_unicode_ci",
+    ]
+    if user:
+        argv.append(f"--user={user}")
+    return Server("mariadb", argv, accepts, prepare, create_app_user)
+
+
+def redis_server(name: str, data: Path, port: int, bus_port: int | None = None) -> Server:
+    argv = [
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data),
+        "--protected-mode",
+        "no",
+        "--daemonize",
+        "no",
+    ]
+    if bus_port is not None:
+        argv += [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            str(bus_port),
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-config-file",
+            f"nodes-{port}.conf",
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--cluster-replica-validity-factor",
+            "0",
+        ]
+
+    def responds() -> bool:
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+
+    return Server(name, argv, responds, lambda: data.mkdir(parents=True, exist_ok=True))
+
+
+def cluster_healthy(ports: tuple[int, ...]) -> bool:
+    """`cluster_state:ok` with 3 masters that each have one connected replica."""
+    client = redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=1)
+    if client.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
+        return False
+    nodes = client.execute_command("CLUSTER NODES")
+    masters = [n for n in nodes.values() if "master" in n["flags"] and "fail" not in n["flags"]]
+    replicas = [n for n in nodes.values() if "slave" in n["flags"] and n["connected"]]
+    return len(masters) == 3 and len(replicas) == 3
+
+
+def create_cluster(ports: tuple[int, ...]) -> None:
+    client = redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=1)
+    if int(client.execute_command("CLUSTER INFO").get("cluster_known_nodes", 1)) > 1:
+        return
+    nodes = [f"127.0.0.1:{port}" for port in ports]
+    result = subprocess.run(
+        ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "1", "--cluster-yes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise StartupError(f"redis cluster create failed: {result.stdout[-500:]} {result.stderr[-500:]}")
+
+
+def nginx(prefix: Path, conf: Path, port: int) -> Server:
+    def answers() -> bool:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/nginx-health", timeout=1) as response:
+            return response.status == 200
+
+    def prepare() -> None:
+        for sub in ("temp", "logs"):
+            (prefix / sub).mkdir(parents=True, exist_ok=True)
+
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    return Server(
+        "nginx",
+        [
+            binary,
+            "-g",
+            "daemon off;",
+            "-p",
+            str(prefix),
+            "-c",
+            str(conf),
+            "-e",
+            str(prefix / "logs" / "error.log"),
+        ],
+        answers,
+        prepare,
+        stop_signal=signal.SIGQUIT,
+    )

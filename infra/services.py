@@ -1,0 +1,154 @@
+"""The Python service processes of a stack: what they run and the environment they get."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.ports import Ports
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_ADMIN_EMAIL = "admin@example.com"
+DEV_ADMIN_PASSWORD = "admin-dev-password"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    app: str
+    source: str
+    worker_class: str = "gthread"
+    migrate_package: str | None = None
+
+    def exists(self) -> bool:
+        """Services join the stack as they come to exist in the repo."""
+        path = REPO_ROOT / self.source
+        return path.exists() and "def create_app" in path.read_text()
+
+
+SERVICES = (
+    ServiceSpec(
+        "user_service",
+        "user_service:create_app()",
+        "user_service/__init__.py",
+        migrate_package="user_service",
+    ),
+    ServiceSpec(
+        "booking_service",
+        "booking_service:create_app()",
+        "booking_service/__init__.py",
+        migrate_package="booking_service",
+    ),
+    ServiceSpec(
+        "booking_realtime",
+        "booking_service.realtime:create_app()",
+        "booking_service/realtime.py",
+        worker_class="gevent",
+    ),
+    ServiceSpec("gateway", "gateway:create_app()", "gateway/__init__.py"),
+)
+
+
+def realtime_source() -> str:
+    package = REPO_ROOT / "booking_service" / "realtime" / "__init__.py"
+    return "booking_service/realtime/__init__.py" if package.exists() else "booking_service/realtime.py"
+
+
+def available_services() -> list[ServiceSpec]:
+    specs = []
+    for spec in SERVICES:
+        if spec.name == "booking_realtime":
+            spec = ServiceSpec(spec.name, spec.app, realtime_source(), spec.worker_class)
+        if spec.exists():
+            specs.append(spec)
+    return specs
+
+
+def base_env(
+    ports: Ports, keys_dir: Path, secret_key: str, mariadb_password: str, env_name: str
+) -> dict[str, str]:
+    """The environment every service process of this stack shares (see docs/CONVENTIONS.md)."""
+    cluster = ",".join(f"127.0.0.1:{port}" for port in ports.cluster)
+    return {
+        "ENV": env_name,
+        "LOG_LEVEL": "INFO",
+        "SECRET_KEY": secret_key,
+        "JWT_ISSUER": "home-rental-platform",
+        "JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt_public.pem"),
+        "USER_DB_URL": f"postgresql+psycopg://postgres@127.0.0.1:{ports.postgres_primary}/users",
+        "USER_DB_REPLICA_URLS": f"postgresql+psycopg://postgres@127.0.0.1:{ports.postgres_replica}/users",
+        "WAREHOUSE_DB_URL": f"postgresql+psycopg://postgres@127.0.0.1:{ports.warehouse}/warehouse",
+        "BOOKING_DB_URL": f"mysql+pymysql://app:{mariadb_password}@127.0.0.1:{ports.mariadb}/bookings",
+        "REDIS_CLUSTER_NODES": cluster,
+        "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
+        "USER_SERVICE_URLS": urls(ports.services["user_service"]),
+        "BOOKING_SERVICE_URLS": urls(ports.services["booking_service"]),
+        "DISCOVERY_BACKEND": "static",
+        "CORS_ORIGINS": f"http://127.0.0.1:{ports.nginx_http},http://localhost:{ports.nginx_http}",
+    }
+
+
+def urls(ports: tuple[int, ...]) -> str:
+    return ",".join(f"http://127.0.0.1:{port}" for port in ports)
+
+
+def service_env(
+    spec: ServiceSpec,
+    instance: int,
+    port: int,
+    shared: dict[str, str],
+    keys_dir: Path,
+    workers: int,
+    threads: int,
+) -> dict[str, str]:
+    env = {
+        **shared,
+        "SERVICE_NAME": spec.name,
+        "SERVICE_INSTANCE": str(instance),
+        "SERVICE_ADDRESS": "127.0.0.1",
+        "SERVICE_PORT": str(port),
+        "BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1" if spec.worker_class == "gevent" else str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "GUNICORN_WORKER_CLASS": spec.worker_class,
+    }
+    if spec.name == "user_service":
+        env["JWT_PRIVATE_KEY_FILE"] = str(keys_dir / "jwt_private.pem")
+    return env
+
+
+def gunicorn_argv(spec: ServiceSpec) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(REPO_ROOT / "infra" / "gunicorn_conf.py"),
+        "--no-control-socket",
+        spec.app,
+    ]
+
+
+def migrate_argv(package: str) -> list[str]:
+    return [sys.executable, "-m", package, "migrate"]
+
+
+def create_admin_argv() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "user_service",
+        "create-admin",
+        "--email",
+        DEV_ADMIN_EMAIL,
+        "--password",
+        DEV_ADMIN_PASSWORD,
+        "--username",
+        "admin",
+    ]
+
+
+def etl_exists() -> bool:
+    main = REPO_ROOT / "etl_service" / "__main__.py"
+    return main.exists() and "migrate" in main.read_text()

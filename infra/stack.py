@@ -1,0 +1,325 @@
+"""Local stack launcher: real servers as processes, no Docker.
+
+python -m infra.stack up [--no-services] | down | status
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from infra import servers as srv
+from infra.keys import ensure_keypair, sign_token
+from infra.nginx_conf import render_local
+from infra.ports import Ports, ensure_free, port_in_use
+from infra.procs import StartupError, alive, read_pid, run, running_as_root, spawn, stop_pid, wait_or_fail
+from infra.services import (
+    REPO_ROOT,
+    ServiceSpec,
+    available_services,
+    base_env,
+    create_admin_argv,
+    etl_exists,
+    gunicorn_argv,
+    migrate_argv,
+    service_env,
+)
+
+DEFAULT_ROOT = REPO_ROOT / ".run"
+STOP_ORDER = ("nginx", "postgres_replica", "postgres_primary", "warehouse", "mariadb", "redis")
+
+
+class Stack:
+    """One stack of real servers and service instances under `root`, on the ports of `ports`."""
+
+    def __init__(
+        self, root: Path, ports: Ports, *, env_name: str = "development", workers: int = 2, threads: int = 8
+    ) -> None:
+        self.root, self.ports, self.env_name = root, ports, env_name
+        self.workers, self.threads = workers, threads
+        self.logs, self.pids, self.data = root / "logs", root / "pids", root / "data"
+        for directory in (self.logs, self.pids, self.data):
+            directory.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o755)
+        self.keys_dir = root / "keys"
+        self.private_key, self.public_key = ensure_keypair(self.keys_dir)
+        self.secret_key = self._remembered("secret_key")
+        self.mariadb_password = self._remembered("mariadb_password")
+        self.env = base_env(ports, self.keys_dir, self.secret_key, self.mariadb_password, env_name)
+        self.services = available_services()
+        self.servers = self._servers()
+        (root / "stack.json").write_text(json.dumps({"ports": ports.named(), "env": env_name}, indent=1))
+
+    # ---- construction -------------------------------------------------------------------------
+    def _remembered(self, name: str) -> str:
+        path = self.root / name
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _servers(self) -> dict[str, srv.Server]:
+        p, data = self.ports, self.data
+        found = {
+            "postgres_primary": srv.postgres(
+                "postgres_primary", data / "pg_primary", p.postgres_primary, ("users",)
+            ),
+            "postgres_replica": srv.postgres_replica(
+                "postgres_replica", data / "pg_replica", p.postgres_replica, p.postgres_primary
+            ),
+            "warehouse": srv.postgres("warehouse", data / "pg_warehouse", p.warehouse, ("warehouse",)),
+            "mariadb": srv.mariadb(data / "mariadb", p.mariadb, self.mariadb_password),
+            "redis": srv.redis_server("redis", data / "redis", p.redis),
+        }
+        for i, (port, bus) in enumerate(zip(p.cluster, p.cluster_bus, strict=True)):
+            found[f"redis_cluster_{i}"] = srv.redis_server(
+                f"redis_cluster_{i}", data / f"redis_cluster_{i}", port, bus
+            )
+        return found
+
+    def _nginx(self) -> srv.Server:
+        prefix = self.root / "nginx"
+        (prefix / "logs").mkdir(parents=True, exist_ok=True)
+        conf = prefix / "nginx.conf"
+        conf.write_text(
+            render_local(
+                prefix,
+                self.ports.nginx_http,
+                self.ports.nginx_socket,
+                self.ports.services["gateway"],
+                self.ports.services["booking_realtime"],
+                running_as_root(),
+            )
+        )
+        return srv.nginx(prefix, conf, self.ports.nginx_http)
+
+    # ---- public API ---------------------------------------------------------------------------
+    @property
+    def nginx_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.nginx_http}"
+
+    @property
+    def socket_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.nginx_socket}"
+
+    @property
+    def keys(self) -> dict[str, Path]:
+        return {"private": self.private_key, "public": self.public_key}
+
+    def url(self, name: str, instance: int = 0) -> str:
+        return f"http://127.0.0.1:{self.ports.services[name][instance]}"
+
+    def token(self, user_id: int, role: str = "user", **claims: object) -> str:
+        return sign_token(self.private_key.read_bytes(), user_id, role, **claims)
+
+    def pid(self, name: str, instance: int | None = None) -> int | None:
+        return read_pid(self.pids, name if instance is None else f"{name}-{instance}")
+
+    def log_path(self, name: str, instance: int | None = None) -> Path:
+        return self.logs / f"{name if instance is None else f'{name}-{instance}'}.log"
+
+    def up(self, with_services: bool = True) -> dict[str, float]:
+        """Start whatever is not running yet; on failure stop everything this call started."""
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        try:
+            self._check_ports()
+            self._start_infrastructure()
+            timings["infrastructure_s"] = time.monotonic() - started
+            if with_services:
+                self._start_services()
+                timings["services_s"] = time.monotonic() - started - timings["infrastructure_s"]
+        except BaseException:
+            self.down()
+            raise
+        timings["total_s"] = time.monotonic() - started
+        return timings
+
+    def down(self) -> list[str]:
+        """Stop every process of this stack; returns the names that were running."""
+        names = [path.stem for path in self.pids.glob("*.pid")]
+        running = [name for name in names if (pid := read_pid(self.pids, name)) and alive(pid)]
+        services = [
+            n for n in running if n.rsplit("-", 1)[0] in {s.name for s in self.services} | {"gateway"}
+        ]
+        self._stop_all(services)
+        ordered_rest = [n for n in running if n not in services]
+        self._stop_all(ordered_rest)
+        for name in names:
+            (self.pids / f"{name}.pid").unlink(missing_ok=True)
+        return running
+
+    def status(self) -> dict[str, bool]:
+        return {
+            path.stem: bool((pid := read_pid(self.pids, path.stem)) and alive(pid))
+            for path in sorted(self.pids.glob("*.pid"))
+        }
+
+    def kill(self, name: str, instance: int = 0) -> None:
+        """SIGKILL one service instance (fault injection)."""
+        pid = self.pid(name, instance)
+        if pid:
+            stop_pid(pid, sig=9, timeout=2)
+
+    def start(self, name: str, instance: int = 0) -> None:
+        spec = next(s for s in self.services if s.name == name)
+        self._start_instance(spec, instance)
+
+    def stop_server(self, name: str) -> None:
+        pid = self.pid(name)
+        server = self.servers.get(name) or self._nginx()
+        if pid:
+            stop_pid(pid, sig=server.stop_signal, timeout=10)
+
+    def start_server(self, name: str) -> None:
+        self._launch(self.servers.get(name) or self._nginx())
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _running(self, name: str) -> bool:
+        pid = read_pid(self.pids, name)
+        return bool(pid and alive(pid))
+
+    def _check_ports(self) -> None:
+        """A stack with nothing running needs every port free; a partial one restarts only what is down."""
+        if not any(self.status().values()):
+            ensure_free(self.ports)
+
+    def _launch(self, server: srv.Server) -> None:
+        if self._running(server.name):
+            return
+        server.prepare()
+        spawn(server.name, server.argv, logs=self.logs, pids=self.pids, user=server.user, cwd="/")
+        log = self.logs / f"{server.name}.log"
+        wait_or_fail(lambda: self._running(server.name) and server.ready(), 60, server.name, log)
+        server.after_start()
+
+    def _start_infrastructure(self) -> None:
+        first = [s for n, s in self.servers.items() if n != "postgres_replica"] + [self._nginx()]
+        with ThreadPoolExecutor(max_workers=len(first)) as pool:
+            list(pool.map(self._launch, first))
+            cluster_ports = self.ports.cluster
+            replica = pool.submit(self._launch, self.servers["postgres_replica"])
+            srv.create_cluster(cluster_ports)
+            wait_or_fail(lambda: srv.cluster_healthy(cluster_ports), 30, "redis cluster")
+            replica.result()
+
+    def _start_services(self) -> None:
+        migrations = [migrate_argv(s.migrate_package) for s in self.services if s.migrate_package]
+        if etl_exists():
+            migrations.append(migrate_argv("etl_service"))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda argv: run(argv, env=self._env_for_cli(), cwd=REPO_ROOT), migrations))
+            if any(s.name == "user_service" for s in self.services):
+                run(create_admin_argv(), env=self._env_for_cli("user_service"), cwd=REPO_ROOT)
+            jobs = [(s, i) for s in self.services for i in range(len(self.ports.services[s.name]))]
+            list(pool.map(lambda job: self._start_instance(*job), jobs))
+
+    def _env_for_cli(self, service: str = "cli") -> dict[str, str]:
+        import os
+
+        env = {**os.environ, **self.env, "SERVICE_NAME": service, "LOG_LEVEL": "WARNING"}
+        env["JWT_PRIVATE_KEY_FILE"] = str(self.private_key)
+        return env
+
+    def _start_instance(self, spec: ServiceSpec, instance: int) -> None:
+        import os
+
+        name = f"{spec.name}-{instance}"
+        if self._running(name):
+            return
+        port = self.ports.services[spec.name][instance]
+        if port_in_use(port):
+            raise StartupError(f"port {port} is already in use (wanted by {spec.name} instance {instance})")
+        env = {
+            **os.environ,
+            **service_env(spec, instance, port, self.env, self.keys_dir, self.workers, self.threads),
+        }
+        spawn(name, gunicorn_argv(spec), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
+        wait_or_fail(lambda: self._running(name) and http_ready(port), 60, name, self.logs / f"{name}.log")
+
+    def _stop_all(self, names: list[str]) -> None:
+        def stop(name: str) -> None:
+            pid = read_pid(self.pids, name)
+            server = self.servers.get(name)
+            signal_ = server.stop_signal if server else (3 if name == "nginx" else 15)
+            if pid:
+                stop_pid(pid, sig=signal_, timeout=10)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            list(pool.map(stop, names))
+
+
+def http_ready(port: int) -> bool:
+    for path in ("/ready", "/health"):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                return False
+    return False
+
+
+def local_stack(root: Path = DEFAULT_ROOT) -> Stack:
+    return Stack(root, Ports.local())
+
+
+def print_urls(stack: Stack) -> None:
+    print(f"  web frontend + REST API : {stack.nginx_url}/")
+    print(f"  REST API                : {stack.nginx_url}/api/bookings/properties")
+    print(f"  API docs                : {stack.nginx_url}/api/docs")
+    print(
+        f"  Socket.IO               : ws://127.0.0.1:{stack.ports.nginx_socket} (and {stack.nginx_url}/socket.io/)"
+    )
+    print("  dev admin               : admin@example.com / admin-dev-password")
+    print(f"  logs                    : {stack.logs}/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.stack")
+    parser.add_argument("command", choices=["up", "down", "status", "clean"])
+    parser.add_argument("--no-services", action="store_true", help="start only the servers")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="where data, logs and pids live")
+    args = parser.parse_args(argv)
+    root = args.root
+    if args.command == "clean":
+        if (root / "pids").exists():
+            local_stack(root).down()
+        shutil.rmtree(root, ignore_errors=True)
+        print("removed .run/")
+        return 0
+    if args.command != "up" and not (root / "pids").exists():
+        print("nothing running")
+        return 0
+    stack = local_stack(root)
+    if args.command == "up":
+        return command_up(stack, not args.no_services)
+    if args.command == "down":
+        stopped = stack.down()
+        print(f"stopped {len(stopped)} processes" if stopped else "nothing running")
+        return 0
+    for name, up in stack.status().items():
+        print(f"  {name:22} {'running' if up else 'stopped'}")
+    return 0
+
+
+def command_up(stack: Stack, with_services: bool) -> int:
+    try:
+        timings = stack.up(with_services)
+    except (StartupError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"stack is up in {timings['total_s']:.1f}s:")
+    print_urls(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Session-wide private stack of real servers and services, on free ports in 20000–29999."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.ports import free_block
+from infra.stack import Stack
+
+OUTPUT_DIR = Path(__file__).parent / "output"
+
+
+def start_private_stack(
+    prefix: str = "hrp-test-", with_services: bool = True
+) -> tuple[Stack, dict[str, float]]:
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    stack = Stack(root, free_block(), env_name="test", workers=1, threads=8)
+    try:
+        timings = stack.up(with_services=with_services)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return stack, timings
+
+
+def stop_private_stack(stack: Stack) -> float:
+    started = time.monotonic()
+    stack.down()
+    elapsed = time.monotonic() - started
+    if not os.environ.get("KEEP_STACK"):
+        keep_logs(stack)
+        shutil.rmtree(stack.root, ignore_errors=True)
+    return elapsed
+
+
+def keep_logs(stack: Stack) -> None:
+    """Copy the stack's logs next to the test output so a failed run can be read afterwards."""
+    target = OUTPUT_DIR / "logs" / stack.root.name
+    shutil.copytree(stack.logs, target, dirs_exist_ok=True)
+    nginx_logs = stack.root / "nginx" / "logs"
+    if nginx_logs.exists():
+        shutil.copytree(nginx_logs, target / "nginx", dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    private, timings = start_private_stack()
+    print(f"\n[stack] up in {timings['total_s']:.1f}s on ports from {private.ports.nginx_http}")
+    yield private
+    print(f"\n[stack] down in {stop_private_stack(private):.1f}s")
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    return OUTPUT_DIR
