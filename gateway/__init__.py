@@ -1,0 +1,68 @@
+"""API gateway: routes the public `/api/*` paths to healthy service instances found through discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from common.health import health_blueprint
+from common.logs import configure_logging
+from common.web import init_web
+from gateway.breaker import BreakerBoard
+from gateway.docs import docs_blueprint
+from gateway.edge import init_cors, init_edge_auth
+from gateway.proxy import proxy_blueprint
+from gateway.ratelimit import init_rate_limits
+from gateway.settings import GatewaySettings
+from gateway.upstream import UpstreamClient
+from service_discovery import Registry, static_registry_from_urls
+
+SERVICES = ("user_service", "booking_service")
+
+
+def create_app(config: GatewaySettings | None = None) -> Flask:
+    settings = config or GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level)
+    app = Flask(__name__)
+    if settings.trusted_proxy_count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]
+    init_web(app, settings)
+    client = UpstreamClient(
+        build_registry(settings),
+        BreakerBoard(settings.breaker_failure_threshold, settings.breaker_reset_timeout),
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        max_retries=settings.upstream_max_retries,
+        pool_size=settings.upstream_pool_size,
+    )
+    app.extensions["upstream_client"] = client
+    app.extensions["gateway_settings"] = settings
+    limiter = init_rate_limits(app, settings)
+    init_cors(app, settings.allowed_origins)
+    init_edge_auth(app, settings)
+    health = health_blueprint({name: _has_healthy_instance(client, name) for name in SERVICES})
+    if limiter is not None:
+        limiter.exempt(health)
+    app.register_blueprint(health)
+    app.register_blueprint(docs_blueprint)
+    app.register_blueprint(proxy_blueprint)
+    return app
+
+
+def build_registry(settings: GatewaySettings) -> Registry:
+    """Nothing is contacted here: the static checker starts on first use, Consul on first lookup."""
+    if settings.discovery_backend == "consul":
+        from service_discovery.consul import ConsulRegistry
+
+        return ConsulRegistry(settings.consul_host, settings.consul_port)
+    return static_registry_from_urls(settings.service_urls(), interval=settings.health_check_interval)
+
+
+def _has_healthy_instance(client: UpstreamClient, service: str) -> Callable[[], None]:
+    def check() -> None:
+        if not client.registry.healthy_instances(service):
+            raise RuntimeError(f"no healthy {service} instance")
+
+    return check

@@ -1,0 +1,39 @@
+"""Gateway settings, read from the environment (see docs/CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from common.settings import BaseServiceSettings, split_csv
+
+
+class GatewaySettings(BaseServiceSettings):
+    service_name: str = "gateway"
+    user_service_urls: str = "http://127.0.0.1:8201,http://127.0.0.1:8202"
+    booking_service_urls: str = "http://127.0.0.1:8301,http://127.0.0.1:8302"
+    discovery_backend: Literal["static", "consul"] = "static"
+    consul_host: str = "127.0.0.1"
+    consul_port: int = 8500
+    health_check_interval: float = 1.0
+    redis_url: str | None = None
+    rate_limit: str = "300/minute"
+    user_rate_limit: str = "300/minute"
+    rate_limit_enabled: bool = True
+    trusted_proxy_count: int = 1
+    upstream_connect_timeout: float = 0.5
+    upstream_read_timeout: float = 5.0
+    upstream_max_retries: int = 2
+    upstream_pool_size: int = 32
+    breaker_failure_threshold: int = 5
+    breaker_reset_timeout: float = 2.0
+    cors_origins: str = "http://localhost:8080,http://127.0.0.1:8080"
+
+    def service_urls(self) -> dict[str, list[str]]:
+        return {
+            "user_service": split_csv(self.user_service_urls),
+            "booking_service": split_csv(self.booking_service_urls),
+        }
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(split_csv(self.cors_origins))
