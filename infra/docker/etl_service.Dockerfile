@@ -24,7 +24,7 @@ COPY etl_service/ etl_service/
 COPY infra/__init__.py infra/
 COPY infra/docker/ infra/docker/
 
-USER app
+USER 10001:10001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "infra/docker/healthcheck.py", "--database-env", "WAREHOUSE_DB_URL"]
 ENTRYPOINT ["sh", "/app/infra/docker/entrypoint.sh"]

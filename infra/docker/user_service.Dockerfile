@@ -25,7 +25,7 @@ COPY user_service/ user_service/
 COPY infra/__init__.py infra/gunicorn_conf.py infra/keys.py infra/
 COPY infra/docker/ infra/docker/
 
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "infra/docker/healthcheck.py", "http://127.0.0.1:8000/health"]
