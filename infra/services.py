@@ -24,7 +24,12 @@ class ServiceSpec:
     def exists(self) -> bool:
         """Services join the stack as they come to exist in the repo."""
         path = REPO_ROOT / self.source
-        return path.exists() and "def create_app" in path.read_text()
+        if not (path.exists() and "def create_app" in path.read_text()):
+            return False
+        if self.migrate_package is None:
+            return True
+        cli = REPO_ROOT / self.migrate_package / "__main__.py"
+        return cli.exists() and "migrate" in cli.read_text()
 
 
 SERVICES = (

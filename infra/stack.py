@@ -178,6 +178,12 @@ class Stack:
         if pid:
             stop_pid(pid, sig=server.stop_signal, timeout=10)
 
+    def kill_server(self, name: str) -> None:
+        """SIGKILL one infrastructure server (fault injection); `start_server` brings it back."""
+        pid = self.pid(name)
+        if pid:
+            stop_pid(pid, sig=9, timeout=5)
+
     def start_server(self, name: str) -> None:
         self._launch(self.servers.get(name) or self._nginx())
 
