@@ -1,0 +1,258 @@
+"""ETL end to end on the real stack: MariaDB bookings, PostgreSQL replica users, warehouse PostgreSQL.
+
+Nothing is mocked. Each test seeds its own properties (unique names, fresh ids) and compares the
+warehouse with totals computed straight from MariaDB for those properties only, so other suites
+writing to the same stack cannot disturb the comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from etl_service.pipeline import run_etl
+from etl_service.settings import EtlSettings
+
+REPO = Path(__file__).resolve().parents[2]
+STAR_TABLES = {
+    "fact_booking": "booking_id",
+    "dim_user": "user_id",
+    "dim_property": "property_id",
+    "dim_date": "date_key",
+    "etl_watermark": "source",
+}
+
+
+def etl_settings(stack, **overrides) -> EtlSettings:
+    env = stack.env
+    return EtlSettings(
+        booking_db_url=env["BOOKING_DB_URL"],
+        user_db_replica_urls=env["USER_DB_REPLICA_URLS"],
+        warehouse_db_url=env["WAREHOUSE_DB_URL"],
+        **overrides,
+    )
+
+
+def run_cli(stack, *args: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING", **env_overrides}
+    return subprocess.run(
+        [sys.executable, "-m", "etl_service", *args], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+class Sources:
+    """Seeds MariaDB directly and computes the reference totals from it."""
+
+    def __init__(self, booking_url: str) -> None:
+        self.engine = sa.create_engine(booking_url, connect_args={"ssl_disabled": True})
+
+    def add_property(self, price: int = 100) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.text(
+                    "INSERT INTO properties (name, location, price_per_night, availability) "
+                    "VALUES (:name, 'Warehouse, WH', :price, 1)"
+                ),
+                {"name": f"etl-{uuid.uuid4().hex[:10]}", "price": price},
+            )
+            return int(result.lastrowid)
+
+    def add_bookings(self, property_ids: list[int], count: int, seed: int) -> list[int]:
+        rng = random.Random(seed)
+        rows = []
+        for _ in range(count):
+            start = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(400))
+            nights = rng.randint(1, 14)
+            price = Decimal(rng.randint(50, 500))
+            rows.append({
+                "u": rng.randint(1, 10_000), "p": rng.choice(property_ids), "s": start,
+                "e": start + dt.timedelta(days=nights), "price": price, "total": price * nights,
+                "c": dt.datetime(2024, 12, 1) + dt.timedelta(minutes=rng.randrange(500_000)),
+            })  # fmt: skip
+        with self.engine.begin() as conn:
+            first = conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM bookings")).scalar_one()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO bookings (user_id, property_id, start_date, end_date, status, "
+                    "price_per_night, total_price, created_at) "
+                    "VALUES (:u, :p, :s, :e, 'confirmed', :price, :total, :c)"
+                ),
+                rows,
+            )
+            ids = conn.execute(
+                sa.text("SELECT id FROM bookings WHERE id > :first AND property_id IN :props ORDER BY id"),
+                {"first": first, "props": tuple(property_ids)},
+            ).scalars()
+            return list(ids)
+
+    def cancel(self, booking_ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE bookings SET status = 'cancelled' WHERE id IN :ids"),
+                {"ids": tuple(booking_ids)},
+            )
+
+    def totals(self, property_ids: list[int]) -> dict:
+        sql = sa.text(
+            "SELECT property_id, DATE_FORMAT(start_date, '%Y-%m'), COUNT(*), "
+            "SUM(DATEDIFF(end_date, start_date)), "
+            "SUM(CASE WHEN status = 'cancelled' THEN 0 ELSE total_price END), "
+            "SUM(status = 'cancelled') FROM bookings WHERE property_id IN :props GROUP BY 1, 2"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, {"props": tuple(property_ids)}).all()
+        return {(r[0], r[1]): (int(r[2]), int(r[3]), Decimal(r[4]), int(r[5])) for r in rows}
+
+
+class Warehouse:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+
+    def totals(self, property_ids: list[int]) -> dict:
+        sql = sa.text(
+            "SELECT property_id, to_char(stay_month, 'YYYY-MM'), count(*), sum(nights), sum(revenue), "
+            "count(*) FILTER (WHERE status = 'cancelled') "
+            "FROM fact_booking WHERE property_id = ANY(:props) GROUP BY 1, 2"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, {"props": list(property_ids)}).all()
+        return {(r[0], r[1]): (int(r[2]), int(r[3]), Decimal(r[4]), int(r[5])) for r in rows}
+
+    def checksums(self) -> dict[str, tuple[int, str]]:
+        result = {}
+        with self.engine.connect() as conn:
+            for table, key in STAR_TABLES.items():
+                digest = f"md5(coalesce(string_agg(t::text, '|' ORDER BY {key}), ''))"
+                sql = f"SELECT count(*), {digest} FROM {table} t"
+                count, digest = conn.exec_driver_sql(sql).one()
+                result[table] = (count, digest)
+        return result
+
+    def scalar(self, sql: str, **params):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+
+
+@pytest.fixture(scope="module")
+def sources(stack):
+    s = Sources(stack.env["BOOKING_DB_URL"])
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def warehouse(stack):
+    migrated = run_cli(stack, "migrate")  # the stack migrates too; this is idempotent
+    assert migrated.returncode == 0, migrated.stderr
+    w = Warehouse(stack.env["WAREHOUSE_DB_URL"])
+    yield w
+    w.engine.dispose()
+
+
+@pytest.fixture
+def properties(sources) -> list[int]:
+    return [sources.add_property(price=90 + 10 * i) for i in range(3)]
+
+
+def test_full_then_incremental_runs_match_source_totals_per_property_and_month(
+    stack, sources, warehouse, properties
+):
+    first_ids = sources.add_bookings(properties, 300, seed=1)
+    full = run_etl(etl_settings(stack, batch_size=64), full=True)
+    assert full.tables["fact_booking"].loaded >= 300
+    assert warehouse.totals(properties) == sources.totals(properties)
+
+    new_ids = sources.add_bookings(properties, 40, seed=2)
+    sources.cancel(new_ids[:10] + first_ids[:5])
+    incremental = run_etl(etl_settings(stack, batch_size=64))
+    assert incremental.tables["fact_booking"].loaded == 45  # 40 new + 5 cancelled after the full run
+    totals = warehouse.totals(properties)
+    assert totals == sources.totals(properties)
+    assert sum(cancelled for *_, cancelled in totals.values()) == 15
+
+
+def test_cancellation_updates_the_existing_fact_row(stack, sources, warehouse, properties):
+    [booking_id] = sources.add_bookings(properties[:1], 1, seed=4)
+    run_etl(etl_settings(stack))
+    assert warehouse.scalar("SELECT revenue FROM fact_booking WHERE booking_id = :b", b=booking_id) > 0
+
+    sources.cancel([booking_id])
+    run_etl(etl_settings(stack))
+    with warehouse.engine.connect() as conn:
+        status, revenue, cancelled_at, total = conn.execute(
+            sa.text(
+                "SELECT status, revenue, cancelled_at, total_price FROM fact_booking WHERE booking_id = :b"
+            ),
+            {"b": booking_id},
+        ).one()
+    assert (status, revenue) == ("cancelled", Decimal("0.00"))
+    assert cancelled_at is not None and total > 0
+    assert warehouse.scalar("SELECT count(*) FROM fact_booking WHERE booking_id = :b", b=booking_id) == 1
+
+
+def test_running_twice_in_a_row_changes_nothing(stack, sources, warehouse, properties):
+    sources.add_bookings(properties, 50, seed=5)
+    run_etl(etl_settings(stack))
+    before = warehouse.checksums()
+    again = run_etl(etl_settings(stack))
+    assert warehouse.checksums() == before
+    assert all(stats.loaded == 0 for stats in again.tables.values()), again.tables
+
+
+def test_run_killed_mid_batch_then_rerun_gives_the_source_totals(
+    stack, sources, warehouse, properties, tmp_path
+):
+    sources.add_bookings(properties, 400, seed=6)
+    marker = tmp_path / "paused"
+    user_batches = -(-replica_user_count(stack) // 50)
+    pause_at = user_batches + 3  # the third booking batch: two are committed when we kill
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING", "BATCH_SIZE": "50",
+           "ETL_TEST_PAUSE_BATCH": str(pause_at), "ETL_TEST_PAUSE_FILE": str(marker)}  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "etl_service", "run", "--full"], cwd=REPO, env=env)
+    try:
+        _wait_for(marker, process)
+    finally:
+        process.kill()  # SIGKILL inside the paused batch's open transaction
+        process.wait(timeout=10)
+
+    assert warehouse.scalar("SELECT count(*) FROM fact_booking") == 100  # two whole batches, no more
+    newest = warehouse.scalar(
+        "SELECT booking_id FROM fact_booking ORDER BY source_updated_at DESC, booking_id DESC LIMIT 1"
+    )
+    # The watermark committed with the last batch names exactly that batch's last row.
+    assert warehouse.scalar("SELECT last_id FROM etl_watermark WHERE source = 'bookings'") == newest
+    with sources.engine.connect() as conn:
+        total = conn.execute(sa.text("SELECT COUNT(*) FROM bookings")).scalar_one()
+
+    rerun = run_cli(stack, "run")
+    assert rerun.returncode == 0, rerun.stderr
+    assert warehouse.scalar("SELECT count(*) FROM fact_booking") == total
+    assert warehouse.totals(properties) == sources.totals(properties)
+
+
+def replica_user_count(stack) -> int:
+    engine = sa.create_engine(stack.env["USER_DB_REPLICA_URLS"].split(",")[0])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM users")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _wait_for(marker: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
+    while not marker.exists():
+        assert process.poll() is None, "the ETL ended before reaching the paused batch"
+        assert dt.datetime.now() < deadline, "the ETL never reached the paused batch"
+        time.sleep(0.05)
