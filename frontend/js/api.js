@@ -1,0 +1,67 @@
+// Same-origin REST client: every call goes through nginx → gateway; errors carry the server's message.
+import { currentToken } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function messageOf(data) {
+  if (!data || typeof data !== "object") return null;
+  const value = data.error ?? data.message;
+  if (value == null) return null;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+async function request(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
+  const token = currentToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    if (response.status === 401 && token) window.dispatchEvent(new CustomEvent("session-expired"));
+    throw new ApiError(response.status, messageOf(data) || `Request failed (HTTP ${response.status})`);
+  }
+  return data;
+}
+
+export function newIdempotencyKey() {
+  // getRandomValues works outside secure contexts, unlike crypto.randomUUID.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The seed documents lists wrapped in braces; accept a bare list or {key: [...]}. */
+export function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  if (data && Array.isArray(data[key])) return data[key];
+  return [];
+}
+
+export const api = {
+  login: (email, password) => request("POST", "/api/users/login", { email, password }),
+  register: (username, email, password) =>
+    request("POST", "/api/users/register", { username, email, password }),
+  profile: () => request("GET", "/api/users/profile"),
+  allUsers: async () => listOf(await request("GET", "/api/users/allusers"), "users"),
+  properties: async () => listOf(await request("GET", "/api/bookings/properties"), "properties"),
+  // The same key for every retry of one booking form, so a resent request cannot book twice.
+  book: (booking, idempotencyKey) =>
+    request("POST", "/api/bookings/book", booking, { "Idempotency-Key": idempotencyKey }),
+  myBookings: async () => listOf(await request("GET", "/api/bookings/mine"), "bookings"),
+  cancelBooking: (bookingId) =>
+    request("DELETE", `/api/cancel-booking/${encodeURIComponent(bookingId)}`),
+};

@@ -1,0 +1,35 @@
+// Pure helpers for dates and money, shared by the views.
+const DAY_MS = 86_400_000;
+const wholeDollars = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+const withCents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2 });
+
+export function formatMoney(amount) {
+  const value = Number(amount);
+  return (Number.isInteger(value) ? wholeDollars : withCents).format(value);
+}
+
+/** Whole nights between two ISO dates, or null when either is missing or invalid. */
+export function nightsBetween(startDate, endDate) {
+  if (!startDate || !endDate) return null;
+  const start = Date.parse(`${startDate}T00:00:00Z`);
+  const end = Date.parse(`${endDate}T00:00:00Z`);
+  if (Number.isNaN(start) || Number.isNaN(end)) return null;
+  return Math.round((end - start) / DAY_MS);
+}
+
+export function isoDate(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+export function addDays(isoDay, days) {
+  return isoDate(new Date(Date.parse(`${isoDay}T00:00:00Z`) + days * DAY_MS));
+}
+
+export function todayIso() {
+  const now = new Date();
+  return isoDate(new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate())));
+}
+
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}

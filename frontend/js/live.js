@@ -1,0 +1,141 @@
+// Live notifications over Socket.IO (same origin, /socket.io/): watch properties, toast their events.
+import { io } from "../vendor/socket.io.esm.min.js";
+import { showToast } from "./dom.js";
+
+const REPLY_TIMEOUT_MS = 5000;
+const watched = new Set();
+const listeners = new Set();
+let socket = null;
+let userKey = null;
+let propertyNames = new Map();
+// Subscribe/join replies are plain events, not acks: serialise requests so each reply matches its request.
+let queue = Promise.resolve();
+
+function storageKey() {
+  return `hrp.watch.${userKey}`;
+}
+
+function persist() {
+  sessionStorage.setItem(storageKey(), JSON.stringify([...watched]));
+  listeners.forEach((listener) => listener());
+}
+
+function textOf(payload) {
+  if (typeof payload === "string") return payload;
+  if (payload && typeof payload === "object") return payload.message ?? payload.msg ?? JSON.stringify(payload);
+  return String(payload);
+}
+
+function request(event, reply, propertyId) {
+  const run = () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.off(reply, onReply);
+        reject(new Error("The notification server did not answer. Try again."));
+      }, REPLY_TIMEOUT_MS);
+      function onReply(payload) {
+        clearTimeout(timer);
+        resolve(textOf(payload));
+      }
+      socket.once(reply, onReply);
+      socket.emit(event, { property_id: propertyId });
+    });
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+function ensureConnected() {
+  if (!socket) throw new Error("Log in to receive notifications.");
+  if (!socket.connected) throw new Error("Live notifications are offline. Try again in a moment.");
+}
+
+async function subscribe(propertyId) {
+  const subscribed = await request("get-notification", "notification_response", propertyId);
+  if (!/^(Subscribed|Already watching)/.test(subscribed)) throw new Error(subscribed);
+  const joined = await request("join-room", "join_response", propertyId);
+  if (!joined.startsWith("Connected to room")) throw new Error(joined);
+}
+
+function describe(update) {
+  if (update && typeof update === "object" && update.event) {
+    const name = propertyNames.get(Number(update.propertyId)) || `Property #${update.propertyId}`;
+    const dates = `${update.startDate} → ${update.endDate}`;
+    if (update.event === "booked") return { title: `${name} was just booked`, message: dates };
+    if (update.event === "cancelled") return { title: `Booking cancelled at ${name}`, message: `${dates} is free again` };
+    return { title: name, message: `${update.event}: ${dates}` };
+  }
+  return { title: "Announcement", message: textOf(update) };
+}
+
+function onUpdate(payload) {
+  if (payload && typeof payload === "object" && "update" in payload) {
+    const { title, message } = describe(payload.update);
+    showToast(message, { title, kind: "info" });
+  } else {
+    showToast(textOf(payload), { title: "Notification error", kind: "error" });
+  }
+}
+
+function setStatus(state, label) {
+  const status = document.getElementById("live-status");
+  status.dataset.state = state;
+  status.querySelector(".label").textContent = label;
+}
+
+export function connectLive(user) {
+  disconnectLive();
+  userKey = String(user.id);
+  JSON.parse(sessionStorage.getItem(storageKey()) || "[]").forEach((id) => watched.add(Number(id)));
+  socket = io({ path: "/socket.io/", auth: { token: user.token } });
+  socket.on("connect", () => {
+    setStatus("online", "Live");
+    // Rooms belong to a connection: rejoin every watched property after each (re)connect.
+    watched.forEach((id) => subscribe(id).catch((error) => showToast(error.message, { kind: "error" })));
+  });
+  socket.on("disconnect", () => setStatus("offline", "Offline"));
+  socket.on("connect_error", () => setStatus("offline", "Offline"));
+  socket.on("notification_update", onUpdate);
+}
+
+export function disconnectLive() {
+  if (socket) socket.disconnect();
+  socket = null;
+  watched.clear();
+  queue = Promise.resolve();
+  setStatus("offline", "Offline");
+}
+
+export function setPropertyNames(properties) {
+  propertyNames = new Map(properties.map((p) => [Number(p.propertyId), p.name]));
+}
+
+export function isWatching(propertyId) {
+  return watched.has(Number(propertyId));
+}
+
+export function onWatchChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export async function watch(propertyId) {
+  ensureConnected();
+  await subscribe(propertyId);
+  watched.add(Number(propertyId));
+  persist();
+}
+
+export async function unwatch(propertyId) {
+  ensureConnected();
+  const left = await request("leave-room", "leave_response", propertyId);
+  const stopped = await request("stop-notification", "stop_notification_response", propertyId);
+  watched.delete(Number(propertyId));
+  persist();
+  if (!stopped.startsWith("Stopped") && !left.startsWith("Left")) throw new Error(stopped);
+}
+
+export function broadcast(propertyId, notification) {
+  ensureConnected();
+  socket.emit("broadcast_notification", { property_id: propertyId, notification });
+}
