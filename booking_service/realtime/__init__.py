@@ -34,7 +34,7 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
         app,
         async_mode=settings.socketio_async_mode,
         client_manager=queue_manager(settings.redis_url, write_only=False),
-        cors_allowed_origins=settings.cors_origins,
+        cors_allowed_origins=settings.origin_policy(),
         max_http_buffer_size=settings.socketio_max_message_bytes,
         # One client's events run in order (get-notification, then join-room), never interleaved.
         async_handlers=False,

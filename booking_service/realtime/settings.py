@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from common.settings import BaseServiceSettings, split_csv
 
@@ -11,15 +12,26 @@ class RealtimeSettings(BaseServiceSettings):
     service_name: str = "booking_realtime"
     redis_url: str = "redis://127.0.0.1:16379/0"
     realtime_max_subscriptions: int = 100
-    # Comma-separated allowed browser origins; empty = same origin only; "*" = any.
-    socketio_cors_origins: str = ""
+    # Browser origins allowed besides the same origin (CORS_ORIGINS, comma-separated; "*" = any).
+    cors_origins: str = ""
     # "gevent" under `gunicorn -k gevent`; "threading" only for in-process tests.
     socketio_async_mode: Literal["gevent", "threading"] = "gevent"
     socketio_max_message_bytes: int = 64 * 1024
 
-    @property
-    def cors_origins(self) -> list[str] | str | None:
-        origins = split_csv(self.socketio_cors_origins)
-        if not origins:
-            return None
-        return "*" if "*" in origins else origins
+    def origin_policy(self) -> Any:
+        """What engine.io's `cors_allowed_origins` takes: "*" or a check of the handshake's Origin."""
+        extra = frozenset(split_csv(self.cors_origins))
+        if "*" in extra:
+            return "*"
+
+        def allowed(origin: str, environ: Mapping[str, Any]) -> bool:
+            return origin in extra or origin in same_origins(environ)
+
+        return allowed
+
+
+def same_origins(environ: Mapping[str, Any]) -> set[str]:
+    """The origin of the request itself, as seen directly or through a proxy's forwarded headers."""
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0]
+    hosts = {environ.get("HTTP_HOST", ""), environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip()}
+    return {f"{scheme.strip()}://{host}" for host in hosts if host}

@@ -1,0 +1,102 @@
+"""A small synchronous notification client over python-socketio, for smoke checks, tests and benches.
+
+It records every event it receives so a caller can wait for a given one:
+
+    client = NotificationClient.connect(url, token)
+    client.request("get-notification", {"property_id": 2}, "notification_response")
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+Predicate = Callable[[Any], bool]
+
+
+@dataclass
+class Received:
+    event: str
+    data: Any
+    at: float = field(default_factory=time.perf_counter)
+
+
+class NotificationClient:
+    """Wraps `socketio.Client`; `received` is the ordered log of (event, data, perf_counter time)."""
+
+    def __init__(self, *, reconnection: bool = False) -> None:
+        self.sio = socketio.Client(
+            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1
+        )
+        self.received: list[Received] = []
+        self._changed = threading.Condition()
+        self.sio.on("*", self._record)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        token: str | None = None,
+        *,
+        transports: Sequence[str] | None = None,
+        reconnection: bool = False,
+        socketio_path: str = "socket.io",
+        **options: Any,
+    ) -> NotificationClient:
+        client = cls(reconnection=reconnection)
+        auth = {"token": token} if token is not None else None
+        client.sio.connect(
+            url,
+            auth=auth,
+            transports=list(transports) if transports else None,
+            socketio_path=socketio_path,
+            wait_timeout=10,
+            **options,
+        )
+        return client
+
+    def _record(self, event: str, data: Any = None) -> None:
+        with self._changed:
+            self.received.append(Received(event, data))
+            self._changed.notify_all()
+
+    def events(self, event: str) -> list[Any]:
+        with self._changed:
+            return [item.data for item in self.received if item.event == event]
+
+    def wait_for(
+        self, event: str, predicate: Predicate | None = None, timeout: float = 5.0, after: int = 0
+    ) -> Any:
+        """The first `event` (from index `after` of the log) whose data satisfies `predicate`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for item in self.received[after:]:
+                    if item.event == event and (predicate is None or predicate(item.data)):
+                        return item.data
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no {event!r} within {timeout}s; got {self.received[after:]!r}")
+                self._changed.wait(remaining)
+
+    def request(self, event: str, payload: Any, reply_event: str, timeout: float = 5.0) -> Any:
+        """Emit `event` and return the next `reply_event` received after it."""
+        with self._changed:
+            mark = len(self.received)
+        self.sio.emit(event, payload)
+        return self.wait_for(reply_event, timeout=timeout, after=mark)
+
+    def message(self, event: str, payload: Any, reply_event: str, timeout: float = 5.0) -> str:
+        return self.request(event, payload, reply_event, timeout)["message"]
+
+    def mark(self) -> int:
+        with self._changed:
+            return len(self.received)
+
+    def close(self) -> None:
+        self.sio.disconnect()
