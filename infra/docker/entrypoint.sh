@@ -32,10 +32,10 @@ case "$mode" in
         address="${SERVICE_ADDRESS:-$(container_ip)}"
         exec python -m service_discovery run --service "${SERVICE_NAME:-$package}" \
             --address "$address" --port "${SERVICE_PORT:-8000}" \
-            -- gunicorn -c infra/gunicorn_conf.py "$package:create_app()"
+            -- gunicorn -c infra/gunicorn_conf.py --no-control-socket "$package:create_app()"
         ;;
     realtime)
-        exec gunicorn -c infra/gunicorn_conf.py -k gevent -w 1 "$package.realtime:create_app()"
+        exec gunicorn -c infra/gunicorn_conf.py --no-control-socket -k gevent -w 1 "$package.realtime:create_app()"
         ;;
     schedule)
         migrate
