@@ -11,7 +11,6 @@ from typing import Any
 
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
-from redis.exceptions import RedisError
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,9 @@ class PropertyCache:
             return None
         try:
             return operation(self._connected())
-        except (RedisError, OSError) as exc:
+        # Not only RedisError: redis-py can raise AttributeError/IndexError while another thread
+        # re-reads the slot map during a failover. A cache problem must never fail the request.
+        except Exception as exc:
             self._trip(exc)
             return None
 
@@ -99,13 +100,10 @@ class PropertyCache:
     def _trip(self, exc: Exception) -> None:
         log.warning("redis cluster cache bypassed for %.1fs: %s", self._cooldown, type(exc).__name__)
         self._open_until = time.monotonic() + self._cooldown
+        # Rebuild from the startup nodes next time; the old client is not closed because other
+        # threads may still be inside it (its sockets go with it when it is collected).
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:  # closing a broken client must not fail the request
-                log.debug("error closing redis cluster client", exc_info=True)
+            self._client = None
 
 
 def _loads(raw: str | None) -> Any | None:
