@@ -1,0 +1,75 @@
+"""The booking app factory and cache degrade without their servers: nothing connects at creation,
+an unreachable MariaDB is a JSON 503, an unreachable Redis Cluster is a cache miss. No mocks: the
+"servers" are closed local ports."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from booking_service import create_app
+from booking_service.cache import PropertyCache, cluster_client_factory
+from booking_service.settings import BookingSettings
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def settings() -> BookingSettings:
+    public = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return BookingSettings(
+        env="test",
+        jwt_public_key=public.decode(),
+        booking_db_url=f"mysql+pymysql://app:x@127.0.0.1:{closed_port()}/bookings",
+        redis_cluster_nodes=f"127.0.0.1:{closed_port()}",
+        redis_url=None,
+    )
+
+
+def test_app_is_created_without_connecting_and_reports_not_ready(settings):
+    client = create_app(settings).test_client()
+    assert client.get("/health").get_json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"] == {"mariadb": "down", "redis_cluster": "down"}
+
+
+def test_database_down_is_json_503(settings):
+    response = create_app(settings).test_client().get("/api/bookings/properties")
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "Service unavailable"}
+
+
+def test_cache_with_no_cluster_misses_and_stops_trying_for_a_while(settings):
+    attempts = []
+    build = cluster_client_factory(settings.cluster_nodes)
+
+    def counting_factory():
+        attempts.append(1)
+        return build()
+
+    cache = PropertyCache(counting_factory, ttl_seconds=30, cooldown=60)
+    assert cache.get_list("all") is None
+    cache.set_list("all", [1])
+    cache.invalidate(1)
+    assert cache.get_item(1) is None
+    assert len(attempts) == 1  # the circuit opened after the first failure
+
+
+def test_cache_without_nodes_is_disabled():
+    cache = PropertyCache(None, ttl_seconds=30)
+    assert not cache.enabled
+    assert cache.get_list("all") is None
+    with pytest.raises(RuntimeError):
+        cache.ping()
