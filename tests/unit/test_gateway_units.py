@@ -1,0 +1,184 @@
+"""Pure-logic parts of the gateway: breaker state machine, route table, idempotency, failure table."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from gateway.breaker import BreakerState, CircuitBreaker
+from gateway.failures import FAILURE_RESPONSES, UpstreamError, UpstreamFailure, classify
+from gateway.routing import requires_token, service_for
+from gateway.upstream import OutgoingRequest
+from service_discovery import Instance, RoundRobin
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def test_breaker_opens_only_after_threshold_consecutive_failures(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=2.0, clock=clock)
+    breaker.record_failure()
+    breaker.record_failure()
+    breaker.record_success()  # a success in between resets the count
+    breaker.record_failure()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.CLOSED and breaker.try_acquire()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    assert not breaker.available() and not breaker.try_acquire()
+
+
+def test_breaker_half_opens_after_cooldown_and_lets_one_trial_through(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=2.0, clock=clock)
+    breaker.record_failure()
+    clock.now += 1.9
+    assert not breaker.try_acquire()
+    clock.now += 0.2
+    assert breaker.available()
+    assert breaker.try_acquire()
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert not breaker.try_acquire(), "a second request must wait for the trial's outcome"
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED and breaker.try_acquire()
+
+
+def test_failed_trial_reopens_for_a_full_cooldown(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(failure_threshold=5, reset_timeout=2.0, clock=clock)
+    for _ in range(5):
+        breaker.record_failure()
+    clock.now += 2.0
+    assert breaker.try_acquire()
+    breaker.record_failure()  # one failure in half-open is enough
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 1.0
+    assert not breaker.try_acquire()
+    clock.now += 1.0
+    assert breaker.try_acquire()
+
+
+def test_trial_that_never_reports_does_not_block_forever(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=2.0, clock=clock)
+    breaker.record_failure()
+    clock.now += 2.0
+    assert breaker.try_acquire()
+    clock.now += 2.0
+    assert breaker.try_acquire()
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/users/login", "user_service"),
+        ("/api/users/register", "user_service"),
+        ("/api/users/profile", "user_service"),
+        ("/api/users/allusers", "user_service"),
+        ("/api/users/7/role", "user_service"),
+        ("/api/bookings/properties", "booking_service"),
+        ("/api/bookings/book", "booking_service"),
+        ("/api/bookings/booking/3", "booking_service"),
+        ("/api/cancel-booking/3", "booking_service"),
+        ("/api/bookings", "booking_service"),
+        ("/api/other/thing", None),
+        ("/api/usersX/login", None),
+        ("/health", None),
+    ],
+)
+def test_route_table_sends_each_path_to_its_service(path: str, service: str | None) -> None:
+    assert service_for(path) == service
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "protected"),
+    [
+        ("POST", "/api/users/login", False),
+        ("POST", "/api/users/register", False),
+        ("GET", "/api/users/profile", True),
+        ("GET", "/api/users/allusers", True),
+        ("PATCH", "/api/users/12/role", True),
+        ("GET", "/api/bookings/properties", False),
+        ("GET", "/api/bookings/properties/2", False),
+        ("GET", "/api/bookings/properties/2/calendar", False),
+        ("POST", "/api/bookings/properties", True),
+        ("PATCH", "/api/bookings/properties/2", True),
+        ("DELETE", "/api/bookings/properties/2", True),
+        ("POST", "/api/bookings/book", True),
+        ("GET", "/api/bookings/booking/1", True),
+        ("GET", "/api/bookings/mine", True),
+        ("DELETE", "/api/cancel-booking/1", True),
+        ("OPTIONS", "/api/bookings/book", False),
+    ],
+)
+def test_edge_token_rules(method: str, path: str, protected: bool) -> None:
+    assert requires_token(path, method) is protected
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "idempotent"),
+    [
+        ("GET", {}, True),
+        ("PUT", {}, True),
+        ("DELETE", {}, True),
+        ("POST", {}, False),
+        ("PATCH", {}, False),
+        ("POST", {"Idempotency-Key": "k1"}, True),
+    ],
+)
+def test_only_idempotent_requests_count_as_retryable(
+    method: str, headers: dict[str, str], idempotent: bool
+) -> None:
+    assert OutgoingRequest(method, "/api/x", headers, b"").idempotent is idempotent
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_refused_connection_is_classified_as_never_sent() -> None:
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.get(f"http://127.0.0.1:{_closed_port()}/", timeout=1)
+    assert classify(caught.value) is UpstreamFailure.CONNECT
+
+
+def test_timeouts_and_broken_responses_are_classified() -> None:
+    assert classify(requests.ConnectTimeout()) is UpstreamFailure.CONNECT
+    assert classify(requests.ReadTimeout()) is UpstreamFailure.TIMEOUT
+    assert classify(requests.exceptions.ChunkedEncodingError()) is UpstreamFailure.BROKEN
+    assert classify(requests.ConnectionError("Connection reset by peer")) is UpstreamFailure.BROKEN
+
+
+def test_failure_table_covers_every_failure_with_a_json_error() -> None:
+    assert set(FAILURE_RESPONSES) == set(UpstreamFailure)
+    unavailable = UpstreamError(UpstreamFailure.ALL_OPEN, "booking_service").to_api_error()
+    assert (unavailable.status, unavailable.message) == (503, "Service unavailable")
+    assert UpstreamError(UpstreamFailure.TIMEOUT, "x").to_api_error().status == 504
+    assert UpstreamError(UpstreamFailure.BROKEN, "x").to_api_error().status == 502
+
+
+def test_round_robin_rotates_the_starting_instance() -> None:
+    balancer = RoundRobin()
+    a, b, c = (Instance("127.0.0.1", port) for port in (1, 2, 3))
+    orders = [balancer.order("svc", [a, b, c]) for _ in range(4)]
+    assert [o[0] for o in orders] == [a, b, c, a]
+    assert all(sorted(o, key=lambda i: i.port) == [a, b, c] for o in orders)
+    assert balancer.order("svc", []) == []
+
+
+def test_instance_from_url() -> None:
+    instance = Instance.from_url("http://127.0.0.1:8201")
+    assert (instance.address, instance.port, instance.base_url) == ("127.0.0.1", 8201, "http://127.0.0.1:8201")
+    with pytest.raises(ValueError):
+        Instance.from_url("127.0.0.1:8201")
