@@ -179,6 +179,10 @@ def test_round_robin_rotates_the_starting_instance() -> None:
 
 def test_instance_from_url() -> None:
     instance = Instance.from_url("http://127.0.0.1:8201")
-    assert (instance.address, instance.port, instance.base_url) == ("127.0.0.1", 8201, "http://127.0.0.1:8201")
+    assert (instance.address, instance.port, instance.base_url) == (
+        "127.0.0.1",
+        8201,
+        "http://127.0.0.1:8201",
+    )
     with pytest.raises(ValueError):
         Instance.from_url("127.0.0.1:8201")
