@@ -18,7 +18,10 @@ QUEUE_CHANNEL = "flask-socketio"
 NAMESPACE = "/"
 UPDATE_EVENT = "notification_update"
 # A dead or blackholed Redis must not stall the booking request that triggered the event.
-REDIS_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+EMITTER_REDIS_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+# The listener blocks on reads between messages, so it must have no read timeout (a timeout would
+# make python-socketio reconnect with back-off and drop whatever is published meanwhile).
+LISTENER_REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True}
 
 
 def room_for(property_id: int) -> str:
@@ -32,7 +35,7 @@ def queue_manager(redis_url: str, *, write_only: bool) -> socketio.RedisManager:
         channel=QUEUE_CHANNEL,
         write_only=write_only,
         logger=log,
-        redis_options=dict(REDIS_OPTIONS),
+        redis_options=dict(EMITTER_REDIS_OPTIONS if write_only else LISTENER_REDIS_OPTIONS),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from common.settings import BaseServiceSettings, split_csv
 
@@ -25,7 +26,7 @@ class RealtimeSettings(BaseServiceSettings):
             return "*"
 
         def allowed(origin: str, environ: Mapping[str, Any]) -> bool:
-            return origin in extra or origin in same_origins(environ)
+            return origin in extra or is_same_origin(origin, environ)
 
         return allowed
 
@@ -35,3 +36,12 @@ def same_origins(environ: Mapping[str, Any]) -> set[str]:
     scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0]
     hosts = {environ.get("HTTP_HOST", ""), environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip()}
     return {f"{scheme.strip()}://{host}" for host in hosts if host}
+
+
+def is_same_origin(origin: str, environ: Mapping[str, Any]) -> bool:
+    if origin in same_origins(environ):
+        return True
+    # A proxy forwarding `Host $host` drops the port: then only host names can be compared. Acceptable
+    # because a socket is authorised by its JWT, never by ambient cookies.
+    host = environ.get("HTTP_HOST", "")
+    return bool(host) and ":" not in host and urlsplit(origin).hostname == host.lower()

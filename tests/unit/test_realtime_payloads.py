@@ -86,3 +86,9 @@ def test_origin_policy_trusts_forwarded_host_and_proto() -> None:
 
 def test_wildcard_origin_is_passed_through() -> None:
     assert RealtimeSettings(cors_origins="*").origin_policy() == "*"
+
+
+def test_origin_policy_compares_host_names_when_the_proxy_dropped_the_port() -> None:
+    allowed = RealtimeSettings().origin_policy()
+    assert allowed("http://127.0.0.1:5001", _environ("127.0.0.1"))
+    assert not allowed("http://evil.example:5001", _environ("127.0.0.1"))
