@@ -60,6 +60,15 @@ class NotificationClient:
         )
         return client
 
+    def rejoin_on_reconnect(self, property_ids: Sequence[int]) -> None:
+        """After every later (re)connection, join these rooms again; subscriptions live in Redis."""
+
+        def rejoin() -> None:
+            for property_id in property_ids:
+                self.sio.emit("join-room", {"property_id": property_id})
+
+        self.sio.on("connect", rejoin)
+
     def _record(self, event: str, data: Any = None) -> None:
         with self._changed:
             self.received.append(Received(event, data))
