@@ -18,6 +18,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     """Builds the app; connections are opened lazily on first use, never here."""
     from booking_service.api import api
     from booking_service.notifications import Notifier
+    from booking_service.property_services import PropertyService
     from booking_service.services import BookingService
 
     settings = config or BookingSettings()
@@ -37,7 +38,8 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache
     app.extensions["notifier"] = notifier
-    app.extensions["booking"] = BookingService(engine, cache, notifier)
+    app.extensions["booking"] = BookingService(engine, notifier)
+    app.extensions["properties"] = PropertyService(engine, cache, notifier)
 
     def mariadb_check() -> None:
         with engine.connect() as conn:

@@ -1,26 +1,60 @@
-"""HTTP routes of the seed's booking API: parse, call one service method, shape the response."""
+"""HTTP routes of the booking API (seed paths plus host property management): parse, call, shape."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from booking_service.property_services import PropertyService
 from booking_service.services import BookingService
 from booking_service.validation import parse_property_filters
 from common.auth import current_identity, require_auth
 from common.web import json_body
 
 api = Blueprint("booking_api", __name__)
+MANAGERS = {"host", "admin"}
 
 
-def service() -> BookingService:
+def bookings() -> BookingService:
     return current_app.extensions["booking"]
+
+
+def properties() -> PropertyService:
+    return current_app.extensions["properties"]
 
 
 @api.get("/api/bookings/properties")
 def list_properties() -> Response:
     filters = parse_property_filters(request.args)
     use_cache = request.headers.get("Cache-Control", "").lower() != "no-cache"
-    return jsonify(service().list_properties(filters, use_cache=use_cache))
+    return jsonify(properties().search(filters, use_cache=use_cache))
+
+
+@api.post("/api/bookings/properties")
+@require_auth(roles=MANAGERS)
+def create_property() -> tuple[Response, int]:
+    return jsonify(properties().create(current_identity(), json_body())), 201
+
+
+@api.get("/api/bookings/properties/<int:property_id>")
+def get_property(property_id: int) -> Response:
+    return jsonify(properties().get(property_id))
+
+
+@api.patch("/api/bookings/properties/<int:property_id>")
+@require_auth(roles=MANAGERS)
+def update_property(property_id: int) -> Response:
+    return jsonify(properties().update(current_identity(), property_id, json_body()))
+
+
+@api.delete("/api/bookings/properties/<int:property_id>")
+@require_auth(roles=MANAGERS)
+def retire_property(property_id: int) -> Response:
+    return jsonify(properties().retire(current_identity(), property_id))
+
+
+@api.get("/api/bookings/properties/<int:property_id>/calendar")
+def property_calendar(property_id: int) -> Response:
+    return jsonify(properties().calendar(property_id, request.args))
 
 
 @api.post("/api/bookings/book")
@@ -28,23 +62,23 @@ def list_properties() -> Response:
 def book() -> tuple[Response, int]:
     body = json_body()
     key = request.headers.get("Idempotency-Key")
-    payload, status = service().book(current_identity(), body, key)
+    payload, status = bookings().book(current_identity(), body, key)
     return jsonify(payload), status
 
 
 @api.get("/api/bookings/booking/<int:booking_id>")
 @require_auth()
 def get_booking(booking_id: int) -> Response:
-    return jsonify(service().get_booking(current_identity(), booking_id))
+    return jsonify(bookings().get_booking(current_identity(), booking_id))
 
 
 @api.get("/api/bookings/mine")
 @require_auth()
 def my_bookings() -> Response:
-    return jsonify(service().my_bookings(current_identity()))
+    return jsonify(bookings().my_bookings(current_identity()))
 
 
 @api.delete("/api/cancel-booking/<int:booking_id>")
 @require_auth()
 def cancel_booking(booking_id: int) -> Response:
-    return jsonify(service().cancel(current_identity(), booking_id))
+    return jsonify(bookings().cancel(current_identity(), booking_id))

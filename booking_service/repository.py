@@ -1,41 +1,19 @@
-"""SQL for properties, bookings and idempotency keys; every function takes an open connection."""
+"""SQL for bookings and idempotency keys; every function takes an open connection."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row
 
-from booking_service.schema import bookings, idempotency_keys, properties
+from booking_service.schema import bookings, idempotency_keys
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class PropertyFilters:
-    location: str | None = None
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    available: bool | None = None
-    free_from: dt.date | None = None
-    free_to: dt.date | None = None
-    sort: str = "id"
-    limit: int = 50
-    offset: int = 0
-
-
-SORTS = {
-    "id": (properties.c.id,),
-    "price": (properties.c.price_per_night, properties.c.id),
-    "-price": (properties.c.price_per_night.desc(), properties.c.id),
-    "name": (properties.c.name, properties.c.id),
-}
 
 
 def overlapping(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool]:
@@ -46,41 +24,6 @@ def overlapping(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool
         bookings.c.start_date < end,
         bookings.c.end_date > start,
     )
-
-
-def list_properties(conn: Connection, filters: PropertyFilters) -> Sequence[Row]:
-    query = sa.select(properties)
-    for condition in _property_conditions(filters):
-        query = query.where(condition)
-    query = query.order_by(*SORTS[filters.sort]).limit(filters.limit).offset(filters.offset)
-    return conn.execute(query).all()
-
-
-def _property_conditions(f: PropertyFilters) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if f.location:
-        conditions.append(properties.c.location.ilike(f"%{_escape_like(f.location)}%", escape="\\"))
-    if f.min_price is not None:
-        conditions.append(properties.c.price_per_night >= f.min_price)
-    if f.max_price is not None:
-        conditions.append(properties.c.price_per_night <= f.max_price)
-    if f.available is not None:
-        conditions.append(properties.c.availability == f.available)
-    if f.free_from is not None and f.free_to is not None:
-        taken = sa.select(sa.literal(1)).where(overlapping(properties.c.id, f.free_from, f.free_to))
-        conditions.append(~sa.exists(taken))
-    return conditions
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def get_property(conn: Connection, property_id: int, *, lock: bool = False) -> Row | None:
-    query = sa.select(properties).where(properties.c.id == property_id)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
 
 
 def has_overlap(conn: Connection, property_id: int, start: dt.date, end: dt.date) -> bool:

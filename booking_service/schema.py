@@ -14,6 +14,10 @@ properties = sa.Table(
     sa.Column("location", sa.String(200)),
     sa.Column("price_per_night", sa.Numeric(10, 2)),
     sa.Column("availability", sa.Boolean),
+    sa.Column("owner_id", sa.Integer),
+    sa.Column("description", sa.Text),
+    sa.Column("max_guests", sa.SmallInteger),
+    sa.Column("retired_at", sa.DateTime),
     sa.Column("created_at", sa.DateTime),
     sa.Column("updated_at", sa.DateTime),
 )

@@ -24,6 +24,16 @@ def property_json(row: Row) -> dict[str, Any]:
     }
 
 
+def property_detail_json(row: Row) -> dict[str, Any]:
+    """One property: the seed's fields plus what hosts manage."""
+    return {
+        **property_json(row),
+        "description": row.description,
+        "maxGuests": row.max_guests,
+        "ownerId": row.owner_id,
+    }
+
+
 def booking_json(row: Row) -> dict[str, Any]:
     return {
         "bookingId": row.id,

@@ -12,17 +12,16 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
+from booking_service import property_repository as property_repo
 from booking_service import repository as repo
-from booking_service.cache import PropertyCache
-from booking_service.db import is_retryable
-from booking_service.serializers import booking_json, booking_summary_json, json_number, property_json
+from booking_service.db import after_commit, transaction
+from booking_service.serializers import booking_json, booking_summary_json, json_number
 from booking_service.validation import BookingRequest, parse_booking
 from common.auth import Identity
 from common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-TRANSACTION_ATTEMPTS = 3
 MAX_IDEMPOTENCY_KEY = 255
 
 PROPERTY_UNAVAILABLE = "Property not found or not available"
@@ -33,9 +32,14 @@ ALREADY_BOOKED = "Property is already booked for these dates"
 class Notifier(Protocol):
     def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None: ...
 
+    def property_event(self, property_id: int, update: dict[str, Any]) -> None: ...
+
 
 class NullNotifier:
     def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None:
+        return None
+
+    def property_event(self, property_id: int, update: dict[str, Any]) -> None:
         return None
 
 
@@ -43,22 +47,9 @@ Reply = tuple[dict[str, Any], int]
 
 
 class BookingService:
-    def __init__(self, engine: Engine, cache: PropertyCache, notifier: Notifier | None = None) -> None:
+    def __init__(self, engine: Engine, notifier: Notifier | None = None) -> None:
         self.engine = engine
-        self.cache = cache
         self.notifier = notifier or NullNotifier()
-
-    def list_properties(self, filters: repo.PropertyFilters, *, use_cache: bool = True) -> list[dict]:
-        # Date-window searches depend on bookings, which change far more often than properties.
-        cacheable = use_cache and filters.free_from is None
-        variant = json.dumps(asdict(filters), default=str, sort_keys=True)
-        if cacheable and (cached := self.cache.get_list(variant)) is not None:
-            return cached
-        with self.engine.connect() as conn:
-            result = [property_json(row) for row in repo.list_properties(conn, filters)]
-        if cacheable:
-            self.cache.set_list(variant, result)
-        return result
 
     def book(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:
         request = parse_booking(body)
@@ -96,7 +87,7 @@ class BookingService:
             return _replay(previous, fingerprint)
 
     def _create_booking(self, conn: Connection, request: BookingRequest) -> Reply:
-        prop = repo.get_property(conn, request.property_id, lock=True)
+        prop = property_repo.get_property(conn, request.property_id, lock=True)
         if prop is None or not prop.availability:
             raise NotFound(PROPERTY_UNAVAILABLE, key="message")
         if repo.has_overlap(conn, request.property_id, request.start, request.end):
@@ -112,7 +103,8 @@ class BookingService:
             total_price=total,
         )
         body = {"bookingId": booking_id, "message": "Booking confirmed", "totalPrice": json_number(total)}
-        conn.info["after_commit"] = ("booked", request.property_id, request.start, request.end)
+        notify = self.notifier.booking_event
+        after_commit(conn, lambda: notify("booked", request.property_id, request.start, request.end))
         return body, 201
 
     def get_booking(self, identity: Identity, booking_id: int) -> dict[str, Any]:
@@ -135,28 +127,14 @@ class BookingService:
             if row.status == repo.CANCELLED:
                 raise Conflict("Booking is already cancelled")
             repo.set_booking_status(conn, booking_id, repo.CANCELLED)
-            conn.info["after_commit"] = ("cancelled", row.property_id, row.start_date, row.end_date)
+            notify = self.notifier.booking_event
+            after_commit(conn, lambda: notify("cancelled", row.property_id, row.start_date, row.end_date))
             return {"message": "Booking cancelled successfully"}
 
         return self._transaction(cancel_locked)
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
-        """Runs `work` in one transaction, rerun on deadlock; notifies only after a successful commit."""
-        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
-            try:
-                with self.engine.connect() as conn:
-                    conn.info.pop("after_commit", None)
-                    with conn.begin():
-                        result = work(conn)
-                    event = conn.info.pop("after_commit", None)
-                break
-            except sa_exc.OperationalError as error:
-                if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
-                    raise
-                log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
-        if event is not None:
-            self.notifier.booking_event(*event)
-        return result
+        return transaction(self.engine, work)
 
 
 def _may_see(identity: Identity, owner_id: int) -> bool:

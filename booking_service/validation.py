@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from booking_service.repository import SORTS, PropertyFilters
+from booking_service.property_repository import SORTS, PropertyFilters
 from common.errors import BadRequest
 
 MAX_NIGHTS = 365
