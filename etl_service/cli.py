@@ -10,7 +10,6 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.logs import configure_logging
-from common.migrations import upgrade_to_head
 from common.settings import ConfigurationError
 from etl_service.errors import EtlError, RunInProgressError
 from etl_service.settings import EtlSettings
@@ -48,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: EtlSettings) -> int:
     if args.command == "migrate":
+        from common.migrations import upgrade_to_head
+
         try:
             upgrade_to_head("etl_service:migrations", settings.warehouse_db_url)
         except SQLAlchemyError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 from typing import Any
 
@@ -17,11 +18,31 @@ from etl_service.settings import EtlSettings
 log = logging.getLogger(__name__)
 
 
+CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 def cron_trigger(expression: str) -> CronTrigger:
+    """A standard 5-field crontab line, in UTC."""
+    fields = expression.split()
     try:
-        return CronTrigger.from_crontab(expression, timezone="UTC")
-    except ValueError as exc:
+        if len(fields) != 5:
+            raise ValueError("expected 5 fields")
+        minute, hour, day, month, weekday = fields
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_weekday_names(weekday),
+            timezone="UTC",
+        )
+    except (ValueError, IndexError) as exc:
         raise ConfigurationError(f"ETL_SCHEDULE is not a valid cron expression: {expression!r}") from exc
+
+
+def _weekday_names(field: str) -> str:
+    """Cron counts weekdays from Sunday=0 (7 too), APScheduler from Monday=0: name them instead."""
+    return re.sub(r"(?<![/\d])\d+", lambda m: CRON_WEEKDAYS[int(m.group())], field)
 
 
 def scheduled_run(settings: EtlSettings) -> None:

@@ -55,7 +55,7 @@ class Sources:
     """Seeds MariaDB directly and computes the reference totals from it."""
 
     def __init__(self, booking_url: str) -> None:
-        self.engine = sa.create_engine(booking_url, connect_args={"ssl_disabled": True})
+        self.engine = sa.create_engine(booking_url, pool_pre_ping=True, connect_args={"ssl_disabled": True})
 
     def add_property(self, price: int = 100) -> int:
         with self.engine.begin() as conn:
