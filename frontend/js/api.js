@@ -62,6 +62,5 @@ export const api = {
   book: (booking, idempotencyKey) =>
     request("POST", "/api/bookings/book", booking, { "Idempotency-Key": idempotencyKey }),
   myBookings: async () => listOf(await request("GET", "/api/bookings/mine"), "bookings"),
-  cancelBooking: (bookingId) =>
-    request("DELETE", `/api/cancel-booking/${encodeURIComponent(bookingId)}`),
+  cancelBooking: (bookingId) => request("DELETE", `/api/cancel-booking/${encodeURIComponent(bookingId)}`),
 };

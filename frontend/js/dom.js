@@ -99,10 +99,18 @@ export function icon(name) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   for (const [key, value] of Object.entries({
-    viewBox: "0 0 24 24", width: "18", height: "18", fill: "none", stroke: "currentColor",
-    "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true",
+    viewBox: "0 0 24 24",
+    width: "18",
+    height: "18",
+    fill: "none",
+    stroke: "currentColor",
+    "stroke-width": "2",
+    "stroke-linecap": "round",
+    "stroke-linejoin": "round",
+    "aria-hidden": "true",
     class: "icon",
-  })) svg.setAttribute(key, value);
+  }))
+    svg.setAttribute(key, value);
   for (const d of ICONS[name]) {
     const path = document.createElementNS(ns, "path");
     path.setAttribute("d", d);

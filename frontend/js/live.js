@@ -22,7 +22,8 @@ function persist() {
 
 function textOf(payload) {
   if (typeof payload === "string") return payload;
-  if (payload && typeof payload === "object") return payload.message ?? payload.msg ?? JSON.stringify(payload);
+  if (payload && typeof payload === "object")
+    return payload.message ?? payload.msg ?? JSON.stringify(payload);
   return String(payload);
 }
 
@@ -62,7 +63,8 @@ function describe(update) {
     const name = propertyNames.get(Number(update.propertyId)) || `Property #${update.propertyId}`;
     const dates = `${update.startDate} → ${update.endDate}`;
     if (update.event === "booked") return { title: `${name} was just booked`, message: dates };
-    if (update.event === "cancelled") return { title: `Booking cancelled at ${name}`, message: `${dates} is free again` };
+    if (update.event === "cancelled")
+      return { title: `Booking cancelled at ${name}`, message: `${dates} is free again` };
     return { title: name, message: `${update.event}: ${dates}` };
   }
   return { title: "Announcement", message: textOf(update) };

@@ -8,7 +8,13 @@ import { renderProperties } from "./views/properties.js";
 
 const PUBLIC_ROUTES = { login: renderLogin, register: renderRegister };
 const PRIVATE_ROUTES = { properties: renderProperties, bookings: renderBookings, admin: renderAdmin };
-const TITLES = { login: "Log in", register: "Register", properties: "Properties", bookings: "My bookings", admin: "Admin" };
+const TITLES = {
+  login: "Log in",
+  register: "Register",
+  properties: "Properties",
+  bookings: "My bookings",
+  admin: "Admin",
+};
 
 let flash = null;
 let cleanups = [];
@@ -35,7 +41,9 @@ function updateChrome(user, route) {
     else link.removeAttribute("aria-current");
   }
   const name = user?.profile?.username || (user ? `User #${user.id}` : "");
-  document.getElementById("who").textContent = user ? `${name}${user.role === "admin" ? " (admin)" : ""}` : "";
+  document.getElementById("who").textContent = user
+    ? `${name}${user.role === "admin" ? " (admin)" : ""}`
+    : "";
   document.title = `${TITLES[route]} · Home Rental Platform`;
 }
 

@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +74,9 @@ def open_page(browser: Browser, site: str) -> Iterator[Callable[..., Page]]:
     contexts, errors = [], []
 
     def _open(width: int = 1280, height: int = 900) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": height}, base_url=site)
+        # Reduced motion: toasts appear without their fade-in, so screenshots are crisp.
+        viewport = {"width": width, "height": height}
+        context = browser.new_context(viewport=viewport, base_url=site, reduced_motion="reduce")
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -284,12 +287,7 @@ def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page
     shot(watcher, "10-live-notification")
 
 
-def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site, stack) -> None:
-    admin = unique_user("admin")
-    cli = [sys.executable, "-m", "user_service", "create-admin", "--email", admin["email"]]
-    cli += ["--password", admin["password"], "--username", admin["username"]]
-    subprocess.run(cli, env={**os.environ, **stack.env}, cwd=REPO, check=True, timeout=60)
-
+def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> None:
     watcher = open_page()
     watcher_user = signed_in(watcher, site, "watcher")
     watcher.get_by_role("button", name="Watch Charming Country Cottage", exact=True).click()
@@ -297,7 +295,7 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site, stack
     expect(watcher.get_by_role("link", name="Admin")).to_be_hidden()
 
     page = open_page()
-    log_in(page, admin["email"], admin["password"])
+    log_in(page, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)  # created by the launcher in every stack
     page.get_by_role("link", name="Admin").click()
     expect(page.locator("#users-table")).to_contain_text(watcher_user["email"])
     page.get_by_label("Property").select_option(label="Charming Country Cottage")
@@ -305,6 +303,36 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site, stack
     page.get_by_role("button", name="Send broadcast").click()
     expect(watcher.locator(".toast").filter(has_text="Pool closed on Friday")).to_be_visible(timeout=2000)
     shot(page, "11-admin")
+
+
+def test_keyboard_only_booking_dialog_and_watch_toggle(open_page, site) -> None:
+    page = open_page()
+    signed_in(page, site)
+    book = page.get_by_role("button", name="Book Rustic Mountain Cabin", exact=True)
+    book.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#booking-dialog").get_by_label("Check-in")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#booking-dialog")).not_to_be_visible()
+    expect(book).to_be_focused()
+    page.get_by_role("button", name="Watch Rustic Mountain Cabin", exact=True).focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Stop watching Rustic Mountain Cabin")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+
+def test_logout_clears_the_session_and_guards_private_views(open_page, site) -> None:
+    page = open_page()
+    signed_in(page, site)
+    page.goto("/#/admin")
+    expect(page.get_by_role("heading", name="Properties", level=1)).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator("#login-alert")).to_have_text("You are logged out.")
+    assert page.evaluate("sessionStorage.getItem('hrp.token')") is None
+    page.goto("/#/bookings")
+    expect(page.get_by_role("heading", name="Log in", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="My bookings")).to_be_hidden()
 
 
 @pytest.mark.parametrize("route", ["login", "register", "properties", "bookings"])

@@ -8,7 +8,15 @@ function usersTable(users) {
     "table",
     { id: "users-table", class: "table" },
     h("caption", { class: "sr-only" }, "Registered users"),
-    h("thead", {}, h("tr", {}, ["ID", "Username", "Email"].map((label) => h("th", { scope: "col" }, label)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["ID", "Username", "Email"].map((label) => h("th", { scope: "col" }, label)),
+      ),
+    ),
     h(
       "tbody",
       {},
@@ -59,12 +67,19 @@ function broadcastForm(properties) {
 
 export function renderAdmin(main) {
   const alert = alertBox("admin-alert");
-  const users = h("section", { "aria-labelledby": "users-title", class: "card" }, h("h2", { id: "users-title" }, "Users"));
+  const users = h(
+    "section",
+    { "aria-labelledby": "users-title", class: "card" },
+    h("h2", { id: "users-title" }, "Users"),
+  );
   const tools = h("div", { class: "admin-grid" }, users);
   main.append(h("h1", { id: "view-title" }, "Admin"), alert, tools);
   api
     .allUsers()
-    .then((list) => users.append(h("p", { class: "muted" }, `${list.length} registered`), usersTable(list)))
+    .then((list) => {
+      const count = h("p", { class: "muted" }, `${list.length} registered`);
+      users.append(count, h("div", { class: "table-scroll" }, usersTable(list)));
+    })
     .catch((error) => alert.show(error.message, "error", "Cannot load users"));
   api
     .properties()

@@ -21,7 +21,12 @@ export function renderLogin(main, ctx) {
     { id: "login-form", class: "stack", novalidate: true },
     alert,
     field("Email", { name: "email", type: "email", autocomplete: "username", required: true }),
-    field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+    field("Password", {
+      name: "password",
+      type: "password",
+      autocomplete: "current-password",
+      required: true,
+    }),
     submit,
   );
   if (ctx.flash) alert.show(ctx.flash.message, ctx.flash.kind);
@@ -72,5 +77,7 @@ export function renderRegister(main, ctx) {
       }
     });
   });
-  main.append(authCard("Create an account", form, ["Already registered? ", h("a", { href: "#/login" }, "Log in")]));
+  main.append(
+    authCard("Create an account", form, ["Already registered? ", h("a", { href: "#/login" }, "Log in")]),
+  );
 }

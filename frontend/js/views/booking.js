@@ -63,8 +63,20 @@ function bookingForm(dialog, property, ctx) {
     h(
       "div",
       { class: "row" },
-      field("Check-in", { name: "startDate", type: "date", min: today, value: addDays(today, 1), required: true }),
-      field("Check-out", { name: "endDate", type: "date", min: today, value: addDays(today, 2), required: true }),
+      field("Check-in", {
+        name: "startDate",
+        type: "date",
+        min: today,
+        value: addDays(today, 1),
+        required: true,
+      }),
+      field("Check-out", {
+        name: "endDate",
+        type: "date",
+        min: today,
+        value: addDays(today, 2),
+        required: true,
+      }),
     ),
     output,
     alert,
@@ -108,7 +120,10 @@ async function book(form, property, alert) {
   form.dataset.attempt = attempt;
   try {
     const result = await api.book(booking, form.dataset.idempotencyKey);
-    showToast(`${property.name}: ${formatMoney(result.totalPrice)}`, { kind: "success", title: result.message });
+    showToast(`${property.name}: ${formatMoney(result.totalPrice)}`, {
+      kind: "success",
+      title: result.message,
+    });
     return result;
   } catch (error) {
     alert.show(error.message, "error", ERROR_TITLES[error.status] || "Booking failed");

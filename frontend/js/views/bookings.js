@@ -13,7 +13,11 @@ function bookingRow(booking, name, onCancel) {
     ? null
     : h(
         "button",
-        { type: "button", class: "btn btn-danger", "aria-label": `Cancel booking #${booking.bookingId} at ${name}` },
+        {
+          type: "button",
+          class: "btn btn-danger",
+          "aria-label": `Cancel booking #${booking.bookingId} at ${name}`,
+        },
         "Cancel",
       );
   cancel?.addEventListener("click", () => busy(cancel, () => onCancel(booking, name)));
@@ -50,7 +54,11 @@ function bookingsTable(rows) {
 
 export function renderBookings(main) {
   const alert = alertBox("bookings-alert");
-  const holder = h("div", { id: "bookings", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading bookings…"));
+  const holder = h(
+    "div",
+    { id: "bookings", "aria-busy": "true" },
+    h("p", { class: "muted" }, "Loading bookings…"),
+  );
   const showAll = h("input", { type: "checkbox", id: "show-cancelled" });
   const toggle = h("label", { class: "check" }, showAll, " Show cancelled bookings");
   let bookings = [];
@@ -74,10 +82,17 @@ export function renderBookings(main) {
 
   function draw() {
     const shown = bookings.filter((b) => showAll.checked || !isCancelled(b));
+    const nameOf = (b) => names.get(Number(b.propertyId)) || `Property #${b.propertyId}`;
+    const rows = shown.map((b) => bookingRow(b, nameOf(b), cancelBooking));
     holder.replaceChildren(
       shown.length
-        ? bookingsTable(shown.map((b) => bookingRow(b, names.get(Number(b.propertyId)) || `Property #${b.propertyId}`, cancelBooking)))
-        : h("p", { class: "empty" }, "No bookings yet. ", h("a", { href: "#/properties" }, "Browse properties")),
+        ? h("div", { class: "table-scroll" }, bookingsTable(rows))
+        : h(
+            "p",
+            { class: "empty" },
+            "No bookings yet. ",
+            h("a", { href: "#/properties" }, "Browse properties"),
+          ),
     );
   }
 

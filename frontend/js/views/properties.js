@@ -37,7 +37,7 @@ function propertyCard(property, ctx, syncers) {
   return h(
     "li",
     { class: "card property", dataset: { propertyId: property.propertyId } },
-    h("div", { class: "property-head" }, h("h2", {}, property.name), button),
+    h("h2", {}, property.name),
     h("p", { class: "muted location" }, property.location),
     h(
       "p",
@@ -51,14 +51,19 @@ function propertyCard(property, ctx, syncers) {
       available ? "Available" : "Unavailable",
     ),
     h(
-      "button",
-      {
-        type: "button",
-        class: "btn btn-primary",
-        "aria-label": `Book ${property.name}`,
-        onclick: () => openBookingDialog(property, ctx),
-      },
-      "Book",
+      "div",
+      { class: "property-actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-primary",
+          "aria-label": `Book ${property.name}`,
+          onclick: () => openBookingDialog(property, ctx),
+        },
+        "Book",
+      ),
+      button,
     ),
   );
 }
@@ -68,7 +73,13 @@ function filterForm(onChange) {
     "form",
     { class: "filters", role: "search", "aria-label": "Filter properties" },
     field("Location", { name: "location", type: "search", placeholder: "e.g. Malibu" }),
-    field("Max price per night", { name: "maxPrice", type: "number", min: "0", step: "1", inputmode: "numeric" }),
+    field("Max price per night", {
+      name: "maxPrice",
+      type: "number",
+      min: "0",
+      step: "1",
+      inputmode: "numeric",
+    }),
     h("button", { type: "reset", class: "btn btn-ghost" }, "Clear"),
   );
   form.addEventListener("input", onChange);
