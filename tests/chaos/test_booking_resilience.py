@@ -1,5 +1,6 @@
 """Booking service under infrastructure faults: a Redis Cluster master killed mid-load, all Redis
-stopped, MariaDB stopped. Real servers from the `stack` fixture; nothing is mocked."""
+stopped, MariaDB stopped. Real servers on the module's private `chaos_stack` (faults never hit the
+shared session stack); nothing is mocked."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ LISTS_KEY = "hrp:props:lists"  # booking_service.cache.LISTS_KEY
 PROPERTIES = "/api/bookings/properties"
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(chaos_stack):
+    return chaos_stack
 
 
 def cluster_ports(stack) -> list[int]:
