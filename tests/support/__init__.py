@@ -1,0 +1,1 @@
+"""Helpers shared by the chaos and security suites (load generation, reconciliation, waiting)."""

@@ -1,0 +1,145 @@
+"""Fault-injection helpers on a private `infra.stack.Stack`, plus the table the chaos suite prints."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import requests
+
+from infra.ports import port_in_use
+from tests.support.load import MixedLoad, Reconciliation
+
+REPORT_PATH = Path(__file__).resolve().parents[1] / "output" / "chaos_report.txt"
+# A private chaos stack must not throttle its own load generator; the gateway's limits are tested
+# in tests/security, and these only move the Redis-backed limits out of the way.
+UNTHROTTLED_ENV = {"RATE_LIMIT": "100000/minute", "USER_RATE_LIMIT": "100000/minute"}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if condition():
+                return True
+        time.sleep(interval)
+    return False
+
+
+def sigkill_instance(stack, name: str, instance: int) -> None:
+    """SIGKILL the instance's whole process group: the gunicorn master *and* its workers.
+
+    `stack.kill` signals the master only; its orphaned workers would keep serving for a while.
+    """
+    pid = stack.pid(name, instance)
+    assert pid, f"{name}-{instance} has no pid"
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    port = stack.ports.services[name][instance]
+    assert wait_until(lambda: not port_in_use(port), 10, 0.05), f"{name}-{instance} still holds {port}"
+
+
+def answers(url: str, path: str = "/health", headers: dict[str, str] | None = None) -> bool:
+    return requests.get(url + path, headers=headers or {}, timeout=2).status_code == 200
+
+
+def cluster_ports(stack) -> list[int]:
+    return [int(node.rsplit(":", 1)[1]) for node in stack.env["REDIS_CLUSTER_NODES"].split(",")]
+
+
+def cluster_ok(stack) -> bool:
+    """cluster_state ok and every node connected."""
+    client = redis.Redis(host="127.0.0.1", port=cluster_ports(stack)[0], socket_timeout=1)
+    try:
+        info = client.execute_command("CLUSTER INFO")
+        nodes = client.execute_command("CLUSTER NODES").values()
+    finally:
+        client.close()
+    connected = [n for n in nodes if n["connected"] or "myself" in n["flags"]]
+    return info["cluster_state"] == "ok" and len(connected) == len(cluster_ports(stack))
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    fault: str
+    requests: int
+    errors: dict[str, int]
+    reconciliation: Reconciliation
+    errors_for_s: float
+    back_after_heal_s: float | None
+
+    @classmethod
+    def of(
+        cls, fault: str, load: MixedLoad, rec: Reconciliation, fault_at: float, heal_s: float | None
+    ) -> FaultRow:
+        errors = dict(sorted(load.errors_by_kind().items()))
+        return cls(fault, len(load.outcomes), errors, rec, load.errors_for(fault_at), heal_s)
+
+    def line(self) -> str:
+        rec = self.reconciliation
+        errors = ", ".join(f"{k}×{v}" for k, v in self.errors.items()) or "none"
+        heal = "-" if self.back_after_heal_s is None else f"{self.back_after_heal_s:.2f}"
+        return (
+            f"{self.fault:<34} {self.requests:>6} {rec.confirmed:>5} {len(rec.lost):>4} "
+            f"{len(rec.duplicated):>4} {len(rec.unconfirmed):>5} {self.errors_for_s:>8.2f} {heal:>8}  {errors}"
+        )
+
+
+HEADER = (
+    f"{'fault':<34} {'reqs':>6} {'201s':>5} {'lost':>4} {'dup':>4} {'no201':>5} "
+    f"{'errors_s':>8} {'heal_s':>8}  errors by kind"
+)
+
+
+def render(rows: list[FaultRow]) -> str:
+    return "\n".join([HEADER, "-" * len(HEADER), *(row.line() for row in rows)])
+
+
+def publish(rows: list[FaultRow]) -> str:
+    table = render(rows)
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text(table + "\n")
+    return table
+
+
+@dataclass
+class FaultRun:
+    load: MixedLoad
+    fault_at: float
+    healed_at: float
+    back_after_heal_s: float | None
+
+
+def run_fault(
+    stack,
+    users,
+    inject: Callable[[], None],
+    heal: Callable[[], None],
+    *,
+    before: float = 3.0,
+    during: float = 5.0,
+    after: float = 4.0,
+    healthy: Callable[[], bool] | None = None,
+) -> FaultRun:
+    """Steady load; inject after `before` s; heal after `during` s; keep loading until `healthy()` (if
+    given) and then `after` s more. The heal is in a `finally`: a failing test never leaves a broken stack."""
+    back: float | None = None
+    with MixedLoad(stack.nginx_url, users) as load:
+        time.sleep(before)
+        fault_at = time.monotonic()
+        try:
+            inject()
+            time.sleep(during)
+        finally:
+            healed_at = time.monotonic()
+            heal()
+        if healthy is not None and wait_until(healthy, 30, 0.05):
+            back = time.monotonic() - healed_at
+        time.sleep(after)
+    return FaultRun(load, fault_at, healed_at, back)
