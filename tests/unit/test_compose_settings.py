@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +138,32 @@ def test_rule_flags_local_defaults() -> None:
         needed: int
 
     assert fields_compose_must_set(Probe) == ["THING_DB_URL", "CACHE_NODES", "NEEDED"]
+
+
+BUILD_APP = """
+import importlib, sys
+module = importlib.import_module(sys.argv[1])
+app = module.create_app()
+print("built", app.name)
+"""
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in app_services() if SERVICES[n]["command"][0] in ("web", "realtime")]
+)
+def test_app_factory_accepts_the_compose_environment_without_connecting(name: str, tmp_path: Path) -> None:
+    """Compose hostnames do not resolve here: an app factory that connected at creation would fail."""
+    mode, package = SERVICES[name]["command"]
+    module = f"{package}.realtime" if mode == "realtime" else package
+    env = with_real_key_files(composefile.environment(SERVICES[name]), tmp_path)
+    read = {
+        env_name(field, info)
+        for field, info in settings_class(settings_module(mode, package)).model_fields.items()
+    }
+    clean = {k: v for k, v in os.environ.items() if k.upper() not in read}
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_APP, module],
+        cwd=composefile.REPO_ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "built" in result.stdout
