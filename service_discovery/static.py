@@ -15,12 +15,16 @@ from service_discovery.registry import Instance, Registry
 
 log = logging.getLogger(__name__)
 
+REFUSED = -1  # probe outcome: nothing listens, the instance is certainly down
+
 
 class StaticRegistry(Registry):
-    """Routes only to instances whose last health check passed.
+    """Routes only to instances whose health checks pass.
 
-    Instances start out healthy (retries cover a dead one until the first check). The checker thread
-    starts on first use, not at construction, so an app factory can build this before gunicorn forks.
+    A refused connection marks an instance down at once; a slow or failing answer must repeat
+    `failures_to_eject` times, so a busy instance does not flap. The first lookup in a process runs one
+    check round synchronously and then starts the checker thread: nothing runs at construction, so an
+    app factory can build this before gunicorn forks, and no lookup ever answers from a guess.
     """
 
     def __init__(
@@ -29,14 +33,17 @@ class StaticRegistry(Registry):
         *,
         interval: float = 1.0,
         timeout: float = 0.5,
+        failures_to_eject: int = 2,
         health_path: str = "/health",
     ) -> None:
         self._members = {service: list(dict.fromkeys(group)) for service, group in instances.items()}
-        self._healthy: dict[Instance, bool] = {i: True for group in self._members.values() for i in group}
+        self._failures: dict[Instance, int] = {}
         self._interval = interval
         self._timeout = timeout
+        self._failures_to_eject = failures_to_eject
         self._health_path = health_path
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._owner_pid = 0
@@ -46,7 +53,6 @@ class StaticRegistry(Registry):
             group = self._members.setdefault(service, [])
             if instance not in group:
                 group.append(instance)
-                self._healthy[instance] = True
 
     def deregister(self, service: str, instance: Instance) -> None:
         with self._lock:
@@ -56,54 +62,72 @@ class StaticRegistry(Registry):
     def healthy_instances(self, service: str) -> list[Instance]:
         self.start()
         with self._lock:
-            return [i for i in self._members.get(service, []) if self._healthy.get(i, False)]
+            return [i for i in self._members.get(service, []) if self._is_healthy(i)]
 
     def start(self) -> None:
-        """Start the checker once per process (a thread does not survive fork, hence the pid)."""
+        """Check once, then keep checking in a thread; once per process (threads do not survive fork)."""
         if self._owner_pid == os.getpid() or self._stop.is_set():
             return
-        with self._lock:
+        with self._start_lock:
             if self._owner_pid == os.getpid():
                 return
-            self._owner_pid = os.getpid()
+            with requests.Session() as session:
+                self.check_all(session)
             self._thread = threading.Thread(target=self._run, name="static-registry-health", daemon=True)
             self._thread.start()
+            self._owner_pid = os.getpid()
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=self._timeout + self._interval)
 
-    def check_all(
-        self, session: requests.Session | None = None, pool: ThreadPoolExecutor | None = None
-    ) -> None:
+    def check_all(self, session: requests.Session, pool: ThreadPoolExecutor | None = None) -> None:
         """Run one round of health checks and publish the results."""
         with self._lock:
-            instances = list(self._healthy)
-        http = session or requests.Session()
-        probe = functools.partial(self._probe, http)
-        results = list(pool.map(probe, instances)) if pool else [probe(i) for i in instances]
+            instances = list(dict.fromkeys(i for group in self._members.values() for i in group))
+        probe = functools.partial(self._probe, session)
+        if pool is None:
+            with ThreadPoolExecutor(max_workers=8) as own_pool:
+                outcomes = list(own_pool.map(probe, instances))
+        else:
+            outcomes = list(pool.map(probe, instances))
         with self._lock:
-            for instance, ok in zip(instances, results, strict=True):
-                if self._healthy.get(instance) != ok:
-                    log.warning("instance %s is now %s", instance.base_url, "healthy" if ok else "unhealthy")
-                self._healthy[instance] = ok
+            for instance, outcome in zip(instances, outcomes, strict=True):
+                self._record(instance, outcome)
+
+    def _record(self, instance: Instance, outcome: int) -> None:
+        was_healthy = self._is_healthy(instance) if instance in self._failures else None
+        if outcome == REFUSED:
+            self._failures[instance] = self._failures_to_eject
+        else:
+            self._failures[instance] = 0 if outcome else self._failures.get(instance, 0) + 1
+        if was_healthy is not None and was_healthy != self._is_healthy(instance):
+            state = "healthy" if self._is_healthy(instance) else "unhealthy"
+            log.warning("instance %s is now %s", instance.base_url, state)
+
+    def _is_healthy(self, instance: Instance) -> bool:
+        return self._failures.get(instance, self._failures_to_eject) < self._failures_to_eject
 
     def _run(self) -> None:
         with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
-            while not self._stop.is_set():
+            while not self._stop.wait(self._interval):
                 try:
                     self.check_all(session, pool)
                 except Exception:  # the checker must outlive any surprise
                     log.exception("health check round failed")
-                self._stop.wait(self._interval)
 
-    def _probe(self, session: requests.Session, instance: Instance) -> bool:
+    def _probe(self, session: requests.Session, instance: Instance) -> int:
+        """1 healthy, 0 unhealthy answer or timeout, REFUSED nothing listening."""
         try:
             response = session.get(instance.base_url + self._health_path, timeout=self._timeout)
+        except requests.Timeout:
+            return 0
+        except requests.ConnectionError:
+            return REFUSED
         except requests.RequestException:
-            return False
-        return response.status_code == 200
+            return 0
+        return 1 if response.status_code == 200 else 0
 
 
 def static_registry_from_urls(
