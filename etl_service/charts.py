@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from etl_service.reports import ReportRow
 
 TOP_PROPERTIES = 6
@@ -39,7 +41,7 @@ def _top_properties(rows: list[ReportRow]) -> list[str]:
     return sorted(totals, key=lambda name: totals[name], reverse=True)[:TOP_PROPERTIES]
 
 
-def _stacked_revenue(axis, rows: list[ReportRow], months: list[date], top: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _stacked_revenue(axis: Axes, rows: list[ReportRow], months: list[date], top: list[str]) -> None:
     series: dict[str, list[float]] = {name: [0.0] * len(months) for name in [*top, "other"]}
     index = {month: i for i, month in enumerate(months)}
     for row in rows:
@@ -53,7 +55,7 @@ def _stacked_revenue(axis, rows: list[ReportRow], months: list[date], top: list[
     axis.legend(fontsize="small", ncol=2)
 
 
-def _occupancy_lines(axis, rows: list[ReportRow], months: list[date], top: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _occupancy_lines(axis: Axes, rows: list[ReportRow], months: list[date], top: list[str]) -> None:
     index = {month: i for i, month in enumerate(months)}
     for name in top:
         values = [0.0] * len(months)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
@@ -88,7 +89,7 @@ def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
             summary.tables["dim_property"] = _load_properties(run, bookings)
             summary.tables["dim_user"] = _load_changed(run, user_source(users), load.DIM_USER)
             summary.tables["fact_booking"] = _load_changed(run, booking_source(bookings), load.FACT_BOOKING)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, psycopg.Error) as exc:
         raise EtlError(f"warehouse failed: {type(exc).__name__}: {exc}") from exc
     finally:
         for engine in (warehouse, bookings, users):
