@@ -43,7 +43,9 @@ class UserDatabase:
         self._next_replica = itertools.count()
 
     def _engine(self, name: str, url: str, pool_size: int) -> Engine:
-        engine = make_engine(_with_application_name(url, f"user_service:{name}"), pool_size=pool_size)
+        # hide_parameters: a failed INSERT's message would otherwise carry the password hash into logs.
+        url = _with_application_name(url, f"user_service:{name}")
+        engine = make_engine(url, pool_size=pool_size, hide_parameters=True)
         event.listen(engine, "before_cursor_execute", self._counter(name))
         return engine
 

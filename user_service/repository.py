@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from user_service.database import UserDatabase
@@ -101,7 +101,3 @@ def upsert_admin(db: UserDatabase, username: str, email: str, password_hash: str
 def set_role_by_email(db: UserDatabase, email: str, role: str) -> int | None:
     statement = update(User).where(User.email == email).values(role=role).returning(User.id)
     return db.write(lambda conn: conn.execute(statement).scalar_one_or_none())
-
-
-def count_users(db: UserDatabase) -> int:
-    return db.read_primary(lambda conn: conn.execute(select(func.count()).select_from(User)).scalar_one())
