@@ -57,7 +57,11 @@ def build_registry(settings: GatewaySettings) -> Registry:
         from service_discovery.consul import ConsulRegistry
 
         return ConsulRegistry(settings.consul_host, settings.consul_port)
-    return static_registry_from_urls(settings.service_urls(), interval=settings.health_check_interval)
+    return static_registry_from_urls(
+        settings.service_urls(),
+        interval=settings.health_check_interval,
+        timeout=settings.health_check_timeout,
+    )
 
 
 def _has_healthy_instance(client: UpstreamClient, service: str) -> Callable[[], None]:

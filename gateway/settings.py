@@ -15,6 +15,7 @@ class GatewaySettings(BaseServiceSettings):
     consul_host: str = "127.0.0.1"
     consul_port: int = 8500
     health_check_interval: float = 1.0
+    health_check_timeout: float = 1.0
     redis_url: str | None = None
     rate_limit: str = "300/minute"
     user_rate_limit: str = "300/minute"

@@ -83,7 +83,9 @@ class UpstreamClient:
         raise UpstreamError(failure, service)
 
     def _candidates(self, service: str) -> list[Instance]:
-        instances = self.registry.healthy_instances(service)
+        # Panic mode: when no instance passes its checks (say, all briefly slow to answer /health), try
+        # them all rather than refuse; a dead one refuses at once and the breakers cut off the rest.
+        instances = self.registry.healthy_instances(service) or self.registry.known_instances(service)
         if not instances:
             raise UpstreamError(UpstreamFailure.NO_INSTANCE, service)
         ordered = self._balancer.order(service, instances)

@@ -46,5 +46,9 @@ class Registry(ABC):
     def healthy_instances(self, service: str) -> list[Instance]:
         """Instances currently passing their health check; never raises, may be empty."""
 
+    def known_instances(self, service: str) -> list[Instance]:
+        """Every instance believed to exist, healthy or not (the fallback when none passes checks)."""
+        return self.healthy_instances(service)
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release background threads or connections."""

@@ -64,6 +64,10 @@ class StaticRegistry(Registry):
         with self._lock:
             return [i for i in self._members.get(service, []) if self._is_healthy(i)]
 
+    def known_instances(self, service: str) -> list[Instance]:
+        with self._lock:
+            return list(self._members.get(service, []))
+
     def start(self) -> None:
         """Check once, then keep checking in a thread; once per process (threads do not survive fork)."""
         if self._owner_pid == os.getpid() or self._stop.is_set():

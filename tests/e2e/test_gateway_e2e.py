@@ -28,7 +28,9 @@ def user(stack: Any) -> dict[str, Any]:
     name = f"gw{uuid.uuid4().hex[:10]}"
     creds = {"email": f"{name}@example.com", "password": "gateway-pass-1"}
     registered = api(stack, "POST", "/api/users/register", json={"username": name, **creds})
-    assert (registered.status_code, registered.json()) == (201, {"message": "User registered successfully"})
+    assert (registered.status_code, registered.json()) == (201, {"message": "User registered successfully"}), (
+        f"{registered.headers} (stack {stack.root})"
+    )
     login = api(stack, "POST", "/api/users/login", json=creds)
     assert login.status_code == 200 and login.json()["message"] == "Login successful"
     return {"username": name, **creds, "token": login.json()["token"]}

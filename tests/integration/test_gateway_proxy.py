@@ -59,8 +59,8 @@ class Upstream:
         app = Flask(self.name)
 
         @app.get("/health")
-        def health() -> Response:
-            return jsonify(status="ok")
+        def health() -> tuple[Response, int]:
+            return jsonify(status="ok"), 200 if self.mode != "sick" else 503
 
         @app.route("/api/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
         def api(_rest: str) -> Any:
@@ -322,6 +322,26 @@ def test_no_healthy_instance_is_503_json(gateway: Gateway, upstreams: dict[str, 
     time.sleep(0.5)
     ready = requests.get(f"{gateway.url}/ready", timeout=5)
     assert ready.status_code == 503 and ready.json()["checks"]["user_service"] == "down"
+
+
+def test_only_healthy_instances_get_traffic(gateway: Gateway, upstreams: dict[str, Upstream]) -> None:
+    requests.get(f"{gateway.url}/ready", timeout=5)  # health checks start on first use
+    upstreams["users-a"].mode = "sick"  # fails /health but would still answer the API
+    time.sleep(0.6)  # two failed rounds eject it
+    for _ in range(6):
+        assert requests.get(f"{gateway.url}/api/users/login", timeout=5).json()["instance"] == "users-b"
+    assert upstreams["users-a"].hits == []
+
+
+def test_when_no_instance_passes_checks_all_are_tried_rather_than_refusing(
+    gateway: Gateway, upstreams: dict[str, Upstream]
+) -> None:
+    requests.get(f"{gateway.url}/ready", timeout=5)
+    for name in ("users-a", "users-b"):
+        upstreams[name].mode = "sick"
+    time.sleep(0.6)
+    assert requests.get(f"{gateway.url}/ready", timeout=5).status_code == 503
+    assert requests.get(f"{gateway.url}/api/users/login", timeout=5).status_code == 200
 
 
 def test_cors_preflight_and_headers_for_allowed_origin_only(gateway: Gateway) -> None:
