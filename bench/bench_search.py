@@ -24,6 +24,7 @@ import requests
 import sqlalchemy as sa
 
 from booking_service.property_repository import PropertyFilters, search_query
+from booking_service.validation import parse_property_filters
 from infra.ports import free_block
 from infra.stack import Stack
 
@@ -83,6 +84,19 @@ def time_requests(url: str, params_list: list[dict]) -> dict[str, float]:
     q = statistics.quantiles(latencies, n=100)
     return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "max_ms": max(latencies) * 1000,
             "avg_results": statistics.mean(sizes)}  # fmt: skip
+
+
+def time_sql(engine: sa.Engine, params_list: list[dict]) -> dict[str, float]:
+    """The same searches as SQL only (no HTTP, no JSON): what MariaDB and the indexes cost."""
+    latencies = []
+    with engine.connect() as conn:
+        for params in params_list:
+            query = search_query(parse_property_filters({k: str(v) for k, v in params.items()}))
+            started = time.perf_counter()
+            conn.execute(query).all()
+            latencies.append(time.perf_counter() - started)
+    q = statistics.quantiles(latencies, n=100)
+    return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
 def scenarios(count: int) -> dict[str, list[dict]]:

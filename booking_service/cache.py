@@ -15,8 +15,7 @@ from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
-LISTS_KEY = "hrp:props:lists"
-ITEM_KEY = "hrp:props:item:{}"
+GENERATION_KEY = "hrp:props:generation"
 # Short socket timeouts: a dead master must cost a request milliseconds, not seconds.
 CLIENT_OPTIONS: dict[str, Any] = {
     "socket_timeout": 0.25,
@@ -51,27 +50,41 @@ class PropertyCache:
     def enabled(self) -> bool:
         return self._factory is not None and self._ttl > 0
 
-    def get_list(self, variant: str) -> Any | None:
-        return self._call(lambda c: _loads(c.hget(LISTS_KEY, variant)))
+    def generation(self) -> str | None:
+        """The current cache generation, read before the database; None when the cache is unusable.
 
-    def set_list(self, variant: str, value: Any) -> None:
+        Writers bump it after commit, so an entry computed from pre-change data is stored under an
+        old generation that no reader asks for any more: no stale read survives an invalidation.
+        """
+        return self._call(lambda c: c.get(GENERATION_KEY) or "0")
+
+    def get_list(self, generation: str | None, variant: str) -> Any | None:
+        if generation is None:
+            return None
+        return self._call(lambda c: _loads(c.hget(list_key(generation), variant)))
+
+    def set_list(self, generation: str | None, variant: str, value: Any) -> None:
         def write(client: RedisCluster) -> None:
-            client.hset(LISTS_KEY, variant, json.dumps(value))
-            client.expire(LISTS_KEY, self._ttl, nx=True)
+            client.hset(list_key(generation), variant, json.dumps(value))
+            client.expire(list_key(generation), self._ttl, nx=True)
 
-        self._call(write)
+        if generation is not None:
+            self._call(write)
 
-    def get_item(self, property_id: int) -> Any | None:
-        return self._call(lambda c: _loads(c.get(ITEM_KEY.format(property_id))))
+    def get_item(self, generation: str | None, property_id: int) -> Any | None:
+        if generation is None:
+            return None
+        return self._call(lambda c: _loads(c.get(item_key(generation, property_id))))
 
-    def set_item(self, property_id: int, value: Any) -> None:
-        self._call(lambda c: c.set(ITEM_KEY.format(property_id), json.dumps(value), ex=self._ttl))
+    def set_item(self, generation: str | None, property_id: int, value: Any) -> None:
+        if generation is not None:
+            self._call(lambda c: c.set(item_key(generation, property_id), json.dumps(value), ex=self._ttl))
 
-    def invalidate(self, property_id: int | None = None) -> None:
-        """Drops every cached list (and the property's entry); the TTL bounds staleness if this fails."""
-        self._call(lambda c: c.delete(LISTS_KEY))
-        if property_id is not None:
-            self._call(lambda c: c.delete(ITEM_KEY.format(property_id)))
+    def invalidate(self) -> None:
+        """Retires every cached list and property at once; if Redis is unreachable the TTL bounds staleness."""
+        # Tried even while the circuit is open: a skipped bump would leave stale entries until their TTL.
+        if self._call(lambda c: c.incr(GENERATION_KEY), force=True) is None and self.enabled:
+            log.error("cache invalidation failed; cached properties may be stale for %ss", self._ttl)
 
     def ping(self) -> None:
         """Readiness probe: raises when the cluster does not answer."""
@@ -79,8 +92,8 @@ class PropertyCache:
             raise RuntimeError("cache disabled")
         self._connected().ping()
 
-    def _call(self, operation: Callable[[RedisCluster], Any]) -> Any | None:
-        if not self.enabled or time.monotonic() < self._open_until:
+    def _call(self, operation: Callable[[RedisCluster], Any], *, force: bool = False) -> Any | None:
+        if not self.enabled or (time.monotonic() < self._open_until and not force):
             return None
         try:
             return operation(self._connected())
@@ -104,6 +117,14 @@ class PropertyCache:
         # threads may still be inside it (its sockets go with it when it is collected).
         with self._lock:
             self._client = None
+
+
+def list_key(generation: str) -> str:
+    return f"hrp:props:lists:g{generation}"
+
+
+def item_key(generation: str, property_id: int) -> str:
+    return f"hrp:props:item:g{generation}:{property_id}"
 
 
 def _loads(raw: str | None) -> Any | None:

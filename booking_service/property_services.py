@@ -35,25 +35,25 @@ class PropertyService:
 
     def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> list[dict[str, Any]]:
         # Date-window searches depend on bookings, which change far more often than properties.
-        cacheable = use_cache and filters.free_from is None
+        generation = self.cache.generation() if use_cache and filters.free_from is None else None
         variant = json.dumps(asdict(filters), default=str, sort_keys=True)
-        if cacheable and (cached := self.cache.get_list(variant)) is not None:
+        if (cached := self.cache.get_list(generation, variant)) is not None:
             return cached
         with self.engine.connect() as conn:
             result = [property_json(row) for row in repo.list_properties(conn, filters)]
-        if cacheable:
-            self.cache.set_list(variant, result)
+        self.cache.set_list(generation, variant, result)
         return result
 
     def get(self, property_id: int) -> dict[str, Any]:
-        if (cached := self.cache.get_item(property_id)) is not None:
+        generation = self.cache.generation()
+        if (cached := self.cache.get_item(generation, property_id)) is not None:
             return cached
         with self.engine.connect() as conn:
             row = repo.get_property(conn, property_id)
         if row is None:
             raise NotFound(PROPERTY_NOT_FOUND)
         result = property_detail_json(row)
-        self.cache.set_item(property_id, result)
+        self.cache.set_item(generation, property_id, result)
         return result
 
     def create(self, identity: Identity, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,7 +114,7 @@ class PropertyService:
 
     def _after_change(self, conn: Connection, property_id: int, changes: dict[str, Any]) -> None:
         update = {"propertyId": property_id, "event": "updated", "changes": changes}
-        after_commit(conn, lambda: self.cache.invalidate(property_id))
+        after_commit(conn, self.cache.invalidate)
         after_commit(conn, lambda: self.notifier.property_event(property_id, update))
 
 

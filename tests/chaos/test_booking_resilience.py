@@ -15,7 +15,8 @@ import redis
 import requests
 from redis.cluster import ClusterNode, RedisCluster
 
-LISTS_KEY = "hrp:props:lists"  # booking_service.cache.LISTS_KEY
+from booking_service.cache import GENERATION_KEY, list_key
+
 PROPERTIES = "/api/bookings/properties"
 
 pytestmark = pytest.mark.slow
@@ -55,12 +56,16 @@ def cluster_ok(stack) -> bool:
     return info["cluster_state"] == "ok" and len(connected) == len(cluster_ports(stack))
 
 
+def cached_lists_key(client: RedisCluster) -> str:
+    return list_key(client.get(GENERATION_KEY) or "0")
+
+
 def list_is_cached(stack) -> bool:
     for instance in (0, 1):
         requests.get(stack.url("booking_service", instance) + PROPERTIES, timeout=5)
     client = cluster_client(stack)
     try:
-        return client.exists(LISTS_KEY) == 1
+        return client.exists(cached_lists_key(client)) == 1
     finally:
         client.close()
 
@@ -103,7 +108,7 @@ class ReadLoop:
 def test_killing_the_cluster_master_holding_the_cache_fails_no_read(stack):
     assert wait_until(lambda: list_is_cached(stack), 10), "the list should be cached before the fault"
     client = cluster_client(stack)
-    victim_port = client.get_node_from_key(LISTS_KEY).port
+    victim_port = client.get_node_from_key(cached_lists_key(client)).port
     client.close()
     victim = f"redis_cluster_{cluster_ports(stack).index(victim_port)}"
     with ReadLoop(stack) as loop:

@@ -60,16 +60,17 @@ def test_cache_with_no_cluster_misses_and_stops_trying_for_a_while(settings):
         return build()
 
     cache = PropertyCache(counting_factory, ttl_seconds=30, cooldown=60)
-    assert cache.get_list("all") is None
-    cache.set_list("all", [1])
-    cache.invalidate(1)
-    assert cache.get_item(1) is None
+    assert cache.generation() is None
+    assert cache.get_list("0", "all") is None
+    cache.set_list("0", "all", [1])
+    cache.invalidate()
+    assert cache.get_item("0", 1) is None
     assert len(attempts) == 1  # the circuit opened after the first failure
 
 
 def test_cache_without_nodes_is_disabled():
     cache = PropertyCache(None, ttl_seconds=30)
     assert not cache.enabled
-    assert cache.get_list("all") is None
+    assert cache.generation() is None and cache.get_list("0", "all") is None
     with pytest.raises(RuntimeError):
         cache.ping()
