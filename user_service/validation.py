@@ -67,7 +67,10 @@ def registration(body: dict[str, Any]) -> Registration:
 
 def credentials(body: dict[str, Any]) -> Credentials:
     email, password = (required_string(body, f) for f in ("email", "password"))
-    return Credentials(email.strip().lower(), password)
+    email = email.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH:  # no account can have it; keeps rate-limit keys bounded
+        raise BadRequest("email is not a valid email address")
+    return Credentials(email, password)
 
 
 def role(body: dict[str, Any]) -> str:

@@ -147,6 +147,10 @@ def test_login_with_unknown_email_or_wrong_password_is_401(base: str, wrong: str
         ({"email": "a@example.com"}, "password is required"),
         ({"email": 1, "password": "whatever1"}, "email must be a string"),
         ({"email": "a@example.com", "password": False}, "password must be a string"),
+        (
+            {"email": "x" * 300 + "@example.com", "password": "whatever1"},
+            "email is not a valid email address",
+        ),
     ],
 )
 def test_login_validation_errors_are_400(base: str, body: dict, message: str) -> None:
