@@ -30,6 +30,7 @@ function textOf(payload) {
 function request(event, reply, propertyId) {
   const run = () =>
     new Promise((resolve, reject) => {
+      if (!socket) return reject(new Error("Live notifications are off: you are logged out."));
       const timer = setTimeout(() => {
         socket.off(reply, onReply);
         reject(new Error("The notification server did not answer. Try again."));

@@ -1,6 +1,6 @@
 // Entry point: hash router, navigation state, session lifecycle.
 import { connectLive, disconnectLive } from "./live.js";
-import { clearSession, currentUser } from "./session.js";
+import { clearSession, currentToken, currentUser } from "./session.js";
 import { renderAdmin } from "./views/admin.js";
 import { renderLogin, renderRegister } from "./views/auth.js";
 import { renderBookings } from "./views/bookings.js";
@@ -83,9 +83,10 @@ function logout(message = { message: "You are logged out.", kind: "info" }) {
 }
 
 document.getElementById("logout").addEventListener("click", () => logout());
-window.addEventListener("session-expired", () =>
-  logout({ message: "Your session has expired. Please log in again.", kind: "warning" }),
-);
+window.addEventListener("session-expired", () => {
+  // Parallel requests can all fail with 401: only the first one ends the session.
+  if (currentToken()) logout({ message: "Your session has expired. Please log in again.", kind: "warning" });
+});
 window.addEventListener("hashchange", render);
 
 const user = currentUser();

@@ -50,7 +50,11 @@ def ensure_chromium() -> None:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.fail(f"{CHROMIUM} is missing; install Debian's package: apt-get install -y chromium")
-    subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True, timeout=600)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "chromium"]
+    if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(install, env=env, check=True, capture_output=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +94,9 @@ def open_page(browser: Browser, site: str) -> Iterator[Callable[..., Page]]:
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=OUTPUT / f"{name}.png", full_page=True)
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
+    # Modal dialogs are fixed to the viewport: capture only the viewport for them.
+    page.screenshot(path=OUTPUT / f"{name}.png", full_page=full_page)
 
 
 def unique_user(prefix: str = "fe") -> dict[str, str]:
@@ -169,10 +174,10 @@ def test_user_journey_register_login_book_cancel(open_page, site) -> None:
     open_booking(page, "Oceanfront Luxury Villa", start, end)
     expect(page.locator("#price-preview")).to_have_text("5 nights × $450 = $2,250")
     expect(page.locator("#price-preview")).to_have_attribute("data-total", "2250")
-    shot(page, "04-booking")
+    shot(page, "04-booking", full_page=False)
     submit_booking(page)
     expect(page.locator("#booking-confirmation")).to_contain_text("total $2,250")
-    shot(page, "05-booking-confirmed")
+    shot(page, "05-booking-confirmed", full_page=False)
 
     page.get_by_role("button", name="View my bookings").click()
     row = page.locator("#bookings-table tbody tr").filter(has_text="Oceanfront Luxury Villa")
@@ -183,11 +188,14 @@ def test_user_journey_register_login_book_cancel(open_page, site) -> None:
 
     row.get_by_role("button", name="Cancel").click()
     expect(page.locator("#confirm-dialog")).to_contain_text("Oceanfront Luxury Villa")
-    shot(page, "07-cancel-confirmation")
+    shot(page, "07-cancel-confirmation", full_page=False)
     page.locator("#confirm-dialog").get_by_role("button", name="Cancel booking").click()
     expect(page.locator(".toast").filter(has_text="Booking cancelled successfully")).to_be_visible()
     expect(row).to_have_count(0)
     expect(page.get_by_text("No bookings yet")).to_be_visible()
+    page.get_by_label("Show cancelled bookings").check()
+    expect(row).to_contain_text("cancelled")
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
 
 
 def test_cancel_can_be_declined_and_keeps_the_booking(open_page, site) -> None:
@@ -254,7 +262,7 @@ def test_overlapping_booking_shows_conflict(open_page, site) -> None:
     alert = page.locator("#booking-alert")
     expect(alert).to_contain_text("Dates already taken")
     expect(page.locator("#booking-confirmation")).to_have_count(0)
-    shot(page, "09-booking-conflict")
+    shot(page, "09-booking-conflict", full_page=False)
 
 
 def test_unavailable_property_shows_not_found_message(open_page, site) -> None:
@@ -265,6 +273,35 @@ def test_unavailable_property_shows_not_found_message(open_page, site) -> None:
     expect(page.locator("#booking-dialog")).to_contain_text("marked unavailable")
     submit_booking(page)
     expect(page.locator("#booking-alert")).to_have_text("Not available: Property not found or not available")
+
+
+def test_invalid_dates_are_explained_before_and_after_the_server(open_page, site) -> None:
+    page = open_page()
+    signed_in(page, site)
+    start, _ = free_dates(1)
+    before = (dt.date.fromisoformat(start) - dt.timedelta(days=1)).isoformat()
+    open_booking(page, "Charming Country Cottage", start, before)
+    expect(page.locator("#price-preview")).to_have_text("Check-out must be after check-in.")
+    expect(page.get_by_role("button", name="Confirm booking")).to_be_disabled()
+
+    too_long = (dt.date.fromisoformat(start) + dt.timedelta(days=400)).isoformat()
+    page.locator("#booking-dialog").get_by_label("Check-out").fill(too_long)
+    expect(page.locator("#price-preview")).to_have_text("400 nights × $90 = $36,000")
+    submit_booking(page)
+    expect(page.locator("#booking-alert")).to_contain_text("Check your dates:")
+    expect(page.locator("#booking-alert")).to_contain_text("365 nights")
+
+
+def test_rejected_token_ends_the_session_with_a_message(open_page, site) -> None:
+    page = open_page()
+    signed_in(page, site)
+    header, payload, signature = page.evaluate("sessionStorage.getItem('hrp.token')").split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    page.evaluate("token => sessionStorage.setItem('hrp.token', token)", forged)
+    page.goto("/#/bookings")
+    page.reload()
+    expect(page.locator("#login-alert")).to_have_text("Your session has expired. Please log in again.")
+    assert page.evaluate("sessionStorage.getItem('hrp.token')") is None
 
 
 def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page, site) -> None:
@@ -343,6 +380,17 @@ def test_views_fit_a_360px_screen(open_page, site, route) -> None:
     page.goto(f"/#/{route}")
     expect(page.locator("#view h1")).to_be_visible()
     expect(page.locator("[aria-busy=true]")).to_have_count(0)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{route} is {overflow}px wider than a 360px screen"
+    assert_fits(page, route)
     shot(page, f"12-mobile-{route}")
+    if route == "properties":
+        page.get_by_role("button", name="Book Oceanfront Luxury Villa", exact=True).click()
+        overflow = page.locator("#booking-dialog").evaluate(
+            "d => Math.max(d.getBoundingClientRect().right - innerWidth, d.scrollWidth - d.clientWidth)"
+        )
+        assert overflow <= 0, f"the booking dialog is {overflow}px too wide for a 360px screen"
+        shot(page, "12-mobile-booking", full_page=False)
+
+
+def assert_fits(page: Page, what: str) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{what} is {overflow}px wider than a 360px screen"
