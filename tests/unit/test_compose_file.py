@@ -212,3 +212,24 @@ def test_no_secret_literal_in_the_compose_file(name: str) -> None:
 def test_secret_checker_catches_literals() -> None:
     leaky = {"environment": {"DB_PASSWORD": "hunter2", "DB_URL": "postgresql://u:hunter2@db/x"}}
     assert _literal_secrets(leaky) == ["DB_PASSWORD", "DB_URL (password in URL)"]
+
+
+def shell_scripts() -> list[Path]:
+    return sorted([*(ROOT / "infra/docker").rglob("*.sh"), *(ROOT / "infra/elk").rglob("*.sh")])
+
+
+@pytest.mark.parametrize("script", shell_scripts(), ids=lambda p: p.name)
+def test_scripts_parse_in_the_shell_their_shebang_names(script: Path) -> None:
+    shell = (
+        "bash" if script.read_text().startswith("#!/bin/bash") else "dash"
+    )  # dash: strict POSIX, like busybox
+    result = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_shell_health_checks_parse(name: str) -> None:
+    test = (SERVICES[name].get("healthcheck") or {}).get("test") or []
+    if test[:1] == ["CMD-SHELL"]:
+        result = subprocess.run(["dash", "-n", "-c", test[1]], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
