@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -40,8 +41,22 @@ def argon2_cpu_ms(rounds: int = 30) -> float:
     return (time.process_time() - started) / rounds * 1000
 
 
+def tree_cpu_seconds(root_pids: list[int]) -> float:
+    """utime + stime of these processes and their children (gunicorn masters and workers), from /proc."""
+    total, pending = 0.0, list(root_pids)
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            pending += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 @contextmanager
-def private_stack() -> Iterator[list[str]]:
+def private_stack() -> Iterator[tuple[list[str], list[int]]]:
     from infra.ports import free_block
     from infra.stack import Stack
 
@@ -51,7 +66,9 @@ def private_stack() -> Iterator[list[str]]:
     stack.services = [spec for spec in stack.services if spec.name == "user_service"]
     try:
         stack.up()
-        yield [stack.url("user_service", i) for i in range(len(stack.ports.services["user_service"]))]
+        instances = range(len(stack.ports.services["user_service"]))
+        pids = [pid for i in instances if (pid := stack.pid("user_service", i))]
+        yield [stack.url("user_service", i) for i in instances], pids
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -68,7 +85,9 @@ def sign_up(url: str) -> tuple[dict[str, str], str]:
     return creds, login.json()["token"]
 
 
-def hammer(seconds: float, threads: int, call: Callable[[requests.Session, int], int]) -> dict[str, float]:
+def hammer(
+    seconds: float, threads: int, call: Callable[[requests.Session, int], int], pids: list[int]
+) -> dict[str, float]:
     """Run `call` from `threads` threads for `seconds`; throughput and latency percentiles."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
@@ -83,12 +102,14 @@ def hammer(seconds: float, threads: int, call: Callable[[requests.Session, int],
                 errors[index] += status != 200
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    cpu_before = tree_cpu_seconds(pids)
     started = time.perf_counter()
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
     elapsed = time.perf_counter() - started
+    server_cpu = tree_cpu_seconds(pids) - cpu_before
     samples = sorted(x for per_thread in latencies for x in per_thread)
     return {
         "requests": len(samples),
@@ -96,10 +117,11 @@ def hammer(seconds: float, threads: int, call: Callable[[requests.Session, int],
         "rps": len(samples) / elapsed,
         "p50_ms": statistics.median(samples),
         "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+        "server_cpu_ms_per_request": server_cpu * 1000 / len(samples) if pids else float("nan"),
     }
 
 
-def run(urls: list[str], seconds: float, threads: int) -> dict[str, dict[str, float]]:
+def run(urls: list[str], seconds: float, threads: int, pids: list[int]) -> dict[str, dict[str, float]]:
     users = [sign_up(urls[i % len(urls)]) for i in range(threads)]
 
     def login(session: requests.Session, index: int) -> int:
@@ -112,18 +134,23 @@ def run(urls: list[str], seconds: float, threads: int) -> dict[str, dict[str, fl
             urls[index % len(urls)] + "/api/users/profile", headers=headers, timeout=10
         ).status_code
 
-    return {"login": hammer(seconds, threads, login), "profile": hammer(seconds, threads, profile)}
+    return {
+        "login": hammer(seconds, threads, login, pids),
+        "profile": hammer(seconds, threads, profile, pids),
+    }
 
 
 def report(results: dict[str, dict[str, float]], argon2_ms: float, instances: int) -> None:
     print(
         f"\nuser_service direct, {instances} instance(s); argon2 verify = {argon2_ms:.1f} ms CPU (goal <= 50)"
     )
-    print(f"{'endpoint':<10}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    header = f"{'endpoint':<10}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+    print(header + f"{'server CPU ms/req':>20}")
     for name, row in results.items():
         print(
             f"{name:<10}{row['requests']:>10.0f}{row['errors']:>8.0f}{row['rps']:>10.1f}"
-            f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}"
+            f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}{row['server_cpu_ms_per_request']:>20.1f}"
         )
 
 
@@ -138,10 +165,10 @@ def main() -> int:
     args = parser.parse_args()
     argon2_ms = argon2_cpu_ms()
     if args.url:
-        results, instances = run(args.url, args.seconds, args.threads), len(args.url)
+        results, instances = run(args.url, args.seconds, args.threads, []), len(args.url)
     else:
-        with private_stack() as urls:
-            results, instances = run(urls, args.seconds, args.threads), len(urls)
+        with private_stack() as (urls, pids):
+            results, instances = run(urls, args.seconds, args.threads, pids), len(urls)
     report(results, argon2_ms, instances)
     if args.json:
         args.json.write_text(json.dumps({"argon2_verify_cpu_ms": argon2_ms, **results}, indent=1))
