@@ -5,13 +5,14 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/app \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /app
 
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
-    && mkdir -p /srv/keys \
-    && chown app:app /srv/keys
+    && mkdir -p /srv/keys /srv/reports \
+    && chown app:app /srv/keys /srv/reports
 
 # Dependencies only: this layer is rebuilt when pyproject.toml changes, not when the code does,
 # and it is the same in every service image, so they share it.
