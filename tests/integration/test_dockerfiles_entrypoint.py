@@ -1,17 +1,19 @@
 """The images' entrypoint script, run here exactly as the Dockerfiles run it (from the repo root).
 
-Consul is not run: DISCOVERY_BACKEND=static makes `service_discovery run` start the server without
-registering, which is the only difference from a container.
+Consul is mocked: a fake agent records the registration calls (there is no Consul binary here).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,55 @@ def test_web_mode_serves_the_gateway_through_the_registrar_and_stops_on_sigterm(
             server.kill()
             server.wait()
     assert not port_in_use(port), "gunicorn outlived the entrypoint"
+
+
+class FakeConsulAgent(BaseHTTPRequestHandler):
+    """The two agent endpoints registration uses; Consul itself is mocked (no binary here)."""
+
+    calls: list[tuple[str, str, bytes]] = []
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.calls.append(("PUT", self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_web_mode_registers_in_consul_while_serving_and_deregisters_on_stop(tmp_path: Path) -> None:
+    FakeConsulAgent.calls = []
+    consul = ThreadingHTTPServer(("127.0.0.1", 0), FakeConsulAgent)
+    threading.Thread(target=consul.serve_forever, daemon=True).start()
+    make_keys(tmp_path)
+    port = free_port()
+    env = entrypoint_env(
+        ENV="test", SERVICE_NAME="gateway", DISCOVERY_BACKEND="consul", CONSUL_HOST="127.0.0.1",
+        CONSUL_PORT=str(consul.server_address[1]), BIND=f"127.0.0.1:{port}", SERVICE_PORT=str(port),
+        GUNICORN_WORKERS="1", JWT_PUBLIC_KEY_FILE=str(tmp_path / "jwt_public.pem"),
+    )  # fmt: skip
+    env.pop("SERVICE_ADDRESS", None)  # as in compose: the entrypoint finds the container's address
+    server = subprocess.Popen(["sh", ENTRYPOINT, "web", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/health", server)
+        method, path, body = FakeConsulAgent.calls[0]
+        registration = {key.lower(): value for key, value in json.loads(body).items()}  # Consul ignores case
+        assert (method, path.split("?")[0]) == ("PUT", "/v1/agent/service/register")
+        assert registration["name"] == "gateway" and registration["port"] == port
+        assert registration["address"] not in ("", "0.0.0.0", "localhost")
+        checks = [{key.lower(): value for key, value in check.items()} for check in registration["checks"]]
+        assert checks[0]["http"] == f"http://{registration['address']}:{port}/health"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        consul.shutdown()
+        consul.server_close()
+    assert FakeConsulAgent.calls[-1][1].split("?")[0] == f"/v1/agent/service/deregister/{registration['id']}"
