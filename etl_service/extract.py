@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, create_engine, pool, text
@@ -17,13 +18,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.db import connect_args_for
 from etl_service.errors import SourceUnavailableError
-from etl_service.transform import SourceBooking, SourceUser
+from etl_service.transform import SourceUser, naive_utc
 
 EPOCH = datetime(1970, 1, 1)
 
+# One tab-separated text line per row, already in PostgreSQL COPY text format: PyMySQL decodes one
+# string instead of ten typed fields (most of the extract cost) and the line goes to COPY untouched.
+# Safe because every column is NOT NULL and none can hold a tab, newline or backslash (ints, dates,
+# decimals, and a status limited by a CHECK constraint to 'confirmed'/'cancelled').
 BOOKINGS_SQL = """
-SELECT id, user_id, property_id, start_date, end_date, status, price_per_night, total_price,
-       created_at, updated_at
+SELECT CONCAT_WS('\t', id, user_id, property_id, start_date, end_date, status, price_per_night,
+                 total_price, created_at, updated_at) AS packed
 FROM bookings
 WHERE updated_at > :ts OR (updated_at = :ts AND id > :id)
 """
@@ -44,7 +49,8 @@ class Source(NamedTuple):
     name: str
     engine: Engine
     changed_sql: str
-    row_type: Callable[..., Any]
+    row_type: Callable[[Any], Any]
+    watermark_of: Callable[[Any], Watermark]
 
 
 def source_engine(url: str, connect_timeout: float) -> Engine:
@@ -56,11 +62,20 @@ def source_engine(url: str, connect_timeout: float) -> Engine:
 
 
 def booking_source(engine: Engine) -> Source:
-    return Source("bookings", engine, BOOKINGS_SQL, SourceBooking._make)
+    return Source("bookings", engine, BOOKINGS_SQL, itemgetter(0), booking_line_watermark)
+
+
+def booking_line_watermark(line: str) -> Watermark:
+    fields = line.split("\t")
+    return Watermark(datetime.fromisoformat(fields[9]), int(fields[0]))
 
 
 def user_source(engine: Engine) -> Source:
-    return Source("users", engine, USERS_SQL, SourceUser._make)
+    return Source("users", engine, USERS_SQL, SourceUser._make, user_watermark)
+
+
+def user_watermark(user: SourceUser) -> Watermark:
+    return Watermark(naive_utc(user.updated_at), user.id)
 
 
 def check_reachable(name: str, engine: Engine) -> None:

@@ -5,7 +5,8 @@ The caller owns the transaction, so a batch, its calendar rows and its watermark
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -14,10 +15,13 @@ from sqlalchemy import Connection, text
 
 from etl_service.extract import EPOCH, Watermark
 from etl_service.transform import (
+    BOOKING_STAGE_COLUMNS,
     DIM_DATE_COLUMNS,
     DIM_PROPERTY_COLUMNS,
     DIM_USER_COLUMNS,
     FACT_BOOKING_COLUMNS,
+    FACT_BOOKING_DAYS,
+    FACT_BOOKING_SELECT,
     date_dimension,
 )
 
@@ -30,11 +34,23 @@ class TargetTable:
     columns: tuple[str, ...]
     key: str
     update_changed: bool = True
+    stage_columns: str | None = None  # DDL of a raw staging table; default: like the target
+    select: str | None = None  # SELECT turning staged rows into `columns`; default: as staged
+
+    @property
+    def stage(self) -> str:
+        return f"stage_{self.name}"
+
+    @property
+    def stage_ddl(self) -> str:
+        shape = f"({self.stage_columns})" if self.stage_columns else f"(LIKE {self.name})"
+        return f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} {shape} ON COMMIT DELETE ROWS"
 
     @property
     def upsert_sql(self) -> str:
         columns = ", ".join(self.columns)
-        head = f"INSERT INTO {self.name} ({columns}) SELECT {columns} FROM stage_{self.name} "
+        select = self.select or f"SELECT {columns} FROM {self.stage}"
+        head = f"INSERT INTO {self.name} ({columns}) {select} "
         if not self.update_changed:
             return head + f"ON CONFLICT ({self.key}) DO NOTHING"
         others = [c for c in self.columns if c != self.key]
@@ -48,7 +64,10 @@ class TargetTable:
         )
 
 
-FACT_BOOKING = TargetTable("fact_booking", FACT_BOOKING_COLUMNS, "booking_id")
+FACT_BOOKING = TargetTable(
+    "fact_booking", FACT_BOOKING_COLUMNS, "booking_id",
+    stage_columns=BOOKING_STAGE_COLUMNS, select=FACT_BOOKING_SELECT,
+)  # fmt: skip
 DIM_USER = TargetTable("dim_user", DIM_USER_COLUMNS, "user_id")
 DIM_PROPERTY = TargetTable("dim_property", DIM_PROPERTY_COLUMNS, "property_id")
 DIM_DATE = TargetTable("dim_date", DIM_DATE_COLUMNS, "date_key", update_changed=False)
@@ -56,13 +75,37 @@ DIM_DATE = TargetTable("dim_date", DIM_DATE_COLUMNS, "date_key", update_changed=
 
 def upsert(conn: Connection, table: TargetTable, rows: Iterable[tuple[Any, ...]]) -> int:
     """Stage `rows` with COPY and merge them; returns how many target rows were inserted or changed."""
-    stage = f"stage_{table.name}"
-    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS")
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(f"COPY {stage} ({', '.join(table.columns)}) FROM STDIN") as copy:
+    with _copy_into_stage(conn, table) as copy:
         for row in rows:
             copy.write_row(row)
+    return merge(conn, table)
+
+
+def stage_lines(conn: Connection, table: TargetTable, lines: list[str]) -> None:
+    """Stage rows already in COPY text format (tab-separated, one per line)."""
+    with _copy_into_stage(conn, table) as copy:
+        copy.write("\n".join(lines) + "\n")
+
+
+def merge(conn: Connection, table: TargetTable) -> int:
     return conn.exec_driver_sql(table.upsert_sql).rowcount
+
+
+@contextmanager
+def _copy_into_stage(conn: Connection, table: TargetTable) -> Iterator[Any]:
+    conn.exec_driver_sql(table.stage_ddl)
+    columns = "" if table.stage_columns else f" ({', '.join(table.columns)})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table.stage}{columns} FROM STDIN") as copy:
+        yield copy
+
+
+def load_fact_lines(conn: Connection, lines: list[str], calendar: Calendar) -> int:
+    """Stages a batch of booking lines, extends the calendar to cover it, merges it into the fact."""
+    stage_lines(conn, FACT_BOOKING, lines)
+    first, last = conn.exec_driver_sql(FACT_BOOKING_DAYS).one()
+    calendar.ensure(conn, first, last)
+    return merge(conn, FACT_BOOKING)
 
 
 def read_watermark(conn: Connection, source: str) -> Watermark:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -34,6 +35,7 @@ from etl_service.extract import (
 from etl_service.settings import EtlSettings
 
 log = logging.getLogger(__name__)
+BatchLoader = Callable[[Connection, list[Any]], int]
 RUN_LOCK_KEY = 7_007_007  # pg advisory lock id: one ETL run at a time per warehouse
 
 
@@ -87,8 +89,8 @@ def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
                 with warehouse.begin() as conn:
                     load.reset_star(conn)
             summary.tables["dim_property"] = _load_properties(run, bookings)
-            summary.tables["dim_user"] = _load_changed(run, user_source(users), load.DIM_USER)
-            summary.tables["fact_booking"] = _load_changed(run, booking_source(bookings), load.FACT_BOOKING)
+            summary.tables["dim_user"] = _load_changed(run, user_source(users), _load_users)
+            summary.tables["fact_booking"] = _load_changed(run, booking_source(bookings), _fact_loader(run))
     except (SQLAlchemyError, psycopg.Error) as exc:
         raise EtlError(f"warehouse failed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -127,36 +129,34 @@ def _load_properties(run: _Run, bookings: Engine) -> TableStats:
     return TableStats(extracted=len(rows), loaded=loaded)
 
 
-def _load_changed(run: _Run, source: Source, target: load.TargetTable) -> TableStats:
-    to_row = transform.booking_fact if target is load.FACT_BOOKING else transform.user_dimension
+def _load_users(conn: Connection, users: list[Any]) -> int:
+    return load.upsert(conn, load.DIM_USER, (transform.user_dimension(user) for user in users))
+
+
+def _fact_loader(run: _Run) -> BatchLoader:
+    with run.warehouse.connect() as conn:
+        calendar = load.Calendar(conn)
+    return partial(load.load_fact_lines, calendar=calendar)
+
+
+def _load_changed(run: _Run, source: Source, load_batch: BatchLoader) -> TableStats:
     with run.warehouse.connect() as conn:
         mark = load.read_watermark(conn, source.name)
-        calendar = load.Calendar(conn) if target is load.FACT_BOOKING else None
     lookback = _minus_seconds(mark, run.settings.etl_lookback_seconds)
     stats = TableStats()
     with _progress(source, lookback) as bar:
         for batch in stream_changed(source, lookback, run.settings.batch_size):
-            rows = [to_row(row) for row in batch]
-            last = Watermark(transform.naive_utc(batch[-1].updated_at), batch[-1].id)
-            stats.loaded += _commit_batch(run, source.name, target, rows, last, calendar)
-            stats.extracted += len(rows)
-            bar.update(len(rows))
+            last = source.watermark_of(batch[-1])
+            stats.loaded += _commit_batch(run, source.name, load_batch, batch, last)
+            stats.extracted += len(batch)
+            bar.update(len(batch))
     return stats
 
 
-def _commit_batch(
-    run: _Run,
-    source: str,
-    target: load.TargetTable,
-    rows: list[tuple[Any, ...]],
-    mark: Watermark,
-    calendar: load.Calendar | None,
-) -> int:
+def _commit_batch(run: _Run, source: str, load_batch: BatchLoader, batch: list[Any], mark: Watermark) -> int:
+    """The batch and its watermark in one transaction: a crash leaves both or neither."""
     with run.warehouse.begin() as conn:
-        span = transform.date_span(rows) if calendar is not None else None
-        if calendar is not None and span is not None:
-            calendar.ensure(conn, *span)
-        loaded = load.upsert(conn, target, rows)
+        loaded = load_batch(conn, batch)
         load.save_watermark(conn, source, mark)
         run.batch_number += 1
         _test_pause(run)

@@ -1,4 +1,8 @@
-"""Pure row transforms: source rows in, warehouse rows out (no I/O, unit-tested).
+"""Transforms: source rows in, warehouse rows out.
+
+Bookings (the big table) are transformed in SQL inside the warehouse, straight from the COPY staging
+table: no per-row Python work on the hot path. Users, properties and calendar days are small and
+transformed here in Python.
 
 PII policy: dim_user keeps id, username, role and signup date. No report needs the email, so it is
 never extracted; password hashes are never selected at all.
@@ -6,26 +10,9 @@ never extracted; password hashes are never selected at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, NamedTuple
-
-CANCELLED = "cancelled"
-ZERO = Decimal("0.00")
-
-
-class SourceBooking(NamedTuple):
-    id: int
-    user_id: int
-    property_id: int
-    start_date: date
-    end_date: date
-    status: str
-    price_per_night: Decimal
-    total_price: Decimal | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class SourceUser(NamedTuple):
@@ -41,6 +28,28 @@ FACT_BOOKING_COLUMNS = (
     "stay_month", "status", "nights", "price_per_night", "total_price", "revenue", "lead_time_days",
     "created_at", "cancelled_at", "source_updated_at",
 )  # fmt: skip
+# Source columns, in BOOKINGS_SQL's order, as staged by COPY.
+BOOKING_STAGE_COLUMNS = """
+    id bigint, user_id bigint, property_id bigint, start_date date, end_date date, status text,
+    price_per_night numeric(10, 2), total_price numeric(12, 2), created_at timestamp, updated_at timestamp
+"""
+# nights, revenue (0 when cancelled), stay month (check-in month), lead time in days, date keys.
+FACT_BOOKING_SELECT = """
+SELECT id, user_id, property_id,
+       to_char(start_date, 'YYYYMMDD')::int, to_char(end_date, 'YYYYMMDD')::int,
+       to_char(created_at, 'YYYYMMDD')::int,
+       date_trunc('month', start_date)::date, status, end_date - start_date,
+       price_per_night, total_price,
+       CASE WHEN status = 'cancelled' THEN 0 ELSE total_price END,
+       start_date - created_at::date, created_at,
+       CASE WHEN status = 'cancelled' THEN updated_at END, updated_at
+FROM stage_fact_booking
+"""
+# Every calendar day a staged batch refers to: check-in, check-out and booking days.
+FACT_BOOKING_DAYS = """
+SELECT least(min(start_date), min(created_at)::date), greatest(max(end_date), max(created_at)::date)
+FROM stage_fact_booking
+"""
 DIM_USER_COLUMNS = ("user_id", "username", "role", "signup_date", "source_updated_at")
 DIM_PROPERTY_COLUMNS = ("property_id", "name", "location", "price_per_night", "availability")
 DIM_DATE_COLUMNS = (
@@ -57,33 +66,6 @@ def naive_utc(value: datetime) -> datetime:
 
 def date_key(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
-
-
-def booking_fact(row: SourceBooking) -> tuple[Any, ...]:
-    """One fact row: nights, revenue (0 when cancelled), stay month, lead time in days."""
-    nights = (row.end_date - row.start_date).days
-    total = row.total_price if row.total_price is not None else row.price_per_night * nights
-    cancelled = row.status == CANCELLED
-    created_at = naive_utc(row.created_at)
-    updated_at = naive_utc(row.updated_at)
-    return (
-        row.id,
-        row.user_id,
-        row.property_id,
-        date_key(row.start_date),
-        date_key(row.end_date),
-        date_key(created_at.date()),
-        row.start_date.replace(day=1),
-        row.status,
-        nights,
-        row.price_per_night,
-        total,
-        ZERO if cancelled else total,
-        (row.start_date - created_at.date()).days,
-        created_at,
-        updated_at if cancelled else None,
-        updated_at,
-    )
 
 
 def user_dimension(row: SourceUser) -> tuple[Any, ...]:
@@ -112,15 +94,3 @@ def date_dimension(first: date, last: date) -> Iterator[tuple[Any, ...]]:
             day.replace(day=1),
         )
         day += timedelta(days=1)
-
-
-def date_span(facts: Iterable[tuple[Any, ...]]) -> tuple[date, date] | None:
-    """The first and last calendar day a batch of fact rows refers to (check-in, check-out, created)."""
-    keys = [key for fact in facts for key in (fact[3], fact[4], fact[5])]
-    if not keys:
-        return None
-    return _key_to_date(min(keys)), _key_to_date(max(keys))
-
-
-def _key_to_date(key: int) -> date:
-    return date(key // 10000, key // 100 % 100, key % 100)

@@ -182,6 +182,31 @@ def test_full_then_incremental_runs_match_source_totals_per_property_and_month(
     assert sum(cancelled for *_, cancelled in totals.values()) == 15
 
 
+def test_fact_row_has_nights_revenue_stay_month_lead_time_and_calendar_days(
+    stack, sources, warehouse, properties
+):
+    with sources.engine.begin() as conn:
+        booking_id = conn.execute(
+            sa.text(
+                "INSERT INTO bookings (user_id, property_id, start_date, end_date, status, price_per_night, "
+                "total_price, created_at) VALUES (5, :p, '2031-01-29', '2031-02-03', 'confirmed', 120, 600, "
+                "'2030-12-30 23:30:00')"
+            ),
+            {"p": properties[0]},
+        ).lastrowid
+    run_etl(etl_settings(stack))
+    sql = (
+        "SELECT start_date_key, end_date_key, created_date_key, stay_month, nights, revenue, lead_time_days, "
+        "cancelled_at, (SELECT count(*) FROM dim_date WHERE date_key BETWEEN 20301230 AND 20310203) "
+        "FROM fact_booking WHERE booking_id = :b"
+    )
+    with warehouse.engine.connect() as conn:
+        row = conn.execute(sa.text(sql), {"b": booking_id}).one()
+    assert tuple(row) == (
+        20310129, 20310203, 20301230, dt.date(2031, 1, 1), 5, Decimal("600.00"), 30, None, 36,
+    )  # fmt: skip
+
+
 def test_cancellation_updates_the_existing_fact_row(stack, sources, warehouse, properties):
     [booking_id] = sources.add_bookings(properties[:1], 1, seed=4)
     run_etl(etl_settings(stack))

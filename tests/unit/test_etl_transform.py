@@ -1,4 +1,4 @@
-"""ETL transforms, upsert SQL, settings and schedule parsing: pure functions, no servers."""
+"""ETL row transforms (the booking fact transform is SQL: see tests/integration), upsert SQL, settings and schedule parsing: pure functions, no servers."""
 
 from __future__ import annotations
 
@@ -8,61 +8,24 @@ from decimal import Decimal
 import pytest
 
 from common.settings import ConfigurationError
+from etl_service.extract import Watermark, booking_line_watermark
 from etl_service.load import DIM_DATE, FACT_BOOKING
 from etl_service.reports import ReportRow, format_table
 from etl_service.schedule import build_scheduler, cron_trigger
 from etl_service.settings import EtlSettings
-from etl_service.transform import (
-    DIM_USER_COLUMNS,
-    FACT_BOOKING_COLUMNS,
-    SourceBooking,
-    SourceUser,
-    booking_fact,
-    date_dimension,
-    date_span,
-    naive_utc,
-    user_dimension,
-)
-
-
-def booking(status: str = "confirmed", **changes) -> SourceBooking:
-    base = SourceBooking(
-        id=7, user_id=3, property_id=2, start_date=dt.date(2024, 10, 10), end_date=dt.date(2024, 10, 15),
-        status=status, price_per_night=Decimal("120.00"), total_price=Decimal("600.00"),
-        created_at=dt.datetime(2024, 9, 30, 22, 0), updated_at=dt.datetime(2024, 10, 1, 8, 0),
-    )  # fmt: skip
-    return base._replace(**changes)
-
-
-def fact(row: SourceBooking) -> dict:
-    return dict(zip(FACT_BOOKING_COLUMNS, booking_fact(row), strict=True))
-
-
-def test_confirmed_booking_has_nights_revenue_stay_month_and_lead_time():
-    f = fact(booking())
-    assert (f["nights"], f["revenue"], f["total_price"]) == (5, Decimal("600.00"), Decimal("600.00"))
-    assert f["stay_month"] == dt.date(2024, 10, 1)
-    assert f["lead_time_days"] == 10
-    assert (f["start_date_key"], f["end_date_key"], f["created_date_key"]) == (20241010, 20241015, 20240930)
-    assert f["cancelled_at"] is None
-
-
-def test_cancelled_booking_earns_nothing_and_records_when_it_was_cancelled():
-    f = fact(booking("cancelled"))
-    assert f["revenue"] == Decimal("0.00")
-    assert f["total_price"] == Decimal("600.00")
-    assert f["cancelled_at"] == dt.datetime(2024, 10, 1, 8, 0)
-
-
-def test_missing_total_price_is_nights_times_price():
-    assert fact(booking(total_price=None))["revenue"] == Decimal("600.00")
+from etl_service.transform import DIM_USER_COLUMNS, SourceUser, date_dimension, naive_utc, user_dimension
 
 
 def test_aware_timestamps_become_naive_utc():
     paris = dt.timezone(dt.timedelta(hours=2))
     assert naive_utc(dt.datetime(2024, 1, 1, 2, 30, tzinfo=paris)) == dt.datetime(2024, 1, 1, 0, 30)
-    f = fact(booking(created_at=dt.datetime(2024, 10, 1, 1, 0, tzinfo=paris)))
-    assert f["created_date_key"] == 20240930  # 23:00 UTC the day before
+    assert naive_utc(dt.datetime(2024, 1, 1, 2, 30)) == dt.datetime(2024, 1, 1, 2, 30)
+
+
+def test_booking_watermark_is_the_lines_updated_at_and_id():
+    line = "42\t3\t2\t2024-10-10\t2024-10-15\tconfirmed\t120.00\t600.00\t2024-09-30 22:00:00.000000\t"
+    line += "2024-10-01 08:00:00.123456"
+    assert booking_line_watermark(line) == Watermark(dt.datetime(2024, 10, 1, 8, 0, 0, 123456), 42)
 
 
 def test_user_dimension_carries_no_email_or_password_hash():
@@ -86,16 +49,11 @@ def test_date_dimension_spans_inclusive_range_with_calendar_attributes():
     )
 
 
-def test_date_span_covers_check_in_check_out_and_creation_days():
-    rows = [booking_fact(booking()), booking_fact(booking(id=8, end_date=dt.date(2025, 1, 3)))]
-    assert date_span(rows) == (dt.date(2024, 9, 30), dt.date(2025, 1, 3))
-    assert date_span([]) is None
-
-
 def test_upsert_rewrites_only_changed_rows_and_calendar_never_rewrites():
     sql = FACT_BOOKING.upsert_sql
     assert "ON CONFLICT (booking_id) DO UPDATE SET" in sql
     assert "IS DISTINCT FROM" in sql and "booking_id = EXCLUDED.booking_id" not in sql
+    assert "FROM stage_fact_booking" in sql  # the fact is transformed in SQL from the raw stage
     assert DIM_DATE.upsert_sql.endswith("ON CONFLICT (date_key) DO NOTHING")
 
 
