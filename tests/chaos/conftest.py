@@ -12,6 +12,7 @@ import requests
 from tests.conftest import start_private_stack, stop_private_stack
 from tests.support.faults import UNTHROTTLED_ENV, FaultRow, publish, wait_until
 from tests.support.load import LoadUser
+from tests.support.logscan import scan_stack
 
 FAULT_ROWS: list[FaultRow] = []
 
@@ -27,7 +28,9 @@ def chaos_stack() -> Iterator:
         stop_private_stack(stack)
         raise
     yield stack
+    leaks = scan_stack(stack.root)
     stop_private_stack(stack)
+    assert leaks == [], "logs hold secrets:\n" + "\n".join(leaks[:20])
 
 
 def serves_api(stack) -> bool:

@@ -1,0 +1,122 @@
+"""Fixtures of the security suite: one private stack for the whole package (fuzzing and the matrices
+send far more requests than the shared stack's per-IP gateway limit allows, and brute-force tests trip
+login limits other suites would then hit), and real users registered through nginx."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from tests.conftest import start_private_stack, stop_private_stack
+from tests.support.faults import UNTHROTTLED_ENV, wait_until
+
+SESSION_STARTED = time.time()  # imported at collection, before any test of the session runs
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+    password: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def serves_api(stack) -> bool:
+    for i in (0, 1):
+        if requests.get(stack.url("gateway", i) + "/ready", timeout=2).status_code != 200:
+            return False
+    return requests.get(stack.nginx_url + "/api/users/profile", timeout=2).status_code == 401
+
+
+@pytest.fixture(scope="session")
+def sec_stack() -> Iterator:
+    stack, _ = start_private_stack("hrp-security-", with_services=False)
+    try:
+        stack.env.update(UNTHROTTLED_ENV)  # the gateway's limit; user_service login limits stay on
+        stack.up()
+        assert wait_until(lambda: serves_api(stack), 30), "the private stack never served the API"
+    except BaseException:
+        stop_private_stack(stack)
+        raise
+    yield stack
+    stop_private_stack(stack)
+
+
+def login(stack, email: str, password: str) -> str:
+    response = requests.post(
+        stack.nginx_url + "/api/users/login", json={"email": email, "password": password}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+@pytest.fixture(scope="session")
+def new_account(sec_stack) -> Callable[[], Account]:
+    def make() -> Account:
+        name = f"sec{uuid.uuid4().hex[:10]}"
+        email, password = f"{name}@example.com", f"pw-{uuid.uuid4().hex[:12]}"
+        body = {"username": name, "email": email, "password": password}
+        registered = requests.post(sec_stack.nginx_url + "/api/users/register", json=body, timeout=10)
+        assert registered.status_code == 201, registered.text
+        token = login(sec_stack, email, password)
+        profile = requests.get(
+            sec_stack.nginx_url + "/api/users/profile",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        return Account(profile.json()["id"], email, password, token)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def admin(sec_stack) -> Account:
+    token = login(sec_stack, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)
+    me = requests.get(
+        sec_stack.nginx_url + "/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    return Account(me.json()["id"], DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, token)
+
+
+@pytest.fixture(scope="session")
+def booking_db(sec_stack) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(sec_stack.env["BOOKING_DB_URL"], connect_args={"ssl_disabled": True})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def users_db(sec_stack) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(sec_stack.env["USER_DB_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def own_property(booking_db) -> int:
+    """A fresh available property straight in MariaDB, so no other test (or the fuzzer) shares it."""
+    with booking_db.begin() as conn:
+        result = conn.execute(
+            sa.text(
+                "INSERT INTO properties (name, location, price_per_night, availability) "
+                "VALUES (:name, 'Security, SC', 100, 1)"
+            ),
+            {"name": f"sec-{uuid.uuid4().hex[:10]}"},
+        )
+        return int(result.lastrowid)
+
+
+def future(days: int) -> str:
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()

@@ -1,0 +1,128 @@
+"""Forged JWTs against every protected endpoint, through nginx (the gateway's edge check) and straight
+at each service (their own check): `alg: none`, tampered payload, wrong key, HS256 keyed with the public
+key, expired, missing `exp`, wrong issuer. Every one must get a JSON 401. Real stack; nothing is mocked.
+(tests/security/test_user_tokens.py covers the same attacks on the user service's profile only.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ADMIN_ID = 1
+# (service, method, path) of every endpoint that needs a token
+PROTECTED = [
+    ("user_service", "GET", "/api/users/profile"),
+    ("user_service", "GET", "/api/users/allusers"),
+    ("user_service", "PATCH", f"/api/users/{ADMIN_ID}/role"),
+    ("booking_service", "POST", "/api/bookings/book"),
+    ("booking_service", "GET", "/api/bookings/booking/1"),
+    ("booking_service", "GET", "/api/bookings/mine"),
+    ("booking_service", "DELETE", "/api/cancel-booking/1"),
+    ("booking_service", "POST", "/api/bookings/properties"),
+    ("booking_service", "PATCH", "/api/bookings/properties/1"),
+    ("booking_service", "DELETE", "/api/bookings/properties/1"),
+]
+BODIES = {"PATCH": {"role": "user", "pricePerNight": 1}, "POST": {"userId": ADMIN_ID, "propertyId": 1}}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def segment(value: dict) -> str:
+    return b64(json.dumps(value, separators=(",", ":")).encode())
+
+
+def admin_claims(**changes: object) -> dict:
+    now = int(time.time())
+    claims = {
+        "sub": str(ADMIN_ID),
+        "role": "admin",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "home-rental-platform",
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def forged_tokens(stack) -> dict[str, str]:
+    genuine = stack.token(ADMIN_ID, "admin")
+    header, _, signature = genuine.split(".")
+    public_pem = stack.keys["public"].read_bytes()
+    hs_header = segment({"alg": "HS256", "typ": "JWT"})
+    hs_body = segment(admin_claims())
+    hs_sig = b64(hmac.new(public_pem, f"{hs_header}.{hs_body}".encode(), hashlib.sha256).digest())
+    other_key = Ed25519PrivateKey.generate()
+    return {
+        "alg none": f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(admin_claims())}.",
+        "tampered payload": f"{header}.{segment(admin_claims(sub='2'))}.{signature}",
+        "user token promoted to admin": tampered_role(stack),
+        "wrong key": jwt.encode(admin_claims(), other_key, algorithm="EdDSA"),
+        "HS256 keyed with the public key": f"{hs_header}.{hs_body}.{hs_sig}",
+        "expired": stack.token(ADMIN_ID, "admin", ttl=-60),
+        "missing exp": jwt.encode(admin_claims(exp=None), _private_key(stack), algorithm="EdDSA"),
+        "wrong issuer": stack.token(ADMIN_ID, "admin", iss="someone-else"),
+        "garbage": "not.a.jwt",
+    }
+
+
+def tampered_role(stack) -> str:
+    header, payload, signature = stack.token(42, "user").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return f"{header}.{segment({**claims, 'role': 'admin'})}.{signature}"
+
+
+def _private_key(stack):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(stack.keys["private"].read_bytes(), None)
+
+
+@pytest.fixture(scope="module")
+def tokens(sec_stack) -> dict[str, str]:
+    return forged_tokens(sec_stack)
+
+
+@pytest.mark.parametrize("route", ["nginx", "direct"])
+def test_every_forged_token_gets_401_on_every_protected_endpoint(sec_stack, tokens, route):
+    wrong: list[str] = []
+    for name, token in tokens.items():
+        for service, method, path in PROTECTED:
+            base = sec_stack.nginx_url if route == "nginx" else sec_stack.url(service, 0)
+            response = requests.request(
+                method,
+                base + path,
+                json=BODIES.get(method),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            if response.status_code != 401 or "error" not in response.json():
+                wrong.append(f"{name}: {method} {path} -> {response.status_code} {response.text[:80]}")
+    assert wrong == []
+
+
+def test_the_genuine_admin_token_passes_the_same_checks(sec_stack):
+    """Control: the forged variants fail because they are forged, not because the endpoint is broken."""
+    headers = {"Authorization": f"Bearer {sec_stack.token(ADMIN_ID, 'admin')}"}
+    assert (
+        requests.get(sec_stack.nginx_url + "/api/users/allusers", headers=headers, timeout=10).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize("scheme", ["Basic {t}", "Bearer", "Bearer  ", "Token {t}", "{t}"])
+def test_malformed_authorization_headers_get_401(sec_stack, scheme):
+    value = scheme.format(t=sec_stack.token(ADMIN_ID, "admin"))
+    response = requests.get(
+        sec_stack.nginx_url + "/api/users/allusers", headers={"Authorization": value}, timeout=10
+    )
+    assert response.status_code == 401
