@@ -233,3 +233,17 @@ def test_shell_health_checks_parse(name: str) -> None:
     if test[:1] == ["CMD-SHELL"]:
         result = subprocess.run(["dash", "-n", "-c", test[1]], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, result.stderr
+
+
+def test_every_redis_cluster_node_is_named_where_the_cluster_is_created_and_used() -> None:
+    nodes = sorted(name for name in SERVICES if name.startswith("redis-node-"))
+    assert len(nodes) == 6, "3 masters + 3 replicas (--cluster-replicas 1)"
+    expected = ",".join(f"{name}:6379" for name in nodes)
+    for user in ("redis-cluster-init", "booking_service", "booking_realtime"):
+        assert SERVICES[user]["environment"]["REDIS_CLUSTER_NODES"] == expected, user
+    for name in nodes:
+        assert SERVICES[name]["hostname"] == name, "a node announces its hostname: it must resolve"
+        command = SERVICES[name]["command"]
+        assert command[:2] == ["sh", "-c"] and "--cluster-announce-hostname" in command[2]
+        assert subprocess.run(["dash", "-n", "-c", command[2]], timeout=30).returncode == 0
+        assert set(SERVICES["redis-cluster-init"]["depends_on"]) >= {name}
