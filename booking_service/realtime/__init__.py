@@ -4,6 +4,8 @@ Run: `gunicorn -k gevent -w 1 --no-control-socket --bind HOST:PORT 'booking_serv
 Flask-SocketIO allows a single worker per process (sessions are in memory), so scale by instances behind
 nginx `ip_hash`; instances share rooms through the standalone Redis message queue and subscriptions.
 WebSocket upgrades are served by simple-websocket on the gunicorn socket (no gevent-websocket needed).
+Each open socket holds one greenlet of gunicorn's gevent pool, so `--worker-connections` (default 1000)
+caps the clients per instance: raise it for more.
 """
 
 from __future__ import annotations

@@ -111,10 +111,6 @@ class RealtimeEvents:
         on("broadcast-notification", self.broadcast)
         self._socketio.on_error_default(self._unexpected)
 
-    @property
-    def connected(self) -> int:
-        return len(self._identities)
-
     def connect(self, auth: Any = None) -> None:
         token = token_from(auth)
         if token is None:
