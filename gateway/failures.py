@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-import requests
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
 
 from common.errors import ApiError
 
@@ -39,17 +38,13 @@ class UpstreamError(Exception):
         return ApiError(message, status, headers=headers)
 
 
-def classify(exc: requests.RequestException) -> UpstreamFailure:
-    """Which failure a `requests` exception is; CONNECT means the request provably never left."""
-    if isinstance(exc, requests.ConnectTimeout):
+def classify(exc: HTTPError | OSError) -> UpstreamFailure:
+    """Which failure a urllib3 error is; CONNECT means the request provably never left.
+
+    `NewConnectionError` (refused, unreachable) is a `ConnectTimeoutError` in urllib3.
+    """
+    if isinstance(exc, ConnectTimeoutError):
         return UpstreamFailure.CONNECT
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, ReadTimeoutError):
         return UpstreamFailure.TIMEOUT
-    if isinstance(exc, requests.ConnectionError) and _never_connected(exc):
-        return UpstreamFailure.CONNECT
     return UpstreamFailure.BROKEN
-
-
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import requests
+import urllib3
 from flask import Blueprint, Response, current_app, g, request
+from urllib3.exceptions import HTTPError
 
 from common.auth import Identity
 from common.errors import NotFound
-from gateway.failures import UpstreamError
+from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.routing import service_for
 from gateway.upstream import OutgoingRequest, UpstreamClient
 
@@ -50,7 +51,7 @@ def forward(_rest: str) -> Response:
     except UpstreamError as exc:
         log.warning("upstream failure: %s", exc)
         raise exc.to_api_error() from exc
-    return _relay(upstream)
+    return _relay(upstream, service)
 
 
 def _target_path() -> str:
@@ -81,20 +82,27 @@ def _forwarded_for() -> str:
     return ", ".join(dict.fromkeys(ip for ip in (request.remote_addr, peer) if ip))
 
 
-def _relay(upstream: requests.Response) -> Response:
-    headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in RESPONSE_DROPPED]
+def _relay(upstream: urllib3.BaseHTTPResponse, service: str) -> Response:
+    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in RESPONSE_DROPPED]
     length = upstream.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) <= BUFFER_LIMIT:
-        try:
-            body = upstream.raw.read(decode_content=False)
-        finally:
-            upstream.raw.release_conn()
-        return Response(body, status=upstream.status_code, headers=headers)
-    return Response(_stream(upstream), status=upstream.status_code, headers=headers, direct_passthrough=True)
-
-
-def _stream(upstream: requests.Response) -> Iterator[bytes]:
+    if not (length.isdigit() and int(length) <= BUFFER_LIMIT):
+        return Response(_stream(upstream), status=upstream.status, headers=headers, direct_passthrough=True)
     try:
-        yield from upstream.raw.stream(CHUNK_SIZE, decode_content=False)
+        body = upstream.read(decode_content=False)
+    except (HTTPError, OSError) as exc:
+        upstream.close()  # never pool a connection with half a response on it
+        raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
     finally:
-        upstream.close()
+        upstream.release_conn()
+    return Response(body, status=upstream.status, headers=headers)
+
+
+def _stream(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    finished = False
+    try:
+        yield from upstream.stream(CHUNK_SIZE, decode_content=False)
+        finished = True
+    finally:
+        if not finished:
+            upstream.close()
+        upstream.release_conn()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-import requests
+import urllib3
 
 from gateway.breaker import BreakerState, CircuitBreaker
 from gateway.failures import FAILURE_RESPONSES, UpstreamError, UpstreamFailure, classify
@@ -148,16 +148,18 @@ def _closed_port() -> int:
 
 
 def test_refused_connection_is_classified_as_never_sent() -> None:
-    with pytest.raises(requests.ConnectionError) as caught:
-        requests.get(f"http://127.0.0.1:{_closed_port()}/", timeout=1)
+    pool = urllib3.PoolManager(retries=False)
+    with pytest.raises(urllib3.exceptions.HTTPError) as caught:
+        pool.request("GET", f"http://127.0.0.1:{_closed_port()}/", timeout=1)
     assert classify(caught.value) is UpstreamFailure.CONNECT
 
 
 def test_timeouts_and_broken_responses_are_classified() -> None:
-    assert classify(requests.ConnectTimeout()) is UpstreamFailure.CONNECT
-    assert classify(requests.ReadTimeout()) is UpstreamFailure.TIMEOUT
-    assert classify(requests.exceptions.ChunkedEncodingError()) is UpstreamFailure.BROKEN
-    assert classify(requests.ConnectionError("Connection reset by peer")) is UpstreamFailure.BROKEN
+    errors = urllib3.exceptions
+    assert classify(errors.ConnectTimeoutError()) is UpstreamFailure.CONNECT
+    assert classify(errors.ReadTimeoutError(None, "/", "read timed out")) is UpstreamFailure.TIMEOUT
+    assert classify(errors.ProtocolError("Connection aborted.")) is UpstreamFailure.BROKEN
+    assert classify(ConnectionResetError()) is UpstreamFailure.BROKEN
 
 
 def test_failure_table_covers_every_failure_with_a_json_error() -> None:
