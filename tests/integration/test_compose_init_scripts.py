@@ -159,17 +159,21 @@ def redis_nodes(tmp_path: Path) -> Iterator[list[int]]:
     for port, bus in zip(nodes, ports[6:], strict=True):
         argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
                 "--cluster-port", str(bus), "--cluster-config-file", f"nodes-{port}.conf", "--save", "",
-                "--appendonly", "no", "--dir", str(tmp_path), "--cluster-node-timeout", "2000"]  # fmt: skip
+                "--appendonly", "no", "--dir", str(tmp_path), "--cluster-node-timeout", "2000",
+                # as in compose: nodes announce a hostname, not an address
+                "--cluster-preferred-endpoint-type", "hostname", "--cluster-announce-hostname", "localhost"]  # fmt: skip
         processes.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
     for port in nodes:
         wait_until(lambda port=port: redis.Redis(port=port).ping())
     yield nodes
     for process in processes:
-        stop(process)
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=20)
 
 
 def test_cluster_job_creates_the_cluster_once_and_is_idempotent(redis_nodes: list[int]) -> None:
-    env = {**os.environ, "REDIS_CLUSTER_NODES": ",".join(f"127.0.0.1:{port}" for port in redis_nodes)}
+    env = {**os.environ, "REDIS_CLUSTER_NODES": ",".join(f"localhost:{port}" for port in redis_nodes)}
     script = str(SCRIPTS / "redis/cluster-create.sh")
     first = subprocess.run(["sh", script], env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -177,3 +181,13 @@ def test_cluster_job_creates_the_cluster_once_and_is_idempotent(redis_nodes: lis
     assert (str(info["cluster_state"]), str(info["cluster_size"])) == ("ok", "3")
     again = subprocess.run(["sh", script], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "already created" in again.stdout
+    slots = redis.Redis(port=redis_nodes[0], decode_responses=True).execute_command("CLUSTER SLOTS")
+    endpoints = {str(entry[2][0]) for entry in slots}  # [start, end, [endpoint, port, id, ...], replicas...]
+    assert endpoints == {"localhost"}, f"clients must be sent to hostnames, got {endpoints}"
+    cluster = redis.RedisCluster(host="localhost", port=redis_nodes[0], decode_responses=True)
+    try:
+        for i in range(50):  # keys spread over every master's slots
+            cluster.set(f"k{i}", str(i))
+        assert [cluster.get(f"k{i}") for i in range(50)] == [str(i) for i in range(50)]
+    finally:
+        cluster.close()
