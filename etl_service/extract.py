@@ -26,16 +26,17 @@ EPOCH = datetime(1970, 1, 1)
 # string instead of ten typed fields (most of the extract cost) and the line goes to COPY untouched.
 # Safe because every column is NOT NULL and none can hold a tab, newline or backslash (ints, dates,
 # decimals, and a status limited by a CHECK constraint to 'confirmed'/'cancelled').
+# `updated_at >= :ts AND (...)` rather than `... OR ...` so both servers range-scan the updated_at index.
 BOOKINGS_SQL = """
 SELECT CONCAT_WS('\t', id, user_id, property_id, start_date, end_date, status, price_per_night,
                  total_price, created_at, updated_at) AS packed
 FROM bookings
-WHERE updated_at > :ts OR (updated_at = :ts AND id > :id)
+WHERE updated_at >= :ts AND (updated_at > :ts OR id > :id)
 """
 USERS_SQL = """
 SELECT id, username, role, created_at, updated_at
 FROM users
-WHERE updated_at > :ts OR (updated_at = :ts AND id > :id)
+WHERE updated_at >= :ts AND (updated_at > :ts OR id > :id)
 """
 PROPERTIES_SQL = "SELECT id, name, location, price_per_night, availability FROM properties ORDER BY id"
 
