@@ -247,3 +247,20 @@ def test_every_redis_cluster_node_is_named_where_the_cluster_is_created_and_used
         assert command[:2] == ["sh", "-c"] and "--cluster-announce-hostname" in command[2]
         assert subprocess.run(["dash", "-n", "-c", command[2]], timeout=30).returncode == 0
         assert set(SERVICES["redis-cluster-init"]["depends_on"]) >= {name}
+
+
+def string_leaves(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in string_leaves(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in string_leaves(item)]
+    return []
+
+
+def test_no_credential_literal_anywhere_in_the_compose_file() -> None:
+    credential = re.compile(r"://[^/\s:@]+:(?!\$\{)[^@\s]+@|--(?:requirepass|password)[= ](?!\$\{)\S+")
+    leaks = [text for text in string_leaves(RAW) if credential.search(text)]
+    assert leaks == []
+    assert credential.search("redis-server --requirepass hunter2")
