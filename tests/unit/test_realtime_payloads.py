@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 
 from booking_service.notifications import room_for
 from booking_service.realtime.events import (
@@ -10,6 +11,7 @@ from booking_service.realtime.events import (
     BadPayloadError,
     notification_from,
     property_id_from,
+    token_from,
 )
 from booking_service.realtime.settings import RealtimeSettings
 
@@ -92,3 +94,19 @@ def test_origin_policy_compares_host_names_when_the_proxy_dropped_the_port() -> 
     allowed = RealtimeSettings().origin_policy()
     assert allowed("http://127.0.0.1:5001", _environ("127.0.0.1"))
     assert not allowed("http://evil.example:5001", _environ("127.0.0.1"))
+
+
+@pytest.mark.parametrize(
+    ("auth", "headers", "query", "expected"),
+    [
+        ({"token": "from-auth"}, {"Authorization": "Bearer from-header"}, "token=from-query", "from-auth"),
+        (None, {"Authorization": "Bearer from-header"}, "token=from-query", "from-header"),
+        ({"token": ""}, {}, "token=from-query", "from-query"),
+        ({"token": 123}, {}, "", None),
+        ("not-a-dict", {"Authorization": "Basic abc"}, "", None),
+        ({"token": "x" * 5000}, {}, "", None),
+    ],
+)
+def test_token_is_taken_from_auth_then_header_then_query(auth, headers, query, expected) -> None:
+    with Flask(__name__).test_request_context("/socket.io/", headers=headers, query_string=query):
+        assert token_from(auth) == expected
