@@ -58,7 +58,8 @@ def init_web(app: Flask, settings: BaseServiceSettings) -> None:
 
 def json_body() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong."""
-    if not request.data:
+    raw = request.get_data(cache=True)
+    if not raw:
         raise BadRequest("Request body must be a JSON object")
     try:
         body = request.get_json(force=True, silent=False)

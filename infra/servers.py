@@ -164,9 +164,14 @@ def mariadb_root(socket_path: Path) -> pymysql.Connection:
 
 def mariadb(data: Path, port: int, app_password: str) -> Server:
     socket_path = data / "mysqld.sock"
+    # A private tmpdir: concurrent stacks sharing /tmp make mariadb-install-db fail intermittently.
+    tmpdir = data.parent / "mariadb_tmp"
     user = "mysql" if running_as_root() else None
 
     def prepare() -> None:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        if user:
+            own_by(tmpdir, user)
         if (data / "mysql").exists():
             return
         data.mkdir(parents=True, exist_ok=True)
@@ -176,6 +181,7 @@ def mariadb(data: Path, port: int, app_password: str) -> Server:
             "mariadb-install-db",
             "--no-defaults",
             f"--datadir={data}",
+            f"--tmpdir={tmpdir}",
             "--skip-test-db",
             "--auth-root-authentication-method=socket",
         ]
@@ -201,6 +207,7 @@ def mariadb(data: Path, port: int, app_password: str) -> Server:
     argv = [
         "mariadbd",
         "--no-defaults",
+        f"--tmpdir={tmpdir}",
         f"--datadir={data}",
         f"--socket={socket_path}",
         f"--port={port}",
