@@ -82,11 +82,18 @@ def get_idempotent_response(conn: Connection, user_id: int, key: str) -> Row | N
     return conn.execute(query).first()
 
 
-def save_idempotent_response(
-    conn: Connection, user_id: int, key: str, request_hash: str, status: int, body: str
-) -> None:
+def reserve_idempotency_key(conn: Connection, user_id: int, key: str, request_hash: str) -> None:
+    """Inserts the key's row (no response yet); raises IntegrityError if another request holds it."""
     conn.execute(
         idempotency_keys.insert().values(
-            user_id=user_id, idem_key=key, request_hash=request_hash, status_code=status, response_body=body
+            user_id=user_id, idem_key=key, request_hash=request_hash, status_code=0, response_body=""
         )
+    )
+
+
+def record_idempotent_response(conn: Connection, user_id: int, key: str, status: int, body: str) -> None:
+    conn.execute(
+        idempotency_keys.update()
+        .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.idem_key == key)
+        .values(status_code=status, response_body=body)
     )

@@ -70,10 +70,11 @@ class BookingService:
             previous = repo.get_idempotent_response(conn, identity.user_id, key)
             if previous is not None:
                 return _replay(previous, fingerprint)
+            # The key's row is inserted first: a concurrent retry blocks on it until this commits
+            # (then replays) or rolls back (then runs itself).
+            repo.reserve_idempotency_key(conn, identity.user_id, key, fingerprint)
             reply = self._create_booking(conn, request)
-            repo.save_idempotent_response(
-                conn, identity.user_id, key, fingerprint, reply[1], json.dumps(reply[0])
-            )
+            repo.record_idempotent_response(conn, identity.user_id, key, reply[1], json.dumps(reply[0]))
             return reply
 
         try:

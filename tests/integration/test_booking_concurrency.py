@@ -92,3 +92,21 @@ def test_fifty_non_overlapping_bookings_all_succeed(stack, db, fresh_property):
     assert len(rows) == USERS
     nights = sorted((row.start_date, row.end_date) for row in rows)
     assert all(prev[1] <= cur[0] for prev, cur in pairwise(nights))
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_booking(stack, db, fresh_property):
+    user_id = 700_000 + uuid.uuid4().int % 100_000
+    body = {"userId": user_id, "propertyId": fresh_property, "startDate": day(5), "endDate": day(8)}
+    headers = {"Authorization": f"Bearer {stack.token(user_id)}", "Idempotency-Key": uuid.uuid4().hex}
+    barrier = threading.Barrier(10)
+
+    def send(index: int) -> requests.Response:
+        url = f"{stack.url('booking_service', index % 2)}/api/bookings/book"
+        barrier.wait()
+        return requests.post(url, json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(send, range(10)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["bookingId"] for r in responses}) == 1
+    assert len(confirmed_bookings(db, fresh_property)) == 1
