@@ -22,9 +22,20 @@ def _text(limit: int, *, allow_empty: bool = False) -> Callable[[str, Any], str 
             return None
         if not isinstance(value, str) or (not allow_empty and not value.strip()) or len(value) > limit:
             raise BadRequest(f"{field} must be {kind} of at most {limit} characters")
+        if not _is_storable(value):
+            raise BadRequest(f"{field} must be valid Unicode text")
         return value.strip()
 
     return parse
+
+
+def _is_storable(text: str) -> bool:
+    """False for lone surrogates (JSON allows them, UTF-8 cannot encode them)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _price(field: str, value: Any) -> Decimal:

@@ -25,13 +25,9 @@ def property_json(row: Row) -> dict[str, Any]:
 
 
 def property_detail_json(row: Row) -> dict[str, Any]:
-    """One property: the seed's fields plus what hosts manage."""
-    return {
-        **property_json(row),
-        "description": row.description,
-        "maxGuests": row.max_guests,
-        "ownerId": row.owner_id,
-    }
+    """One property: the seed's fields plus what hosts manage (left out when unset, e.g. no owner)."""
+    extra = {"description": row.description, "maxGuests": row.max_guests, "ownerId": row.owner_id}
+    return {**property_json(row), **{key: value for key, value in extra.items() if value is not None}}
 
 
 def booking_json(row: Row) -> dict[str, Any]:

@@ -89,6 +89,9 @@ def test_admin_can_create(base, stack):
         ({"maxGuests": 0}, "maxGuests"),
         ({"description": "x" * 4001}, "description"),
         ({"ownerId": 5}, "ownerId"),
+        ({"name": "\ud800"}, "name"),
+        ({"location": "x\udfff"}, "location"),
+        ({"description": "\ud800"}, "description"),
     ],
 )
 def test_invalid_property_body_is_400_naming_the_field(base, host, body, field):
@@ -96,6 +99,12 @@ def test_invalid_property_body_is_400_naming_the_field(base, host, body, field):
     response = create(base, headers, **body)
     assert response.status_code == 400
     assert field in response.json()["error"]
+
+
+def test_seed_property_detail_leaves_out_unset_fields(base):
+    response = requests.get(f"{base}/api/bookings/properties/2", timeout=5)
+    assert response.json() == {"availability": True, "location": "Malibu, CA", "name": "Oceanfront Luxury Villa",
+                               "pricePerNight": 450, "propertyId": 2}  # fmt: skip
 
 
 def test_get_unknown_property_is_404(base):
