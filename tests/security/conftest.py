@@ -15,8 +15,8 @@ import requests
 import sqlalchemy as sa
 
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
-from tests.conftest import start_private_stack, stop_private_stack
-from tests.support.faults import UNTHROTTLED_ENV, wait_until
+from tests.conftest import stop_private_stack
+from tests.support.faults import start_unthrottled_stack
 
 SESSION_STARTED = time.time()  # imported at collection, before any test of the session runs
 
@@ -33,23 +33,9 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def serves_api(stack) -> bool:
-    for i in (0, 1):
-        if requests.get(stack.url("gateway", i) + "/ready", timeout=2).status_code != 200:
-            return False
-    return requests.get(stack.nginx_url + "/api/users/profile", timeout=2).status_code == 401
-
-
 @pytest.fixture(scope="session")
 def sec_stack() -> Iterator:
-    stack, _ = start_private_stack("hrp-security-", with_services=False)
-    try:
-        stack.env.update(UNTHROTTLED_ENV)  # the gateway's limit; user_service login limits stay on
-        stack.up()
-        assert wait_until(lambda: serves_api(stack), 30), "the private stack never served the API"
-    except BaseException:
-        stop_private_stack(stack)
-        raise
+    stack = start_unthrottled_stack("hrp-security-")  # the gateway's limits only; login limits stay on
     yield stack
     stop_private_stack(stack)
 

@@ -14,12 +14,34 @@ import redis
 import requests
 
 from infra.ports import port_in_use
+from tests.conftest import start_private_stack, stop_private_stack
 from tests.support.load import MixedLoad, Reconciliation
 
 REPORT_PATH = Path(__file__).resolve().parents[1] / "output" / "chaos_report.txt"
 # A private chaos stack must not throttle its own load generator; the gateway's limits are tested
 # in tests/security, and these only move the Redis-backed limits out of the way.
 UNTHROTTLED_ENV = {"RATE_LIMIT": "100000/minute", "USER_RATE_LIMIT": "100000/minute"}
+
+
+def serves_api(stack) -> bool:
+    """Both gateways see healthy upstreams (their health checkers start on first use)."""
+    for i in (0, 1):
+        if requests.get(stack.url("gateway", i) + "/ready", timeout=2).status_code != 200:
+            return False
+    return requests.get(stack.nginx_url + "/api/users/profile", timeout=2).status_code == 401
+
+
+def start_unthrottled_stack(prefix: str):
+    """A private stack whose gateways do not rate-limit the suite's own traffic, serving the API."""
+    stack, _ = start_private_stack(prefix, with_services=False)
+    try:
+        stack.env.update(UNTHROTTLED_ENV)
+        stack.up()
+        assert wait_until(lambda: serves_api(stack), 30), "the private stack never served the API"
+    except BaseException:
+        stop_private_stack(stack)
+        raise
+    return stack
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
