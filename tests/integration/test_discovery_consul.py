@@ -224,3 +224,30 @@ def test_static_registry_starts_no_thread_until_first_use() -> None:
     registry.healthy_instances("svc")
     assert any(t.name == "static-registry-health" for t in threading.enumerate())
     registry.close()
+
+
+def test_gateway_in_consul_mode_routes_to_the_registered_instance(consul: FakeConsul, tmp_path: Path) -> None:
+    from gateway import create_app
+    from gateway.settings import GatewaySettings
+    from infra.keys import ensure_keypair
+
+    app = Flask("booking-instance")
+    app.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    app.add_url_rule("/api/bookings/properties", "properties", lambda: [{"propertyId": 1}])
+    instance_server = HttpServer(app)
+    public_key = ensure_keypair(tmp_path)[1]
+    settings = GatewaySettings(
+        discovery_backend="consul", consul_port=consul.port, jwt_public_key_file=str(public_key),
+        rate_limit_enabled=False,
+    )  # fmt: skip
+    gateway = create_app(settings).test_client()
+    try:
+        assert gateway.get("/api/bookings/properties").status_code == 503, "nothing registered yet"
+        ConsulRegistry("127.0.0.1", consul.port).register(
+            "booking_service", Instance("127.0.0.1", instance_server.port)
+        )
+        time.sleep(1.1)  # the gateway's lookup cache
+        response = gateway.get("/api/bookings/properties")
+        assert (response.status_code, response.json) == (200, [{"propertyId": 1}])
+    finally:
+        instance_server.stop()
