@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
+
+LOCK_ID = 727_001  # arbitrary, fixed: every migrate run of any service on one server shares it
+LOCK_TIMEOUT_S = 120
 
 
 def alembic_config(script_location: str, database_url: str) -> Config:
@@ -24,8 +31,27 @@ def run_env_online() -> None:
 
     url = context.config.get_main_option("sqlalchemy.url")
     engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
+    with engine.connect() as connection, migration_lock(connection):
         context.configure(connection=connection, transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Serialise concurrent `migrate` runs (scaled containers start together) with a database lock."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({LOCK_ID})")
+    elif dialect in ("mysql", "mariadb"):
+        connection.exec_driver_sql(f"SELECT GET_LOCK('alembic_migrations', {LOCK_TIMEOUT_S})")
+    connection.commit()
+    try:
+        yield
+    finally:
+        if dialect == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_ID})")
+        elif dialect in ("mysql", "mariadb"):
+            connection.exec_driver_sql("SELECT RELEASE_LOCK('alembic_migrations')")
+        connection.commit()

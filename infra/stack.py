@@ -6,9 +6,12 @@ python -m infra.stack up [--no-services] | down | status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 import urllib.request
@@ -163,10 +166,12 @@ class Stack:
         }
 
     def kill(self, name: str, instance: int = 0) -> None:
-        """SIGKILL one service instance (fault injection)."""
+        """SIGKILL one service instance with its workers (fault injection), like a crashed container."""
         pid = self.pid(name, instance)
         if pid:
-            stop_pid(pid, sig=9, timeout=2)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            stop_pid(pid, sig=signal.SIGKILL, timeout=2)
 
     def start(self, name: str, instance: int = 0) -> None:
         spec = next(s for s in self.services if s.name == name)
@@ -228,15 +233,11 @@ class Stack:
             list(pool.map(lambda job: self._start_instance(*job), jobs))
 
     def _env_for_cli(self, service: str = "cli") -> dict[str, str]:
-        import os
-
         env = {**os.environ, **self.env, "SERVICE_NAME": service, "LOG_LEVEL": "WARNING"}
         env["JWT_PRIVATE_KEY_FILE"] = str(self.private_key)
         return env
 
     def _start_instance(self, spec: ServiceSpec, instance: int) -> None:
-        import os
-
         name = f"{spec.name}-{instance}"
         if self._running(name):
             return

@@ -40,7 +40,7 @@ def create_app(config: UserSettings | None = None) -> Flask:
     app = Flask(__name__)
     init_web(app, settings)
     init_auth(app, signer.public_key_pem, settings.jwt_issuer)
-    app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_addresses
+    app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     app.extensions["user_service"] = UserDeps(db, password_hasher(settings), signer, limiter)
     app.register_blueprint(users)
     checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}

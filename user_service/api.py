@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_address
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.auth import current_identity, require_auth
@@ -19,11 +21,19 @@ def client_ip() -> str:
     """The caller's address; X-Forwarded-For's first hop only when a trusted proxy sent the request."""
     remote = request.remote_addr or ""
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded and remote in current_app.config["TRUSTED_PROXIES"]:
+    if forwarded and from_trusted_proxy(remote, current_app.config["TRUSTED_PROXIES"]):
         first_hop = forwarded.split(",")[0].strip()
         if first_hop:
             return first_hop[:64]
     return remote
+
+
+def from_trusted_proxy(remote: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        address = ip_address(remote)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 @users.post("/register")

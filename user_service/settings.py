@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
 from pydantic import model_validator
 
 from common.settings import BaseServiceSettings, ConfigurationError, read_key, split_csv
@@ -44,5 +46,6 @@ class UserSettings(BaseServiceSettings):
         return split_csv(self.user_db_replica_urls)
 
     @property
-    def trusted_proxy_addresses(self) -> frozenset[str]:
-        return frozenset(split_csv(self.trusted_proxies))
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Addresses or CIDR ranges (scaled gateways in compose share a subnet, not fixed IPs)."""
+        return tuple(ip_network(item, strict=False) for item in split_csv(self.trusted_proxies))
