@@ -4,6 +4,7 @@ import { showToast } from "./dom.js";
 
 const REPLY_TIMEOUT_MS = 5000;
 const watched = new Set();
+const joinedRooms = new Set(); // rooms joined on the current connection
 const listeners = new Set();
 let socket = null;
 let userKey = null;
@@ -30,17 +31,18 @@ function textOf(payload) {
 function request(event, reply, propertyId) {
   const run = () =>
     new Promise((resolve, reject) => {
-      if (!socket) return reject(new Error("Live notifications are off: you are logged out."));
+      const current = socket;
+      if (!current) return reject(new Error("Live notifications are off: you are logged out."));
       const timer = setTimeout(() => {
-        socket.off(reply, onReply);
+        current.off(reply, onReply);
         reject(new Error("The notification server did not answer. Try again."));
       }, REPLY_TIMEOUT_MS);
       function onReply(payload) {
         clearTimeout(timer);
         resolve(textOf(payload));
       }
-      socket.once(reply, onReply);
-      socket.emit(event, { property_id: propertyId });
+      current.once(reply, onReply);
+      current.emit(event, { property_id: propertyId });
     });
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
@@ -52,11 +54,17 @@ function ensureConnected() {
   if (!socket.connected) throw new Error("Live notifications are offline. Try again in a moment.");
 }
 
+function setRooms(change) {
+  change();
+  document.getElementById("live-status").dataset.rooms = String(joinedRooms.size);
+}
+
 async function subscribe(propertyId) {
   const subscribed = await request("get-notification", "notification_response", propertyId);
   if (!/^(Subscribed|Already watching)/.test(subscribed)) throw new Error(subscribed);
   const joined = await request("join-room", "join_response", propertyId);
   if (!joined.startsWith("Connected to room")) throw new Error(joined);
+  setRooms(() => joinedRooms.add(Number(propertyId)));
 }
 
 function describe(update) {
@@ -93,6 +101,7 @@ export function connectLive(user) {
   socket = io({ path: "/socket.io/", auth: { token: user.token } });
   socket.on("connect", () => {
     setStatus("online", "Live");
+    setRooms(() => joinedRooms.clear());
     // Rooms belong to a connection: rejoin every watched property after each (re)connect.
     watched.forEach((id) => subscribe(id).catch((error) => showToast(error.message, { kind: "error" })));
   });
@@ -105,6 +114,7 @@ export function disconnectLive() {
   if (socket) socket.disconnect();
   socket = null;
   watched.clear();
+  setRooms(() => joinedRooms.clear());
   queue = Promise.resolve();
   setStatus("offline", "Offline");
 }
@@ -134,6 +144,7 @@ export async function unwatch(propertyId) {
   const left = await request("leave-room", "leave_response", propertyId);
   const stopped = await request("stop-notification", "stop_notification_response", propertyId);
   watched.delete(Number(propertyId));
+  setRooms(() => joinedRooms.delete(Number(propertyId)));
   persist();
   if (!stopped.startsWith("Stopped") && !left.startsWith("Left")) throw new Error(stopped);
 }

@@ -298,8 +298,7 @@ def test_rejected_token_ends_the_session_with_a_message(open_page, site) -> None
     header, payload, signature = page.evaluate("sessionStorage.getItem('hrp.token')").split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
     page.evaluate("token => sessionStorage.setItem('hrp.token', token)", forged)
-    page.goto("/#/bookings")
-    page.reload()
+    page.goto("/#/bookings")  # same document: the next API calls carry the forged token
     expect(page.locator("#login-alert")).to_have_text("Your session has expired. Please log in again.")
     assert page.evaluate("sessionStorage.getItem('hrp.token')") is None
 
@@ -308,9 +307,11 @@ def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page
     watcher, booker = open_page(), open_page()
     signed_in(watcher, site, "watcher")
     watcher.get_by_role("button", name="Watch Rustic Mountain Cabin", exact=True).click()
-    expect(property_card(watcher, "Rustic Mountain Cabin").locator("button.watch")).to_have_attribute(
-        "aria-pressed", "true"
-    )
+    bell = property_card(watcher, "Rustic Mountain Cabin").locator("button.watch")
+    expect(bell).to_have_attribute("aria-pressed", "true")
+    watcher.reload()  # the watch survives a reload: rooms are rejoined on the new connection
+    expect(bell).to_have_attribute("aria-pressed", "true")
+    expect(watcher.locator("#live-status")).to_have_attribute("data-rooms", "1")
     signed_in(booker, site, "booker")
     start, end = free_dates(3)
     open_booking(booker, "Rustic Mountain Cabin", start, end)

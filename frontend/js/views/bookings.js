@@ -2,6 +2,7 @@
 import { api } from "../api.js";
 import { alertBox, busy, confirmAction, h, showToast } from "../dom.js";
 import { formatMoney, nightsBetween } from "../format.js";
+import { setPropertyNames } from "../live.js";
 
 function isCancelled(booking) {
   return String(booking.status || "").toLowerCase() === "cancelled";
@@ -100,6 +101,7 @@ export function renderBookings(main) {
     try {
       const [mine, properties] = await Promise.all([api.myBookings(), api.properties().catch(() => [])]);
       names = new Map(properties.map((p) => [Number(p.propertyId), p.name]));
+      setPropertyNames(properties);
       bookings = mine;
       draw();
     } catch (error) {
