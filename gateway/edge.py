@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 
 from common.auth import Identity, InvalidToken, TokenVerifier, authenticate_request, bearer_token, init_auth
-from gateway.routing import requires_token
+from common.errors import BadRequest
+from gateway.routing import canonical_path, requires_token
 from gateway.settings import GatewaySettings
 
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -19,7 +20,11 @@ def init_edge_auth(app: Flask, settings: GatewaySettings) -> None:
 
     @app.before_request
     def _verify_token() -> None:
-        if requires_token(request.path, request.method):
+        path = canonical_path(request.path)
+        if path is None:
+            raise BadRequest("Invalid path")
+        g.canonical_path = path
+        if requires_token(path, request.method):
             authenticate_request()
 
 

@@ -36,7 +36,7 @@ proxy_blueprint = Blueprint("proxy", __name__)
 
 @proxy_blueprint.route("/api/<path:_rest>", methods=PROXY_METHODS)
 def forward(_rest: str) -> Response:
-    service = service_for(request.path)
+    service = service_for(g.canonical_path)
     if service is None:
         raise NotFound("Not found")
     outgoing = OutgoingRequest(
@@ -55,7 +55,7 @@ def forward(_rest: str) -> Response:
 
 
 def _target_path() -> str:
-    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    path = quote(g.canonical_path, safe="/:@!$&'()*+,;=-._~")
     query = request.query_string.decode("latin-1")
     return f"{path}?{query}" if query else path
 

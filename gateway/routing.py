@@ -41,6 +41,18 @@ PROTECTED: tuple[ProtectedRule, ...] = (
 )
 
 
+_REPEATED_SLASHES = re.compile(r"/{2,}")
+_DOT_SEGMENT = re.compile(r"/\.{1,2}(/|$)")
+
+
+def canonical_path(path: str) -> str | None:
+    """The path the edge checks and forwards: repeated slashes collapsed, so `//book` cannot slip past a
+    rule for `/book`; None for dot segments, which we refuse rather than guess how a service resolves."""
+    if _DOT_SEGMENT.search(path):
+        return None
+    return _REPEATED_SLASHES.sub("/", path)
+
+
 def service_for(path: str) -> str | None:
     """The service that owns `path`, or None when no route matches."""
     for prefix, service in SERVICE_PREFIXES:

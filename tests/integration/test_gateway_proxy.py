@@ -229,6 +229,18 @@ def test_protected_routes_are_refused_at_the_edge_without_a_valid_token(
     assert all_hits(upstreams, "") == 0
 
 
+def test_odd_spellings_of_a_protected_path_do_not_slip_past_the_edge(
+    gateway: Gateway, upstreams: dict[str, Upstream]
+) -> None:
+    doubled = requests.post(f"{gateway.url}/api/bookings//book", timeout=5)
+    assert (doubled.status_code, doubled.json()) == (401, {"error": "Authorization token is missing"})
+    dotted = requests.Request("GET", f"{gateway.url}/api/users/profile/../allusers").prepare()
+    dotted.url = f"{gateway.url}/api/users/profile/../allusers"  # as a raw client would send it
+    response = requests.Session().send(dotted, timeout=5)
+    assert (response.status_code, response.json()) == (400, {"error": "Invalid path"})
+    assert all_hits(upstreams, "") == 0
+
+
 def test_public_routes_need_no_token(gateway: Gateway) -> None:
     for method, path in [("GET", "/api/bookings/properties"), ("GET", "/api/bookings/properties/2/calendar"),
                          ("POST", "/api/users/login"), ("POST", "/api/users/register")]:  # fmt: skip

@@ -9,7 +9,7 @@ import urllib3
 
 from gateway.breaker import BreakerState, CircuitBreaker
 from gateway.failures import FAILURE_RESPONSES, UpstreamError, UpstreamFailure, classify
-from gateway.routing import requires_token, service_for
+from gateway.routing import canonical_path, requires_token, service_for
 from gateway.upstream import OutgoingRequest
 from service_discovery import Instance, RoundRobin
 
@@ -122,6 +122,22 @@ def test_route_table_sends_each_path_to_its_service(path: str, service: str | No
 )
 def test_edge_token_rules(method: str, path: str, protected: bool) -> None:
     assert requires_token(path, method) is protected
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("/api/bookings/book", "/api/bookings/book"),
+        ("/api/bookings//book", "/api/bookings/book"),
+        ("//api///cancel-booking//3", "/api/cancel-booking/3"),
+        ("/api/users/profile/../allusers", None),
+        ("/api/users/./profile", None),
+        ("/api/users/..", None),
+        ("/api/bookings/properties/a..b", "/api/bookings/properties/a..b"),
+    ],
+)
+def test_paths_are_canonical_before_any_rule_sees_them(raw: str, canonical: str | None) -> None:
+    assert canonical_path(raw) == canonical
 
 
 @pytest.mark.parametrize(
