@@ -32,6 +32,7 @@ from etl_service.extract import (
     stream_changed,
     user_source,
 )
+from etl_service.prefetch import prefetched
 from etl_service.settings import EtlSettings
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,9 @@ def _load_changed(run: _Run, source: Source, load_batch: BatchLoader) -> TableSt
         mark = load.read_watermark(conn, source.name)
     lookback = _minus_seconds(mark, run.settings.etl_lookback_seconds)
     stats = TableStats()
-    with _progress(source, lookback) as bar:
-        for batch in stream_changed(source, lookback, run.settings.batch_size):
+    batches = stream_changed(source, lookback, run.settings.batch_size)
+    with _progress(source, lookback) as bar, prefetched(batches) as ready:
+        for batch in ready:
             last = source.watermark_of(batch[-1])
             stats.loaded += _commit_batch(run, source.name, load_batch, batch, last)
             stats.extracted += len(batch)

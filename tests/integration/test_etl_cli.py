@@ -4,6 +4,13 @@ Real MariaDB, PostgreSQL replica and warehouse; nothing is mocked."""
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from decimal import Decimal
 
 import psycopg
@@ -12,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from etl_service.pipeline import RUN_LOCK_KEY
 from etl_service.schedule import scheduled_run
-from tests.integration.test_etl_pipeline import Sources, Warehouse, etl_settings, run_cli
+from tests.integration.test_etl_pipeline import REPO, Sources, Warehouse, etl_settings, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,36 @@ def test_second_run_while_one_holds_the_lock_exits_busy_and_loads_nothing(stack,
     assert warehouse.totals(properties) == {}
     assert run_cli(stack, "run").returncode == 0
     assert warehouse.totals(properties) == sources.totals(properties)
+
+
+def test_progress_bar_only_on_a_terminal(stack, sources):
+    sources.add_bookings([sources.add_property()], 3, seed=14)
+    piped = run_cli(stack, "run")
+    assert piped.returncode == 0 and "%|" not in piped.stderr
+    sources.add_bookings([sources.add_property()], 3, seed=15)
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING"}
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a 120-column terminal
+    with subprocess.Popen([sys.executable, "-m", "etl_service", "run"], cwd=REPO, env=env,
+                          stdout=subprocess.DEVNULL, stderr=terminal) as child:  # fmt: skip
+        os.close(terminal)
+        shown = _read_all(controller)
+    assert child.returncode == 0
+    assert "fact_booking" in shown and "%|" in shown and "rows" in shown
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def test_warehouse_down_exits_non_zero_with_a_clear_message(stack):

@@ -207,6 +207,16 @@ def test_fact_row_has_nights_revenue_stay_month_lead_time_and_calendar_days(
     )  # fmt: skip
 
 
+def test_warehouse_holds_no_email_or_password_hash(stack, warehouse):
+    run_etl(etl_settings(stack))
+    assert warehouse.scalar("SELECT count(*) FROM dim_user") > 0
+    leaked = warehouse.scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND (column_name LIKE '%email%' OR column_name LIKE '%password%')"
+    )
+    assert leaked == 0
+
+
 def test_cancellation_updates_the_existing_fact_row(stack, sources, warehouse, properties):
     [booking_id] = sources.add_bookings(properties[:1], 1, seed=4)
     run_etl(etl_settings(stack))
@@ -264,6 +274,9 @@ def test_run_killed_mid_batch_then_rerun_gives_the_source_totals(
     assert rerun.returncode == 0, rerun.stderr
     assert warehouse.scalar("SELECT count(*) FROM fact_booking") == total
     assert warehouse.totals(properties) == sources.totals(properties)
+    after_crash = warehouse.checksums()
+    run_etl(etl_settings(stack), full=True)
+    assert warehouse.checksums() == after_crash  # crash + rerun == a clean full load, byte for byte
 
 
 def replica_user_count(stack) -> int:
