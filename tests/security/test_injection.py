@@ -194,11 +194,6 @@ def test_hostile_query_filters_never_5xx(sec_stack, target):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="infra (nginx/gunicorn): a request line over gunicorn's 4094-byte limit gets gunicorn's HTML 414, "
-    "not a JSON error — infra/nginx owner (error_page 414 with proxy_intercept_errors, or limit_request_line)",
-)
 def test_overlong_query_string_gets_a_json_414(sec_stack):
     response = requests.get(
         sec_stack.nginx_url + "/api/bookings/properties", params={"location": "x" * 5000}, timeout=10
