@@ -40,6 +40,7 @@ export function renderLogin(main, ctx) {
       try {
         const { token } = await api.login(email, password);
         saveToken(token);
+        // The profile only names the user in the header; without it the header shows "User #id".
         saveProfile(await api.profile().catch(() => null));
         ctx.onLogin();
       } catch (error) {
