@@ -1,5 +1,5 @@
 """No default secret is accepted with ENV=production, by any service's settings nor by a real gunicorn
-process."""
+process. Nothing is mocked."""
 
 from __future__ import annotations
 

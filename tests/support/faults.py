@@ -119,8 +119,15 @@ HEADER = (
 )
 
 
+LEGEND = (
+    "reqs: requests sent (retries included); 201s/lost/dup/no201: bookings confirmed, confirmed but missing "
+    "from MariaDB, stored twice, stored without a 201; errors_s: fault -> end of the last failed request; "
+    "heal_s: heal -> healthy again (restart included)"
+)
+
+
 def render(rows: list[FaultRow]) -> str:
-    return "\n".join([HEADER, "-" * len(HEADER), *(row.line() for row in rows)])
+    return "\n".join([HEADER, "-" * len(HEADER), *(row.line() for row in rows), LEGEND])
 
 
 def publish(rows: list[FaultRow]) -> str:
