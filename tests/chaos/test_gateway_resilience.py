@@ -1,5 +1,6 @@
 """Gateway resilience on a private stack of real processes (nginx, 2 gateways, 2+2 service instances):
-a SIGKILLed instance is skipped within 2 s and used again once back, client errors never open a breaker,
+a SIGKILLed service instance is skipped within 2 s and used again once back, a SIGKILLed gateway costs
+no GET either, client errors never open a breaker,
 and with every booking instance dead the gateway answers 503 JSON at once and recovers within 5 s."""
 
 from __future__ import annotations
@@ -94,6 +95,26 @@ def test_killed_instance_is_skipped_within_2s_and_used_again_after_restart(
     served = [r for r in log_records(chaos_stack.log_path("user_service", 0), restarted_at)
               if r.get("message", "").startswith("GET /api/users/profile 200")]  # fmt: skip
     assert len(served) >= 10, "the restarted instance must get traffic again"
+
+
+def test_killed_gateway_fails_no_get_through_nginx_and_serves_again_after_restart(
+    chaos_stack: Any, load_users: Any
+) -> None:
+    url = chaos_stack.nginx_url + "/api/users/profile"
+    with GetLoop(url, [u.token for u in load_users]) as loop:
+        time.sleep(5)
+        try:
+            sigkill_instance(chaos_stack, "gateway", 0)
+            time.sleep(5)
+        finally:
+            chaos_stack.start("gateway", 0)
+        restarted_at = time.time()
+        time.sleep(10)
+    assert len(loop.results) > 200, "the loop should have run steadily"
+    assert loop.failures() == [], f"{len(loop.failures())} failed GETs while one gateway was dead"
+    served = [r for r in log_records(chaos_stack.log_path("gateway", 0), restarted_at)
+              if r.get("message", "").startswith("GET /api/users/profile 200")]  # fmt: skip
+    assert len(served) >= 10, "nginx must send traffic to the restarted gateway again"
 
 
 def test_a_stream_of_client_errors_never_opens_a_breaker(chaos_stack: Any, load_users: Any) -> None:
