@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,14 +53,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 
 
 def sigkill_instance(stack, name: str, instance: int) -> None:
-    """SIGKILL the instance's whole process group: the gunicorn master *and* its workers.
-
-    `stack.kill` signals the master only; its orphaned workers would keep serving for a while.
-    """
-    pid = stack.pid(name, instance)
-    assert pid, f"{name}-{instance} has no pid"
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    """SIGKILL the instance's whole process group (master and workers), then wait for its port to free."""
+    assert stack.pid(name, instance), f"{name}-{instance} has no pid"
+    stack.kill(name, instance)
     port = stack.ports.services[name][instance]
     assert wait_until(lambda: not port_in_use(port), 10, 0.05), f"{name}-{instance} still holds {port}"
 
