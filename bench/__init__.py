@@ -1,0 +1,1 @@
+"""Performance suite: `python -m bench.run` (see bench/README.md)."""

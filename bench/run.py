@@ -1,0 +1,113 @@
+"""The whole performance suite against private stacks: `make bench` (= python -m bench.run).
+
+    python -m bench.run [--quick] [--skip-external] [--skip-scale-out] [--out bench/results]
+
+1. A private stack (nginx, 2 gateways, 2 user_service, 2 booking_service, 2 realtime, real databases)
+   on free ports in 20000-29999, plus a bare gunicorn "hello" app with the same worker settings:
+   reference points (maximum throughput and one-client latency of each hop), then the mixed workload
+   offered open-loop at 10-125 % of its measured maximum, with the CPU time of every component.
+   The Socket.IO fan-out benchmark runs attached to this stack.
+2. The same with 1 instance of each service: maximum, and the load of the 75 % step.
+3. The other benchmarks of bench/ as subprocesses with bounded parameters.
+Writes bench/results/<date>.json, latest.md and PNG charts, and prints the Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import report
+from bench.workload import external, suite
+from bench.workload.suite import Timing
+
+WORKERS, THREADS = 2, 8
+SUITE_BUDGET_S = 570  # the issue allows 10 minutes; keep half a minute for reporting and teardown
+MIX_MAX_PLAN_RPS = 4000
+
+
+def main_stack(timing: Timing, with_socketio: bool) -> dict:
+    hello_log = Path(tempfile.gettempdir()) / "hrp-bench-hello.log"
+    with (
+        suite.private_stack(2, WORKERS, THREADS) as stack,
+        suite.hello_server(WORKERS, THREADS, hello_log) as hello_url,
+    ):
+        planner = suite.prepare(stack)
+        suite.warm_mix(stack, planner, timing)
+        refs = suite.references(stack, hello_url, planner, timing)
+        max_rps = refs["full path: mixed workload"]["rps"]
+        found = {"references": refs, "max_rps": max_rps}
+        found["sweep"] = suite.sweep(stack, planner, max_rps, timing)
+        if with_socketio:
+            attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
+            sio = next((e for e in external.available() if e.script == "bench_socketio.py"), None)
+            found["socketio"] = external.run_one(sio, attach) if sio else None
+    return found
+
+
+def scale_out(timing: Timing, rate: float) -> dict:
+    with suite.private_stack(1, WORKERS, THREADS) as stack:
+        planner = suite.prepare(stack)
+        suite.warm_mix(stack, planner, timing)
+        maximum = suite.saturate(stack.nginx_url, planner.plan(int(MIX_MAX_PLAN_RPS * timing.max_s)), timing)
+        at_rate = suite.offer(stack, planner, rate, timing.step_s)
+    return {"max": maximum, "at_rate": at_rate}
+
+
+def externals(started: float, skip: set[str]) -> dict:
+    found = {}
+    for bench in external.available():
+        left = SUITE_BUDGET_S - (time.monotonic() - started)
+        if bench.script in skip:
+            continue
+        if left < bench.budget_s / 2:
+            found[bench.name] = {
+                "script": f"bench/{bench.script}",
+                "skipped": f"suite budget ({left:.0f} s left)",
+            }
+            continue
+        print(f"[bench] {bench.name} ({bench.script}) ...", flush=True)
+        found[bench.name] = external.run_one(bench)
+    return found
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short steps (smoke run; figures are noisy)")
+    parser.add_argument("--skip-external", action="store_true", help="only the suite's own measurements")
+    parser.add_argument("--skip-scale-out", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    timing = Timing.quick() if args.quick else Timing()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
+        "settings": {"gunicorn_workers": WORKERS, "gunicorn_threads": THREADS, "timing": vars(timing)},
+        "quick": args.quick,
+    }
+    print("[bench] 2-instance stack: references, sweep" + ("" if args.skip_external else ", Socket.IO"))
+    results["main"] = main_stack(timing, not args.skip_external)
+    if not args.skip_scale_out:
+        rate = 0.75 * results["main"]["max_rps"]
+        print(f"[bench] 1-instance stack: maximum and {rate:.0f} req/s", flush=True)
+        results["scale_out"] = {"rate": rate, "one": scale_out(timing, rate)}
+    if not args.skip_external:
+        results["external"] = externals(started, skip={"bench_socketio.py"})
+    results["suite_seconds"] = time.monotonic() - started
+    print(report.write(results, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

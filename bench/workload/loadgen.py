@@ -1,0 +1,238 @@
+"""HTTP/1.1 load over keep-alive connections: open loop (constant arrival rate) and closed loop.
+
+Open loop is wrk2-style: request i of a run is *due* at t0 + i / rate whatever happened before, and its
+latency is measured from that intended time, so a stalled server is charged for the requests that queue
+behind it (no coordinated omission). Requests that find every connection busy wait client-side, and
+that wait counts too. Closed loop (each connection sends its next request when the previous answer
+arrives) is only used to find the maximum throughput and for the one-client unloaded latency.
+
+Several forked processes, each an asyncio loop, share the rate; requests are pre-encoded bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+Request = tuple[str, bytes]  # (kind, raw HTTP/1.1 request)
+OK_STATUSES = frozenset({200, 201})
+
+
+@dataclass
+class Outcome:
+    """What one run (all processes merged) produced; latencies in seconds, per kind, successes only."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    elapsed_s: float = 0.0
+    generator_cpu_s: float = 0.0
+
+    def merge(self, other: Outcome) -> None:
+        for kind, values in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(values)
+        self.errors.update(other.errors)
+        self.sent += other.sent
+        self.elapsed_s = max(self.elapsed_s, other.elapsed_s)
+        self.generator_cpu_s += other.generator_cpu_s
+
+    def record(self, kind: str, status: int, latency: float) -> None:
+        if status in OK_STATUSES:
+            self.latencies.setdefault(kind, []).append(latency)
+        else:
+            self.errors[f"{kind} {status or 'conn'}"] += 1
+
+    def all_latencies(self) -> list[float]:
+        return [value for values in self.latencies.values() for value in values]
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> None:
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bool]:
+    """Sends one request and reads the whole response; returns (status, connection reusable)."""
+    writer.write(raw)
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    status = int(head[9:12])
+    at = head.find(b"\r\ncontent-length:")
+    if at >= 0:
+        await reader.readexactly(int(head[at + 17 : head.index(b"\r\n", at + 2)]))
+    elif b"transfer-encoding: chunked" in head:
+        await _read_chunked(reader)
+    elif status not in (204, 304):
+        await reader.read()
+        return status, False
+    return status, b"\r\nconnection: close" not in head
+
+
+class Pool:
+    """At most `limit` keep-alive connections to one address; callers beyond it wait their turn."""
+
+    def __init__(self, host: str, port: int, limit: int) -> None:
+        self.host, self.port, self.limit = host, port, limit
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.count = 0
+        self.waiters: list[asyncio.Future[None]] = []
+
+    async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while not self.idle and self.count >= self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            await waiter
+        if self.idle:
+            return self.idle.pop()
+        self.count += 1
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            self.count -= 1
+            self._wake()
+            raise
+
+    def release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], reusable: bool) -> None:
+        if reusable:
+            self.idle.append(conn)
+        else:
+            conn[1].close()
+            self.count -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def prefill(self, count: int) -> None:
+        opened = await asyncio.gather(*(self.acquire() for _ in range(min(count, self.limit))))
+        for conn in opened:
+            self.release(conn, True)
+
+
+async def _send(pool: Pool, request: Request, intended: float, outcome: Outcome) -> None:
+    kind, raw = request
+    status = 0
+    try:
+        conn = await pool.acquire()
+    except OSError:
+        outcome.record(kind, 0, 0.0)
+        return
+    reusable = False
+    try:
+        status, reusable = await exchange(*conn, raw)
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        status = 0
+    finally:
+        pool.release(conn, reusable)
+    outcome.record(kind, status, time.monotonic() - intended)
+
+
+async def open_loop(
+    address: tuple[str, int], plan: Sequence[Request], rate: float, t0: float, conns: int, drain_s: float
+) -> Outcome:
+    """Sends plan[i] at t0 + i / rate (the caller staggers processes through t0)."""
+    outcome, pool = Outcome(), Pool(*address, conns)
+    await pool.prefill(min(conns, 8))
+    tasks: set[asyncio.Task[None]] = set()
+    for index, request in enumerate(plan):
+        intended = t0 + index / rate
+        delay = intended - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(_send(pool, request, intended, outcome))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        _, pending = await asyncio.wait(set(tasks), timeout=drain_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            outcome.errors["timeout (unanswered at drain)"] += len(pending)
+    outcome.sent = len(plan)
+    outcome.elapsed_s = time.monotonic() - t0
+    return outcome
+
+
+async def closed_loop(
+    address: tuple[str, int], plan: Sequence[Request], t0: float, conns: int, seconds: float
+) -> Outcome:
+    """`conns` connections each send the next request of `plan` as soon as the previous one is answered."""
+    outcome, pool = Outcome(), Pool(*address, conns)
+    await pool.prefill(conns)
+    cursor = iter(plan)
+    await asyncio.sleep(max(0.0, t0 - time.monotonic()))
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+
+    async def client() -> None:
+        while time.monotonic() < deadline and (request := next(cursor, None)) is not None:
+            outcome.sent += 1
+            await _send(pool, request, time.monotonic(), outcome)
+
+    await asyncio.gather(*(client() for _ in range(conns)))
+    outcome.elapsed_s = time.monotonic() - t0
+    return outcome
+
+
+def _child(mode: str, args: tuple, queue: mp.Queue) -> None:
+    runner = open_loop if mode == "open" else closed_loop
+    outcome = asyncio.run(runner(*args))
+    times = os.times()
+    outcome.generator_cpu_s = times.user + times.system
+    queue.put(outcome)
+
+
+def _fan_out(jobs: list[tuple[str, tuple]], timeout: float) -> Outcome:
+    context = mp.get_context("fork")
+    queue: mp.Queue = context.Queue()
+    procs = [context.Process(target=_child, args=(mode, args, queue), daemon=True) for mode, args in jobs]
+    for proc in procs:
+        proc.start()
+    merged = Outcome()
+    try:
+        for _ in procs:
+            merged.merge(queue.get(timeout=timeout))
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+    return merged
+
+
+def split(plan: Sequence[Request], parts: int) -> list[list[Request]]:
+    return [list(plan[index::parts]) for index in range(parts)]
+
+
+def run_open(
+    address: tuple[str, int], plan: Sequence[Request], rate: float, *, procs: int = 2, conns: int = 64
+) -> Outcome:
+    """Offers `rate` req/s for len(plan) / rate seconds from `procs` processes (interleaved arrivals)."""
+    t0 = time.monotonic() + 0.5
+    drain = 5.0
+    jobs = [
+        ("open", (address, part, rate / procs, t0 + index / rate, conns, drain))
+        for index, part in enumerate(split(plan, procs))
+    ]
+    return _fan_out(jobs, timeout=len(plan) / rate + drain + 30)
+
+
+def run_closed(
+    address: tuple[str, int], plan: Sequence[Request], seconds: float, *, procs: int = 2, conns: int = 32
+) -> Outcome:
+    t0 = time.monotonic() + 0.5
+    jobs = [("closed", (address, part, t0, conns, seconds)) for part in split(plan, procs)]
+    return _fan_out(jobs, timeout=seconds + 60)
