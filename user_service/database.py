@@ -67,6 +67,26 @@ class UserDatabase:
         with self.primary.connect() as connection:
             return work(connection)
 
+    def read_fresh(self, work: Callable[[Connection], T]) -> T:
+        """The primary (freshest data); when it is unreachable, a replica rather than an error."""
+        try:
+            return self.read_primary(work)
+        except DBAPIError as exc:
+            if not _is_connection_error(exc) or not self.replicas:
+                raise
+            log.warning(
+                "primary unreachable (%s); reading from a replica", type(exc.__cause__ or exc).__name__
+            )
+        for name in self._replica_order():
+            try:
+                with self.replicas[name].connect() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if not _is_connection_error(exc):
+                    raise
+                self._mark_down(name, exc)
+        return self.read_primary(work)
+
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
         if has_request_context() and g.get("user_db_wrote"):

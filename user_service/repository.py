@@ -42,9 +42,9 @@ def add_user(db: UserDatabase, username: str, email: str, password_hash: str, ro
 
 
 def login_record(db: UserDatabase, email: str) -> LoginRecord | None:
-    """From the primary: a user registered a moment ago must be able to log in."""
+    """From the primary (a user registered a moment ago must be able to log in), a replica if it is down."""
     statement = select(User.id, User.role, User.password_hash).where(User.email == email)
-    row = db.read_primary(lambda conn: conn.execute(statement).first())
+    row = db.read_fresh(lambda conn: conn.execute(statement).first())
     return LoginRecord(row.id, row.role, row.password_hash) if row else None
 
 

@@ -36,7 +36,18 @@ def required_string(body: dict[str, Any], field: str) -> str:
     value = body[field]
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string")
+    if "\x00" in value or not encodable(value):
+        raise BadRequest(f"{field} contains characters that are not allowed")
     return value
+
+
+def encodable(value: str) -> bool:
+    """False for lone surrogates, which no database column can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def valid_username(raw: str) -> str:

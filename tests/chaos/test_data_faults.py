@@ -131,11 +131,6 @@ def on_the_replica(stack, email: str) -> bool:
         replica.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="user_service: login reads the primary only (repository.login_record), so with the primary down a "
-    "user the replica knows cannot log in (503); issue #11 asks for the replica where possible",
-)
 def test_postgres_primary_stopped_login_is_served_by_the_replica(chaos_stack):
     creds = account(chaos_stack)
     assert wait_until(lambda: on_the_replica(chaos_stack, creds["email"]), 10)
