@@ -64,4 +64,4 @@ def _occupancy_lines(axis: Axes, rows: list[ReportRow], months: list[date], top:
                 values[index[row.month]] = row.occupancy * 100
         axis.plot(range(len(months)), values, marker="o", label=name)
     axis.set_ylabel("occupancy %")
-    axis.set_ylim(0, 100)
+    axis.set_ylim(bottom=0)
