@@ -15,14 +15,18 @@ from infra.ports import free_block
 from infra.stack import Stack
 
 OUTPUT_DIR = Path(__file__).parent / "output"
+# Every suite shares the session stack from one client address (127.0.0.1): the gateway's per-IP limit is
+# raised so suites do not throttle each other; the limits themselves are tested on their own stacks.
+SESSION_ENV = {"RATE_LIMIT": "5000/minute", "USER_RATE_LIMIT": "5000/minute"}
 
 
 def start_private_stack(
-    prefix: str = "hrp-test-", with_services: bool = True
+    prefix: str = "hrp-test-", with_services: bool = True, env: dict[str, str] | None = None
 ) -> tuple[Stack, dict[str, float]]:
     root = Path(tempfile.mkdtemp(prefix=prefix))
     root.chmod(0o755)
     stack = Stack(root, free_block(), env_name="test", workers=1, threads=8)
+    stack.env.update(env or {})
     try:
         timings = stack.up(with_services=with_services)
     except BaseException:
@@ -52,7 +56,7 @@ def keep_logs(stack: Stack) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    private, timings = start_private_stack()
+    private, timings = start_private_stack(env=SESSION_ENV)
     print(f"\n[stack] up in {timings['total_s']:.1f}s on ports from {private.ports.nginx_http}")
     yield private
     print(f"\n[stack] down in {stop_private_stack(private):.1f}s")
