@@ -387,6 +387,37 @@ def test_logout_clears_the_session_and_guards_private_views(open_page, site) -> 
     expect(page.get_by_role("link", name="My bookings")).to_be_hidden()
 
 
+CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
+def test_works_under_a_strict_content_security_policy(open_page, site) -> None:
+    """No inline script or style, no third-party origin: nginx can send this CSP without breaking the page.
+
+    Playwright adds the header to nginx's real index.html response, as nginx would.
+    """
+    page = open_page()
+    violations: list[str] = []
+    page.on(
+        "console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+
+    def with_csp(route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+    page.route("**/", with_csp)
+    page.route("**/index.html", with_csp)
+    page.reload()
+    probe = "s => { s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+    probe += " document.head.append(s); return window.ran === undefined; }"
+    with page.expect_console_message(lambda msg: "Content Security Policy" in msg.text):
+        assert page.evaluate(probe), "the policy is not in force: an inline script ran"
+    violations.clear()  # the probe's own, expected violation
+    signed_in(page, site)  # needs the ES modules, stylesheets and the Socket.IO connection
+    expect(property_card(page, "Rustic Mountain Cabin")).to_be_visible()
+    assert violations == []
+
+
 @pytest.mark.parametrize("route", ["login", "register", "properties", "bookings"])
 def test_views_fit_a_360px_screen(open_page, site, route) -> None:
     page = open_page(width=360, height=740)
