@@ -6,7 +6,6 @@ import logging
 import sys
 
 import ecs_logging
-from flask import g, has_request_context
 
 SENSITIVE_KEYS = ("password", "token", "secret", "authorization", "hash")
 
@@ -20,7 +19,9 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         setattr(record, "service.name", self.service_name)
-        if has_request_context():
+        flask = sys.modules.get("flask")  # CLI processes (the ETL) never import Flask just to log
+        if flask is not None and flask.has_request_context():
+            g = flask.g
             request_id = g.get("request_id")
             if request_id:
                 setattr(record, "http.request.id", request_id)

@@ -155,5 +155,4 @@ def create_admin_argv() -> list[str]:
 
 
 def etl_exists() -> bool:
-    main = REPO_ROOT / "etl_service" / "__main__.py"
-    return main.exists() and "migrate" in main.read_text()
+    return (REPO_ROOT / "etl_service" / "migrations" / "env.py").exists()
