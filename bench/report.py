@@ -69,7 +69,8 @@ def markdown(results: dict, pictures: list[str]) -> str:
     lines += ["## Targets", "", "| target | measured | goal | met |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['measured']} | {t['goal']} | {'met' if t['met'] else '**not met**'} |"
               for t in results["targets"]]  # fmt: skip
-    lines += ["", *reference_table(main["references"]), "", *sweep_table(main), "", *kind_table(main), ""]
+    lines += ["", *reference_table(main["references"]), "", *ceiling_lines(main), ""]
+    lines += [*sweep_table(main), "", *kind_table(main), ""]
     if "scale_out" in results:
         lines += [*scale_table(results), ""]
     lines += [*cpu_table(results), ""]
@@ -104,6 +105,22 @@ def reference_table(refs: dict) -> list[str]:
             f"{fmt(r['rps'] / static if static else None, 3)} | {fmt(r['unloaded_p50_ms'], 2)} | "
             f"{fmt(r['unloaded_p99_ms'], 2)} | {fmt(r.get('p99_ms'))} | {r['errors']} |"
         )
+    return lines
+
+
+def ceiling_lines(main: dict) -> list[str]:
+    """wrk (C) on the two trivial references shows how much of the machine the Python generator reaches."""
+    if not main.get("wrk"):
+        return ["wrk not available: no cross-check of the generator's ceiling."]
+    lines = [
+        "Cross-check with wrk (C, closed loop, 2 threads x 64 connections) on the trivial references:",
+        "",
+    ]
+    for name, row in main["wrk"].items():
+        ours = main["references"][name]["rps"]
+        share = ours / row["rps"] if row["rps"] else None
+        lines.append(f"- {name}: wrk {fmt(row['rps'], 0)} req/s (p50 {fmt(row['p50_ms'], 2)} ms); the Python "
+                     f"generator reaches {fmt(share, 2)} of that.")  # fmt: skip
     return lines
 
 
@@ -199,11 +216,13 @@ def headline(row: dict) -> str:
     if not isinstance(figures, dict):
         tail = [line for line in row.get("output_tail", []) if line.strip()]
         return tail[-1].replace("|", "/")[:160] if tail else ""
-    parts = []
+    parts = [f"({row['columns']})"] if row.get("columns") else []
     for key, value in figures.items():
         if isinstance(value, dict):
             inner = ", ".join(f"{k} {fmt(v, 2)}" for k, v in value.items() if isinstance(v, int | float))
             parts.append(f"{key}: {inner}")
+        elif isinstance(value, list):
+            parts.append(f"{key}: {' / '.join(fmt(v, 2) for v in value)}")
         elif isinstance(value, int | float):
             parts.append(f"{key} {fmt(value, 2)}")
     return "; ".join(parts)[:600].replace("|", "/")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench import report
-from bench.workload import external, suite
+from bench.workload import external, suite, wrk
 from bench.workload.suite import Timing
 
 WORKERS, THREADS = 2, 8
@@ -43,6 +43,11 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
         max_rps = refs["full path: mixed workload"]["rps"]
         found = {"references": refs, "max_rps": max_rps}
         found["sweep"] = suite.sweep(stack, planner, max_rps, timing)
+        if binary := wrk.ensure():
+            found["wrk"] = {
+                "nginx static file": wrk.measure(binary, stack.nginx_url + "/index.html", timing.max_s),
+                "bare gunicorn hello": wrk.measure(binary, hello_url + "/", timing.max_s),
+            }
         if with_socketio:
             attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
             sio = next((e for e in external.available() if e.script == "bench_socketio.py"), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ class External:
     args: tuple[str, ...]
     budget_s: float
     writes_json: bool = True
+    columns: str = ""  # what the numbers of a parsed table are
 
 
 EXTERNALS = (
@@ -38,6 +40,7 @@ EXTERNALS = (
         ("--properties", "20000", "--bookings-per-property", "5", "--requests", "100"),
         150,
         writes_json=False,
+        columns="HTTP p50 / HTTP p99 / SQL p50 / SQL p99 (ms) / results",
     ),
     External(
         "Socket.IO fan-out",
@@ -73,7 +76,21 @@ def run_one(external: External, extra: tuple[str, ...] = ()) -> dict:
         }
         if out.exists():
             row["figures"] = json.loads(out.read_text())
+        elif table := parse_table(output):
+            row["figures"], row["columns"] = table, external.columns
     return row
+
+
+NUMBER_ROW = re.compile(r"^(\S.*?)\s+((?:-?[\d.]+\s+){2,}-?[\d.]+)\s*$")
+
+
+def parse_table(output: str) -> dict[str, list[float]]:
+    """Rows of a printed table ("name  1.0  2.0 ...") for benchmarks that write no JSON."""
+    rows = {}
+    for line in output.splitlines():
+        if (match := NUMBER_ROW.match(line)) is not None:
+            rows[match.group(1).strip()] = [float(x) for x in match.group(2).split()]
+    return rows
 
 
 def _run_bounded(argv: list[str], budget_s: float) -> tuple[int | None, str]:
