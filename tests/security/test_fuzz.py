@@ -24,14 +24,10 @@ pytestmark = pytest.mark.slow
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "security"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 MAX_EXAMPLES = 10
-# Failures already routed to their owner, each proven by its own strict xfail test below.
-KNOWN = {
-    ("GET /api/users/allusers", "ST103"): "Received: 400",
-}
 
 
 def fuzz(stack, token: str, name: str, *filters: str) -> list[str]:
-    """Run schemathesis; `operation: message` for each failure not in KNOWN."""
+    """Run schemathesis; `operation: code: message` for each failure it reports."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     junit = OUTPUT / f"fuzz-{name}.xml"
     argv = [
@@ -48,23 +44,11 @@ def fuzz(stack, token: str, name: str, *filters: str) -> list[str]:
 
 
 def unexpected_failures(junit: Path) -> list[str]:
-    failures = []
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        for failure in [*case.findall("failure"), *case.findall("error")]:
-            text, code = failure.text or "", failure.get("message", "")
-            known = KNOWN.get((case.get("name", ""), code))
-            if known is None or known not in text or _other_codes(text, code):
-                failures.append(f"{case.get('name')}: {code}: {text[:600]}")
-    return failures
-
-
-def _other_codes(text: str, code: str) -> bool:
-    """A known failure group that also holds a different failure kind is not the known one."""
-    return any(
-        f"- {other} " in text
-        for other in ("ST100", "ST101", "ST102", "ST103", "ST104", "ST105")
-        if other != code
-    )
+    return [
+        f"{case.get('name')}: {failure.get('message', '')}: {(failure.text or '')[:600]}"
+        for case in ET.parse(junit).getroot().iter("testcase")
+        for failure in [*case.findall("failure"), *case.findall("error")]
+    ]
 
 
 def test_fuzzing_every_operation_as_a_host_finds_nothing(sec_stack, new_account):
@@ -85,11 +69,6 @@ def test_a_seed_property_matches_the_documented_property_schema(sec_stack):
     jsonschema.validate(response.json(), schema)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway openapi.json: GET /api/users/allusers answers 400 for a bad limit/offset, the document "
-    "does not list 400 — gateway owner",
-)
 def test_allusers_documents_its_400(sec_stack, admin: Account):
     spec = requests.get(sec_stack.nginx_url + "/api/docs/openapi.json", timeout=10).json()
     url = sec_stack.nginx_url + "/api/users/allusers?offset=-1"
