@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 import requests
-import sqlalchemy as sa
 
 from booking_service.realtime.client import NotificationClient
+from tests.support.data import booking_engine, insert_property
 
 pytestmark = pytest.mark.timeout(180)
 REALTIME = "booking_realtime"
@@ -25,17 +25,9 @@ def day(offset: int) -> str:
 
 
 def new_property(stack) -> int:
-    engine = sa.create_engine(stack.env["BOOKING_DB_URL"], connect_args={"ssl_disabled": True})
+    engine = booking_engine(stack)
     try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                sa.text(
-                    "INSERT INTO properties (name, location, price_per_night, availability) "
-                    "VALUES (:n, 'Failover, FO', 70, 1)"
-                ),
-                {"n": f"rt-chaos-{uuid.uuid4().hex[:8]}"},
-            )
-            return int(result.lastrowid)
+        return insert_property(engine, "Failover, FO", 70, "rt-chaos")
     finally:
         engine.dispose()
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 import requests
 import sqlalchemy as sa
+
+from tests.support.data import booking_engine, insert_property
 
 SEED_PROPERTIES = [
     {"availability": True, "location": "New York City NY", "name": "Modern City Apartment",
@@ -39,7 +42,7 @@ def base(stack) -> str:
 
 @pytest.fixture(scope="module")
 def db(stack):
-    engine = sa.create_engine(stack.env["BOOKING_DB_URL"], connect_args={"ssl_disabled": True})
+    engine = booking_engine(stack)
     yield engine
     engine.dispose()
 
@@ -47,15 +50,7 @@ def db(stack):
 @pytest.fixture
 def fresh_property(db) -> int:
     """A property nobody else books, so each test owns its calendar; price 99.50 per night."""
-    with db.begin() as conn:
-        result = conn.execute(
-            sa.text(
-                "INSERT INTO properties (name, location, price_per_night, availability) "
-                "VALUES (:n, 'Testville, TS', 99.50, 1)"
-            ),
-            {"n": f"test-{uuid.uuid4().hex[:8]}"},
-        )
-        return int(result.lastrowid)
+    return insert_property(db, "Testville, TS", Decimal("99.50"), "test")
 
 
 @pytest.fixture

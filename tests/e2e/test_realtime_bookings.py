@@ -15,6 +15,7 @@ import socketio
 import sqlalchemy as sa
 
 from booking_service.realtime.client import NotificationClient
+from tests.support.data import booking_engine, insert_property
 
 pytestmark = pytest.mark.timeout(120)
 UPDATE_KEYS = {"propertyId", "event", "startDate", "endDate"}
@@ -30,7 +31,7 @@ def new_id() -> int:
 
 @pytest.fixture(scope="module")
 def db(stack) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(stack.env["BOOKING_DB_URL"], connect_args={"ssl_disabled": True})
+    engine = booking_engine(stack)
     yield engine
     engine.dispose()
 
@@ -38,15 +39,7 @@ def db(stack) -> Iterator[sa.Engine]:
 @pytest.fixture
 def property_id(db) -> int:
     """A property only this test books, so its calendar and its room are its own."""
-    with db.begin() as conn:
-        result = conn.execute(
-            sa.text(
-                "INSERT INTO properties (name, location, price_per_night, availability) "
-                "VALUES (:n, 'Socketville, SV', 80, 1)"
-            ),
-            {"n": f"rt-{uuid.uuid4().hex[:8]}"},
-        )
-        return int(result.lastrowid)
+    return insert_property(db, "Socketville, SV", 80, "rt")
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from tests.support.data import booking_engine, insert_property
+
 USERS = 50
 
 
@@ -23,22 +25,14 @@ def day(offset: int) -> str:
 
 @pytest.fixture(scope="module")
 def db(stack):
-    engine = sa.create_engine(stack.env["BOOKING_DB_URL"], connect_args={"ssl_disabled": True})
+    engine = booking_engine(stack)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def fresh_property(db) -> int:
-    with db.begin() as conn:
-        result = conn.execute(
-            sa.text(
-                "INSERT INTO properties (name, location, price_per_night, availability) "
-                "VALUES (:n, 'Racetown, RC', 100, 1)"
-            ),
-            {"n": f"race-{uuid.uuid4().hex[:8]}"},
-        )
-        return int(result.lastrowid)
+    return insert_property(db, "Racetown, RC", 100, "race")
 
 
 def post_all(stack, bodies: list[dict]) -> list[requests.Response]:

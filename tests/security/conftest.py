@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from tests.conftest import stop_private_stack
+from tests.support.data import insert_property
 from tests.support.faults import start_unthrottled_stack
 
 SESSION_STARTED = time.time()  # imported at collection, before any test of the session runs
@@ -93,15 +94,7 @@ def users_db(sec_stack) -> Iterator[sa.Engine]:
 @pytest.fixture
 def own_property(booking_db) -> int:
     """A fresh available property straight in MariaDB, so no other test (or the fuzzer) shares it."""
-    with booking_db.begin() as conn:
-        result = conn.execute(
-            sa.text(
-                "INSERT INTO properties (name, location, price_per_night, availability) "
-                "VALUES (:name, 'Security, SC', 100, 1)"
-            ),
-            {"name": f"sec-{uuid.uuid4().hex[:10]}"},
-        )
-        return int(result.lastrowid)
+    return insert_property(booking_db, "Security, SC", 100, "sec")
 
 
 def future(days: int) -> str:
