@@ -14,6 +14,8 @@ import pytest
 from infra.ports import free_block
 from infra.stack import Stack
 
+pytest_plugins = ["tests.support.etl"]
+
 OUTPUT_DIR = Path(__file__).parent / "output"
 # Every suite shares the session stack from one client address (127.0.0.1): the gateway's per-IP limit is
 # raised so suites do not throttle each other; the limits themselves are tested on their own stacks.

@@ -5,22 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_etl_pipeline import Sources, Warehouse, run_cli
-
-
-@pytest.fixture(scope="module")
-def sources(stack):
-    s = Sources(stack.env["BOOKING_DB_URL"])
-    yield s
-    s.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(stack):
-    assert run_cli(stack, "migrate").returncode == 0
-    w = Warehouse(stack.env["WAREHOUSE_DB_URL"])
-    yield w
-    w.engine.dispose()
+from tests.support.etl import run_cli
 
 
 @pytest.mark.parametrize(

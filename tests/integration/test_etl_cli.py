@@ -14,27 +14,11 @@ import termios
 from decimal import Decimal
 
 import psycopg
-import pytest
 from sqlalchemy.engine import make_url
 
 from etl_service.pipeline import RUN_LOCK_KEY
 from etl_service.schedule import scheduled_run
-from tests.integration.test_etl_pipeline import REPO, Sources, Warehouse, etl_settings, run_cli
-
-
-@pytest.fixture(scope="module")
-def sources(stack):
-    s = Sources(stack.env["BOOKING_DB_URL"])
-    yield s
-    s.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(stack):
-    assert run_cli(stack, "migrate").returncode == 0
-    w = Warehouse(stack.env["WAREHOUSE_DB_URL"])
-    yield w
-    w.engine.dispose()
+from tests.support.etl import REPO, etl_settings, run_cli
 
 
 def warehouse_conninfo(stack) -> str:
