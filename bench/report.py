@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 from bench.workload import charts
@@ -12,6 +13,7 @@ from bench.workload import charts
 HELLO, STATIC = "bare gunicorn hello", "nginx static file"
 MIXED = "full path: mixed workload"
 TEN_MINUTES = 600
+HEADLINE_KEYS = re.compile(r"rps|p50|p99|over|delivered|expected|per_message|run_s|rss|argon2|^x$")
 
 
 def write(results: dict, out: Path) -> str:
@@ -88,8 +90,8 @@ def context(results: dict) -> str:
         f"{s['gunicorn_workers']}x{s['gunicorn_threads']} per process. Load generator: this suite's own "
         f"Python asyncio generator (2 processes, keep-alive), open loop at a constant arrival rate with "
         f"latency from the intended send time (wrk2-style); maxima are closed loop (2 x 32 connections). "
-        f"Its own ceiling, measured against nginx serving a static file: {fmt(ceiling, 0)} req/s — every "
-        f"figure below that is bounded by the generator, not the server. Suite wall time "
+        f"Its own ceiling is the nginx static row ({fmt(ceiling, 0)} req/s; compare with wrk below): "
+        f"figures close to it are bounded by the generator and the shared CPUs, not the server. Suite wall time "
         f"{fmt(results['suite_seconds'], 0)} s{' (quick mode: noisy)' if results.get('quick') else ''}."
     )
 
@@ -211,18 +213,24 @@ def external_table(results: dict) -> list[str]:
 
 
 def headline(row: dict) -> str:
-    """A few numbers from a benchmark's JSON, or the last line of its output."""
+    """The numbers of a benchmark's JSON (flattened), or the last line of its output."""
     figures = row.get("figures")
     if not isinstance(figures, dict):
         tail = [line for line in row.get("output_tail", []) if line.strip()]
         return tail[-1].replace("|", "/")[:160] if tail else ""
     parts = [f"({row['columns']})"] if row.get("columns") else []
+    parts += [f"{path} {value}" for path, value in flatten(figures)]
+    return "; ".join(parts)[:700].replace("|", "/")
+
+
+def flatten(figures: dict, prefix: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
     for key, value in figures.items():
+        name = f"{prefix}{key}"
         if isinstance(value, dict):
-            inner = ", ".join(f"{k} {fmt(v, 2)}" for k, v in value.items() if isinstance(v, int | float))
-            parts.append(f"{key}: {inner}")
-        elif isinstance(value, list):
-            parts.append(f"{key}: {' / '.join(fmt(v, 2) for v in value)}")
-        elif isinstance(value, int | float):
-            parts.append(f"{key} {fmt(value, 2)}")
-    return "; ".join(parts)[:600].replace("|", "/")
+            found += flatten(value, "" if key == "results" else f"{name} ")
+        elif isinstance(value, list) and all(isinstance(v, int | float) for v in value):
+            found.append((name, " / ".join(fmt(v, 2) for v in value)))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and HEADLINE_KEYS.search(key):
+            found.append((name, fmt(value, 2)))
+    return found
