@@ -51,7 +51,7 @@ def test_fact_row_has_nights_revenue_stay_month_lead_time_and_calendar_days(
         booking_id = conn.execute(
             sa.text(
                 "INSERT INTO bookings (user_id, property_id, start_date, end_date, status, price_per_night, "
-                "total_price, created_at) VALUES (5, :p, '2031-01-29', '2031-02-03', 'confirmed', 120, 600, "
+                "total_price, created_at) VALUES (900000005, :p, '2031-01-29', '2031-02-03', 'confirmed', 120, 600, "
                 "'2030-12-30 23:30:00')"
             ),
             {"p": properties[0]},

@@ -20,6 +20,9 @@ import sqlalchemy as sa
 from etl_service.settings import EtlSettings
 
 REPO = Path(__file__).resolve().parents[2]
+# Bookings written straight into MariaDB belong to ids no registered user can have: the session stack is
+# shared, and a real user must never find a synthetic booking in `GET /api/bookings/mine`.
+SYNTHETIC_USER_IDS = 900_000_000
 STAR_TABLES = {
     "fact_booking": "booking_id",
     "dim_user": "user_id",
@@ -72,7 +75,7 @@ class Sources:
             nights = rng.randint(1, 14)
             price = Decimal(rng.randint(50, 500))
             rows.append({
-                "u": rng.randint(1, 10_000), "p": rng.choice(property_ids), "s": start,
+                "u": SYNTHETIC_USER_IDS + rng.randint(1, 10_000), "p": rng.choice(property_ids), "s": start,
                 "e": start + dt.timedelta(days=nights), "price": price, "total": price * nights,
                 "c": dt.datetime(2024, 12, 1) + dt.timedelta(minutes=rng.randrange(500_000)),
             })  # fmt: skip
