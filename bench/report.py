@@ -99,6 +99,8 @@ def context(results: dict) -> str:
 def reference_table(refs: dict) -> list[str]:
     hello, static = refs[HELLO]["rps"], refs[STATIC]["rps"]
     lines = ["## Reference points (same run, same machine)", "",
+             "Maximum: closed loop, 2 x 32 connections. \"service\" and \"gateway\" rows hit instance 0 "
+             "directly; \"full path\" rows go through nginx to both gateways and both service instances.", "",
              "| path | max req/s | x hello | x nginx static | 1-client p50 ms | 1-client p99 ms "
              "| p99 at max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in refs.items():
