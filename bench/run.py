@@ -1,6 +1,6 @@
 """The whole performance suite against private stacks: `make bench` (= python -m bench.run).
 
-    python -m bench.run [--quick] [--skip-external] [--skip-scale-out] [--out bench/results]
+    python -m bench.run [--quick] [--skip-external] [--skip-scale-out] [--out DIR] [--render FILE]
 
 1. A private stack (nginx, 2 gateways, 2 user_service, 2 booking_service, 2 realtime, real databases)
    on free ports in 20000-29999, plus a bare gunicorn "hello" app with the same worker settings:
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -88,11 +89,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-external", action="store_true", help="only the suite's own measurements")
     parser.add_argument("--skip-scale-out", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--render", type=Path, help="only redraw the report and charts from this results JSON"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        print(report.write(json.loads(args.render.read_text()), args.out))
+        return 0
     started = time.monotonic()
     timing = Timing.quick() if args.quick else Timing()
     args.out.mkdir(parents=True, exist_ok=True)
