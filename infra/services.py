@@ -156,3 +156,7 @@ def create_admin_argv() -> list[str]:
 
 def etl_exists() -> bool:
     return (REPO_ROOT / "etl_service" / "migrations" / "env.py").exists()
+
+
+def etl_schedule_argv() -> list[str]:
+    return [sys.executable, "-m", "etl_service", "schedule"]

@@ -30,13 +30,14 @@ from infra.services import (
     base_env,
     create_admin_argv,
     etl_exists,
+    etl_schedule_argv,
     gunicorn_argv,
     migrate_argv,
     service_env,
 )
 
 DEFAULT_ROOT = REPO_ROOT / ".run"
-STOP_ORDER = ("nginx", "postgres_replica", "postgres_primary", "warehouse", "mariadb", "redis")
+ETL_SCHEDULER = "etl_scheduler"
 
 
 class Stack:
@@ -150,7 +151,7 @@ class Stack:
         names = [path.stem for path in self.pids.glob("*.pid")]
         running = [name for name in names if (pid := read_pid(self.pids, name)) and alive(pid)]
         services = [
-            n for n in running if n.rsplit("-", 1)[0] in {s.name for s in self.services} | {"gateway"}
+            n for n in running if n.rsplit("-", 1)[0] in {s.name for s in self.services} | {ETL_SCHEDULER}
         ]
         self._stop_all(services)
         ordered_rest = [n for n in running if n not in services]
@@ -231,6 +232,19 @@ class Stack:
                 run(create_admin_argv(), env=self._env_for_cli("user_service"), cwd=REPO_ROOT)
             jobs = [(s, i) for s in self.services for i in range(len(self.ports.services[s.name]))]
             list(pool.map(lambda job: self._start_instance(*job), jobs))
+        if etl_exists():
+            self._start_etl_scheduler()
+
+    def _start_etl_scheduler(self) -> None:
+        """The ETL's cron loop (`ETL_SCHEDULE`, nightly by default) as one more long-running process."""
+        if self._running(ETL_SCHEDULER):
+            return
+        env = {**self._env_for_cli("etl_service"), "LOG_LEVEL": "INFO"}
+        spawn(ETL_SCHEDULER, etl_schedule_argv(), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
+        log = self.logs / f"{ETL_SCHEDULER}.log"
+        # No port to probe: ready once it has stayed up past start-up (a bad ETL_SCHEDULE exits at once).
+        time.sleep(1.0)
+        wait_or_fail(lambda: self._running(ETL_SCHEDULER), 1, ETL_SCHEDULER, log)
 
     def _env_for_cli(self, service: str = "cli") -> dict[str, str]:
         env = {**os.environ, **self.env, "SERVICE_NAME": service, "LOG_LEVEL": "WARNING"}
