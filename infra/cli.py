@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         stopped = stack.down()
         print(f"stopped {len(stopped)} processes" if stopped else "nothing running")
         return 0
-    for name, up in stack.status().items():
+    status = stack.status()
+    for name, up in status.items():
         print(f"  {name:22} {'running' if up else 'stopped'}")
+    if not status:
+        print("nothing running")
     return 0
 
 
