@@ -14,7 +14,7 @@ import pytest
 from infra.ports import free_block
 from infra.stack import Stack
 
-pytest_plugins = ["tests.support.etl"]
+pytest_plugins = ["tests.support.etl", "tests.support.browser"]
 
 OUTPUT_DIR = Path(__file__).parent / "output"
 # Every suite shares the session stack from one client address (127.0.0.1): the gateway's per-IP limit is

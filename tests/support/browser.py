@@ -1,0 +1,156 @@
+"""Browser-test support: Debian's Chromium under Playwright, page fixtures and journey helpers.
+
+Registered as a pytest plugin in tests/conftest.py. Chromium is installed with apt when missing, never
+downloaded by `playwright install`. Screenshots go to tests/output/frontend/.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+OUTPUT = REPO / "tests" / "output" / "frontend"
+SEED_PROPERTIES = [
+    "Modern City Apartment",
+    "Oceanfront Luxury Villa",
+    "Rustic Mountain Cabin",
+    "Charming Country Cottage",
+    "Downtown Penthouse",
+]
+PASSWORD = "correct-horse-42"
+
+
+def ensure_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's package: apt-get install -y chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "chromium"]
+    if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(install, env=env, check=True, capture_output=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ensure_chromium()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(stack) -> str:
+    return stack.nginx_url
+
+
+@pytest.fixture
+def open_page(browser: Browser, site: str) -> Iterator[Callable[..., Page]]:
+    """Opens pages in fresh contexts; any uncaught script error fails the test."""
+    contexts, errors = [], []
+
+    def _open(width: int = 1280, height: int = 900) -> Page:
+        # Reduced motion: toasts appear without their fade-in, so screenshots are crisp.
+        viewport = {"width": width, "height": height}
+        context = browser.new_context(viewport=viewport, base_url=site, reduced_motion="reduce")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
+    # Modal dialogs are fixed to the viewport: capture only the viewport for them.
+    page.screenshot(path=OUTPUT / f"{name}.png", full_page=full_page)
+
+
+def unique_user(prefix: str = "fe") -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return {"username": f"{prefix}_{tag}", "email": f"{prefix}_{tag}@example.com", "password": PASSWORD}
+
+
+def free_dates(nights: int) -> tuple[str, str]:
+    """A far-future window, random per call, so tests sharing the stack never collide."""
+    start = dt.date.today() + dt.timedelta(days=random.randrange(400, 3000))
+    return start.isoformat(), (start + dt.timedelta(days=nights)).isoformat()
+
+
+def register_by_api(site: str, user: dict[str, str]) -> None:
+    response = requests.post(f"{site}/api/users/register", json=user, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def book_by_api(page: Page, site: str, property_id: int) -> None:
+    """Books as the page's signed-in user, straight through nginx, with the page's own token."""
+    token = page.evaluate("sessionStorage.getItem('hrp.token')")
+    payload = token.split(".")[1]
+    user_id = int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+    start, end = free_dates(2)
+    body = {"userId": user_id, "propertyId": property_id, "startDate": start, "endDate": end}
+    headers = {"Authorization": f"Bearer {token}"}
+    response = requests.post(f"{site}/api/bookings/book", json=body, headers=headers, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    page.goto("/#/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
+
+
+def signed_in(page: Page, site: str, prefix: str = "fe") -> dict[str, str]:
+    user = unique_user(prefix)
+    register_by_api(site, user)
+    log_in(page, user["email"], user["password"])
+    expect(page.get_by_role("heading", name="Properties", level=1)).to_be_visible()
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "online")
+    return user
+
+
+def property_card(page: Page, name: str):
+    return page.locator("li.property").filter(has=page.get_by_role("heading", name=name, exact=True))
+
+
+def open_booking(page: Page, name: str, start: str, end: str) -> None:
+    page.goto("/#/properties")
+    page.get_by_role("button", name=f"Book {name}", exact=True).click()
+    dialog = page.locator("#booking-dialog")
+    dialog.get_by_label("Check-in").fill(start)
+    dialog.get_by_label("Check-out").fill(end)
+
+
+def submit_booking(page: Page) -> None:
+    page.locator("#booking-dialog").get_by_role("button", name="Confirm booking").click()
