@@ -113,7 +113,7 @@ def reference_table(refs: dict) -> list[str]:
         lines.append(
             f"| {name} | {fmt(r['rps'], 0)} | {fmt(r['rps'] / hello if hello else None, 2)} | "
             f"{fmt(r['rps'] / static if static else None, 3)} | {fmt(r['unloaded_p50_ms'], 2)} | "
-            f"{fmt(r['unloaded_p99_ms'], 2)} | {fmt(r.get('p99_ms'))} | {r['errors']} |"
+            f"{fmt(r['unloaded_p99_ms'], 2)} | {fmt(r.get('p99_ms'))} | {r['errors'] + r.get('unloaded_errors', 0)} |"
         )
     return lines
 

@@ -41,7 +41,7 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
         planner = suite.prepare(stack)
         suite.warm_mix(stack, planner, timing)
         refs = suite.references(stack, hello_url, planner, timing)
-        max_rps = refs["full path: mixed workload"]["rps"]
+        max_rps = refs[suite.MIXED]["rps"]
         found = {"references": refs, "max_rps": max_rps}
         # Before the sweep: its 125 % step leaves a backlog that would slow wrk down.
         if binary := wrk.ensure():
@@ -61,7 +61,8 @@ def scale_out(timing: Timing, rate: float) -> dict:
     with suite.private_stack(1, WORKERS, THREADS) as stack:
         planner = suite.prepare(stack)
         suite.warm_mix(stack, planner, timing)
-        maximum = suite.saturate(stack.nginx_url, planner.plan(int(MIX_MAX_PLAN_RPS * timing.max_s)), timing)
+        plan = lambda: planner.plan(int(MIX_MAX_PLAN_RPS * timing.max_s))  # noqa: E731
+        maximum = suite.saturate(stack.nginx_url, plan, timing, suite.MIX_TRIES)
         at_rate = suite.offer(stack, planner, rate, timing.step_s)
     return {"max": maximum, "at_rate": at_rate}
 

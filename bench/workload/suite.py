@@ -22,6 +22,7 @@ from infra.stack import Stack
 UNTHROTTLED = {"RATE_LIMIT": "10000000/minute", "USER_RATE_LIMIT": "10000000/minute"}
 SWEEP = (0.10, 0.25, 0.50, 0.75, 1.00, 1.25)
 MAX_CONNS, CLIENT_PROCS = 32, 2
+MIXED, MIX_TRIES = "full path: mixed workload", 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,10 +96,18 @@ def summarize(outcome: Outcome, offered_rps: float | None = None) -> dict:
     return row
 
 
-def saturate(url: str, plan: list[Request], timing: Timing) -> dict:
-    """Maximum throughput (closed loop, 2 x 32 connections) and one-client unloaded latency."""
-    loaded = summarize(run_closed(address(url), plan, timing.max_s, procs=CLIENT_PROCS, conns=MAX_CONNS))
-    single = summarize(run_closed(address(url), plan, timing.unloaded_s, procs=1, conns=1))
+def saturate(url: str, make_plan: Callable[[], list[Request]], timing: Timing, tries: int = 1) -> dict:
+    """Maximum throughput (closed loop, 2 x 32 connections; best of `tries`, as other work on the machine
+    can only lower it) and one-client unloaded latency. Each run gets a fresh plan (book/cancel once)."""
+    runs = [
+        summarize(run_closed(address(url), make_plan(), timing.max_s, procs=CLIENT_PROCS, conns=MAX_CONNS))
+        for _ in range(tries)
+    ]
+    loaded = max(runs, key=lambda run: run["rps"])
+    loaded["tries_rps"] = [run["rps"] for run in runs]
+    loaded["errors"] = sum(run["errors"] for run in runs)
+    single = summarize(run_closed(address(url), make_plan(), timing.unloaded_s, procs=1, conns=1))
+    loaded["unloaded_errors"] = single["errors"]
     loaded["unloaded_p50_ms"] = single.get("p50_ms", float("nan"))
     loaded["unloaded_p99_ms"] = single.get("p99_ms", float("nan"))
     return loaded
@@ -129,12 +138,13 @@ def references(stack: Stack, hello_url: str, planner: Planner, timing: Timing) -
         "gateway: booking by id": (gw, lambda: repeat("by_id", by_id)),
         "full path: property list (cached)": (nginx, lambda: repeat("list", listing)),
         "full path: booking by id": (nginx, lambda: repeat("by_id", by_id)),
-        "full path: mixed workload": (nginx, lambda: planner.plan(int(4000 * timing.max_s))),
+        MIXED: (nginx, lambda: planner.plan(int(4000 * timing.max_s))),
     }
     results = {}
     for name, (url, plan) in targets.items():
         run_closed(address(url), plan()[:5000], timing.warm_s, procs=1, conns=8)
-        results[name] = {**saturate(url, plan(), timing), "url": url}
+        tries = MIX_TRIES if name == MIXED else 1
+        results[name] = {**saturate(url, plan, timing, tries), "url": url}
     return results
 
 
