@@ -77,20 +77,15 @@ class UserDatabase:
             log.warning(
                 "primary unreachable (%s); reading from a replica", type(exc.__cause__ or exc).__name__
             )
-        for name in self._replica_order():
-            try:
-                with self.replicas[name].connect() as connection:
-                    return work(connection)
-            except DBAPIError as exc:
-                if not _is_connection_error(exc):
-                    raise
-                self._mark_down(name, exc)
-        return self.read_primary(work)
+        return self._replicas_then_primary(work)
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
         if has_request_context() and g.get("user_db_wrote"):
             return self.read_primary(work)
+        return self._replicas_then_primary(work)
+
+    def _replicas_then_primary(self, work: Callable[[Connection], T]) -> T:
         for name in self._replica_order():
             try:
                 with self.replicas[name].connect() as connection:
