@@ -12,9 +12,8 @@ from common.logs import configure_logging
 from common.web import init_web
 from gateway.breaker import BreakerBoard
 from gateway.docs import docs_blueprint
-from gateway.edge import init_cors, init_edge_auth
+from gateway.edge import init_cors, init_edge
 from gateway.proxy import proxy_blueprint
-from gateway.ratelimit import init_rate_limits
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from service_discovery import Registry, static_registry_from_urls
@@ -39,13 +38,9 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     )
     app.extensions["upstream_client"] = client
     app.extensions["gateway_settings"] = settings
-    limiter = init_rate_limits(app, settings)
     init_cors(app, settings.allowed_origins)
-    init_edge_auth(app, settings)
-    health = health_blueprint({name: _has_healthy_instance(client, name) for name in SERVICES})
-    if limiter is not None:
-        limiter.exempt(health)
-    app.register_blueprint(health)
+    init_edge(app, settings)
+    app.register_blueprint(health_blueprint({name: _has_healthy_instance(client, name) for name in SERVICES}))
     app.register_blueprint(docs_blueprint)
     app.register_blueprint(proxy_blueprint)
     return app

@@ -1,11 +1,12 @@
-"""Edge concerns that run before a request is forwarded: CORS and the JWT check."""
+"""Edge concerns that run before a request is forwarded: CORS, the JWT check and rate limits."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
 
-from common.auth import Identity, InvalidToken, TokenVerifier, authenticate_request, bearer_token, init_auth
-from common.errors import BadRequest
+from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token, init_auth
+from common.errors import BadRequest, TooManyRequests, Unauthorized
+from gateway.ratelimit import Limit, SharedRateLimiter, redis_factory
 from gateway.routing import canonical_path, requires_token
 from gateway.settings import GatewaySettings
 
@@ -14,34 +15,48 @@ ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 EXPOSED_HEADERS = "X-Request-ID, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 
 
-def init_edge_auth(app: Flask, settings: GatewaySettings) -> None:
-    """Protected routes need a valid token here; services verify it again (defence in depth)."""
+UNLIMITED_PATHS = frozenset({"/health", "/ready"})
+
+
+def init_edge(app: Flask, settings: GatewaySettings) -> None:
+    """Protected routes need a valid token here (verified once per request); services verify it again
+    (defence in depth). A caller with a valid token is limited per user, anyone else per client IP: a
+    whole office behind one NAT address shares only the anonymous limit, each signed-in user has their own.
+    """
     init_auth(app, settings.require_public_key(), settings.jwt_issuer)
+    limits = None
+    if settings.rate_limit_enabled:
+        limiter = SharedRateLimiter(redis_factory(settings.redis_url))
+        limits = (limiter, Limit.parse(settings.rate_limit), Limit.parse(settings.user_rate_limit))
 
     @app.before_request
-    def _verify_token() -> None:
+    def _edge() -> None:
         path = canonical_path(request.path)
         if path is None:
             raise BadRequest("Invalid path")
         g.canonical_path = path
-        if requires_token(path, request.method):
-            authenticate_request()
+        token = bearer_token(request.headers.get("Authorization"))
+        g.identity = identity = _verified(token)
+        if identity is None and requires_token(path, request.method):
+            raise Unauthorized("Invalid or expired token" if token else "Authorization token is missing")
+        if limits is not None and path not in UNLIMITED_PATHS:
+            limiter, per_ip, per_user = limits
+            if identity is not None:
+                retry_after = limiter.hit("user", str(identity.user_id), per_user)
+            else:
+                retry_after = limiter.hit("ip", request.remote_addr or "unknown", per_ip)
+            if retry_after is not None:
+                raise TooManyRequests("Too many requests", headers={"Retry-After": str(retry_after)})
 
 
-def caller_identity() -> Identity | None:
-    """The caller's identity if the request carries a valid token (verified once per request)."""
-    if "identity" in g:
-        return g.identity
-    token = bearer_token(request.headers.get("Authorization"))
-    identity = None
-    if token is not None:
-        verifier: TokenVerifier = current_app.extensions["token_verifier"]
-        try:
-            identity = verifier.verify(token)
-        except InvalidToken:
-            identity = None
-    g.identity = identity
-    return identity
+def _verified(token: str | None) -> Identity | None:
+    if token is None:
+        return None
+    verifier: TokenVerifier = current_app.extensions["token_verifier"]
+    try:
+        return verifier.verify(token)
+    except InvalidToken:
+        return None
 
 
 def init_cors(app: Flask, origins: frozenset[str]) -> None:

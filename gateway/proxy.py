@@ -10,7 +10,6 @@ import urllib3
 from flask import Blueprint, Response, current_app, g, request
 from urllib3.exceptions import HTTPError
 
-from common.auth import Identity
 from common.errors import NotFound
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.routing import service_for
@@ -23,7 +22,8 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
      "transfer-encoding", "upgrade", "host", "content-length"}
 )  # fmt: skip
-# Set by the gateway only: identity it verified, and the client chain it trusts.
+# Never relayed from the client: identity headers (services verify the token themselves), and the
+# client chain and request id, which the gateway sets.
 GATEWAY_OWNED = frozenset(
     {"x-authenticated-user-id", "x-authenticated-user-role", "x-forwarded-for", "x-request-id"}
 )
@@ -69,10 +69,6 @@ def _outgoing_headers() -> dict[str, str]:
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = _forwarded_for()
     headers["X-Forwarded-Proto"] = request.headers.get("X-Forwarded-Proto", request.scheme)
-    identity: Identity | None = g.get("identity")
-    if identity is not None:
-        headers["X-Authenticated-User-Id"] = str(identity.user_id)
-        headers["X-Authenticated-User-Role"] = identity.role
     return headers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BACKOFF_BASE_SECONDS = 0.005
+# Statuses that say the instance itself is unwell; a 500 is one request's fault and never counts.
+UNHEALTHY_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class UpstreamClient:
         read_timeout: float = 5.0,
         max_retries: int = 2,
         pool_size: int = 32,
+        retry_ratio: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.registry = registry
@@ -57,12 +61,14 @@ class UpstreamClient:
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._max_attempts = 1 + max_retries
         self._balancer = RoundRobin()
+        self._retry_budget = RetryBudget(retry_ratio)
         self._sleep = sleep
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=pool_size, retries=False)
 
     def send(self, service: str, outgoing: OutgoingRequest) -> urllib3.BaseHTTPResponse:
         """The first usable response (body not yet read), or an UpstreamError saying what went wrong."""
         candidates = self._candidates(service)
+        self._retry_budget.deposit()
         failure, attempts = UpstreamFailure.ALL_OPEN, 0
         for instance in candidates:
             breaker = self.breakers.get(instance.id)
@@ -76,10 +82,17 @@ class UpstreamClient:
             except (HTTPError, OSError) as exc:
                 failure = classify(exc)
                 log.warning("%s %s on %s: %s", outgoing.method, service, instance.base_url, failure.value)
-                # Unsent requests may go elsewhere; possibly applied ones only when idempotent.
-                if failure is not UpstreamFailure.CONNECT and not outgoing.idempotent:
+                if not self._may_retry(failure, outgoing):
                     break
         raise UpstreamError(failure, service)
+
+    def _may_retry(self, failure: UpstreamFailure, outgoing: OutgoingRequest) -> bool:
+        """An unsent request may always go elsewhere. One that may have reached the instance (a timeout,
+        a broken answer) is retried only when idempotent and within the budget, so an expensive request
+        cannot multiply its own cost."""
+        if failure is UpstreamFailure.CONNECT:
+            return True
+        return outgoing.idempotent and self._retry_budget.withdraw()
 
     def _candidates(self, service: str) -> list[Instance]:
         # Panic mode: when no instance passes its checks (say, all briefly slow to answer /health), try
@@ -111,7 +124,7 @@ class UpstreamClient:
         except (HTTPError, OSError):
             breaker.record_failure()
             raise
-        if response.status >= 500:
+        if response.status in UNHEALTHY_STATUSES:
             breaker.record_failure()
         else:
             breaker.record_success()
@@ -123,3 +136,26 @@ class UpstreamClient:
     def close(self) -> None:
         self._pool.clear()
         self.registry.close()
+
+
+class RetryBudget:
+    """Retries of possibly-delivered requests limited to `ratio` of requests (Finagle's retry budget):
+    each request deposits `ratio` of a token, each retry spends a whole one; a small reserve lets a
+    quiet instance still retry."""
+
+    def __init__(self, ratio: float, reserve: float = 10.0) -> None:
+        self._ratio = ratio
+        self._cap = reserve
+        self._tokens = reserve
+        self._lock = threading.Lock()
+
+    def deposit(self) -> None:
+        with self._lock:
+            self._tokens = min(self._cap, self._tokens + self._ratio)
+
+    def withdraw(self) -> bool:
+        with self._lock:
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
