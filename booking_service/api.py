@@ -12,6 +12,8 @@ from common.web import json_body
 
 api = Blueprint("booking_api", __name__)
 MANAGERS = {"host", "admin"}
+# Public reads may sit in nginx's edge cache: fresh 1 s, then served stale for at most 1 s more.
+EDGE_CACHEABLE = "public, max-age=1, stale-while-revalidate=1, stale-if-error=1"
 
 
 def bookings() -> BookingService:
@@ -22,11 +24,16 @@ def properties() -> PropertyService:
     return current_app.extensions["properties"]
 
 
+def edge_cacheable(response: Response) -> Response:
+    response.headers["Cache-Control"] = EDGE_CACHEABLE
+    return response
+
+
 @api.get("/api/bookings/properties")
 def list_properties() -> Response:
     filters = parse_property_filters(request.args)
     use_cache = request.headers.get("Cache-Control", "").lower() != "no-cache"
-    return jsonify(properties().search(filters, use_cache=use_cache))
+    return edge_cacheable(jsonify(properties().search(filters, use_cache=use_cache)))
 
 
 @api.post("/api/bookings/properties")
@@ -37,7 +44,7 @@ def create_property() -> tuple[Response, int]:
 
 @api.get("/api/bookings/properties/<int:property_id>")
 def get_property(property_id: int) -> Response:
-    return jsonify(properties().get(property_id))
+    return edge_cacheable(jsonify(properties().get(property_id)))
 
 
 @api.patch("/api/bookings/properties/<int:property_id>")
@@ -54,7 +61,7 @@ def retire_property(property_id: int) -> Response:
 
 @api.get("/api/bookings/properties/<int:property_id>/calendar")
 def property_calendar(property_id: int) -> Response:
-    return jsonify(properties().calendar(property_id, request.args))
+    return edge_cacheable(jsonify(properties().calendar(property_id, request.args)))
 
 
 @api.post("/api/bookings/book")

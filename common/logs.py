@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from typing import Any
 
 import ecs_logging
+import orjson
 
 SENSITIVE_KEYS = ("password", "token", "secret", "authorization", "hash")
 
@@ -39,10 +42,56 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
         if getattr(handler, "_hrp_ecs", False):
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(ecs_logging.StdlibFormatter(exclude_fields=["process", "log.original"]))
+    handler.setFormatter(_EcsFormatter(exclude_fields=["process", "log.original"]))
     handler.addFilter(ContextFilter(service_name))
     handler._hrp_ecs = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.getLogger(ACCESS_LOGGER).service_name = service_name  # type: ignore[attr-defined]
     for noisy in ("werkzeug", "urllib3", "engineio.server", "socketio.server"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+ACCESS_LOGGER = "access"
+ECS_VERSION = "1.6.0"
+
+
+class _EcsFormatter(ecs_logging.StdlibFormatter):
+    """Access lines arrive as finished ECS JSON (see `access_line`) and are written as they are: the
+    general formatter costs more per line than a whole proxied request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == ACCESS_LOGGER and isinstance(record.msg, str) and not record.args:
+            return record.msg
+        return super().format(record)
+
+
+def access_line(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    duration_ns: int,
+    request_id: str,
+    client_ip: str | None,
+    user_id: int | None,
+) -> str:
+    """One access event in the ECS shape the general formatter writes (nested fields)."""
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    doc: dict[str, Any] = {
+        "@timestamp": stamp,
+        "log.level": "info",
+        "message": f"{method} {path} {status}",
+        "ecs.version": ECS_VERSION,
+        "log": {"logger": ACCESS_LOGGER},
+        "service": {"name": getattr(logging.getLogger(ACCESS_LOGGER), "service_name", "service")},
+        "http": {"request": {"id": request_id, "method": method}, "response": {"status_code": status}},
+        "trace": {"id": request_id},
+        "url": {"path": path},
+        "client": {"ip": client_ip},
+        "event": {"duration": duration_ns},
+    }
+    if user_id is not None:
+        doc["user"] = {"id": str(user_id)}
+    return orjson.dumps(doc).decode()

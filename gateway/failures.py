@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
-
 from common.errors import ApiError
 
 
@@ -36,15 +34,3 @@ class UpstreamError(Exception):
     def to_api_error(self) -> ApiError:
         status, message, headers = FAILURE_RESPONSES[self.failure]
         return ApiError(message, status, headers=headers)
-
-
-def classify(exc: HTTPError | OSError) -> UpstreamFailure:
-    """Which failure a urllib3 error is; CONNECT means the request provably never left.
-
-    `NewConnectionError` (refused, unreachable) is a `ConnectTimeoutError` in urllib3.
-    """
-    if isinstance(exc, ConnectTimeoutError):
-        return UpstreamFailure.CONNECT
-    if isinstance(exc, ReadTimeoutError):
-        return UpstreamFailure.TIMEOUT
-    return UpstreamFailure.BROKEN

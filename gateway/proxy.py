@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from urllib.parse import quote
 
-import urllib3
 from flask import Blueprint, Response, current_app, g, request
-from urllib3.exceptions import HTTPError
 
 from common.errors import NotFound
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.routing import service_for
+from gateway.transport import TransportError, UpstreamResponse
 from gateway.upstream import OutgoingRequest, UpstreamClient
 
 log = logging.getLogger(__name__)
@@ -78,27 +76,15 @@ def _forwarded_for() -> str:
     return ", ".join(dict.fromkeys(ip for ip in (request.remote_addr, peer) if ip))
 
 
-def _relay(upstream: urllib3.BaseHTTPResponse, service: str) -> Response:
-    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in RESPONSE_DROPPED]
-    length = upstream.headers.get("Content-Length", "")
+def _relay(upstream: UpstreamResponse, service: str) -> Response:
+    headers = [(k, v) for k, v in upstream.headers if k.lower() not in RESPONSE_DROPPED]
+    length = upstream.header("Content-Length") or ""
     if not (length.isdigit() and int(length) <= BUFFER_LIMIT):
-        return Response(_stream(upstream), status=upstream.status, headers=headers, direct_passthrough=True)
+        return Response(
+            upstream.stream(CHUNK_SIZE), status=upstream.status, headers=headers, direct_passthrough=True
+        )
     try:
-        body = upstream.read(decode_content=False)
-    except (HTTPError, OSError) as exc:
-        upstream.close()  # never pool a connection with half a response on it
+        body = upstream.read()
+    except TransportError as exc:
         raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
-    finally:
-        upstream.release_conn()
     return Response(body, status=upstream.status, headers=headers)
-
-
-def _stream(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    finished = False
-    try:
-        yield from upstream.stream(CHUNK_SIZE, decode_content=False)
-        finished = True
-    finally:
-        if not finished:
-            upstream.close()
-        upstream.release_conn()

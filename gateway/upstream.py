@@ -9,11 +9,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import urllib3
-from urllib3.exceptions import HTTPError
-
 from gateway.breaker import BreakerBoard, CircuitBreaker
-from gateway.failures import UpstreamError, UpstreamFailure, classify
+from gateway.failures import UpstreamError, UpstreamFailure
+from gateway.transport import ConnectionPool, TransportError, UpstreamResponse
 from service_discovery import Instance, Registry, RoundRobin
 
 log = logging.getLogger(__name__)
@@ -39,10 +37,7 @@ class OutgoingRequest:
 
 
 class UpstreamClient:
-    """One pooled HTTP client (urllib3, no cookie jar, no proxies from the environment) per process.
-
-    urllib3 rather than requests: the same pool underneath at a third of the CPU per call.
-    """
+    """Keep-alive connection pools to every instance (no cookie jar, no proxies from the environment)."""
 
     def __init__(
         self,
@@ -58,14 +53,16 @@ class UpstreamClient:
     ) -> None:
         self.registry = registry
         self.breakers = breakers
-        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
+        self._pool_size = pool_size
+        self._pools: dict[str, ConnectionPool] = {}
+        self._pools_lock = threading.Lock()
         self._max_attempts = 1 + max_retries
         self._balancer = RoundRobin()
         self._retry_budget = RetryBudget(retry_ratio)
         self._sleep = sleep
-        self._pool = urllib3.PoolManager(num_pools=16, maxsize=pool_size, retries=False)
 
-    def send(self, service: str, outgoing: OutgoingRequest) -> urllib3.BaseHTTPResponse:
+    def send(self, service: str, outgoing: OutgoingRequest) -> UpstreamResponse:
         """The first usable response (body not yet read), or an UpstreamError saying what went wrong."""
         candidates = self._candidates(service)
         self._retry_budget.deposit()
@@ -79,8 +76,8 @@ class UpstreamClient:
             attempts += 1
             try:
                 return self._attempt(instance, breaker, outgoing)
-            except (HTTPError, OSError) as exc:
-                failure = classify(exc)
+            except TransportError as exc:
+                failure = exc.failure
                 log.warning("%s %s on %s: %s", outgoing.method, service, instance.base_url, failure.value)
                 if not self._may_retry(failure, outgoing):
                     break
@@ -108,20 +105,12 @@ class UpstreamClient:
 
     def _attempt(
         self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> UpstreamResponse:
         try:
-            response = self._pool.urlopen(
-                outgoing.method,
-                instance.base_url + outgoing.path,
-                body=outgoing.body or None,
-                headers=dict(outgoing.headers),
-                timeout=self._timeout,
-                retries=False,
-                redirect=False,
-                preload_content=False,
-                decode_content=False,
+            response = self._pool(instance).request(
+                outgoing.method, outgoing.path, outgoing.headers, outgoing.body
             )
-        except (HTTPError, OSError):
+        except TransportError:
             breaker.record_failure()
             raise
         if response.status in UNHEALTHY_STATUSES:
@@ -130,11 +119,29 @@ class UpstreamClient:
             breaker.record_success()
         return response
 
+    def _pool(self, instance: Instance) -> ConnectionPool:
+        pool = self._pools.get(instance.id)
+        if pool is None:
+            with self._pools_lock:
+                pool = self._pools.setdefault(
+                    instance.id,
+                    ConnectionPool(
+                        instance.address,
+                        instance.port,
+                        connect_timeout=self._connect_timeout,
+                        read_timeout=self._read_timeout,
+                        max_idle=self._pool_size,
+                        https=instance.scheme == "https",
+                    ),
+                )
+        return pool
+
     def _backoff(self, attempt: int) -> None:
         self._sleep(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
 
     def close(self) -> None:
-        self._pool.clear()
+        for pool in list(self._pools.values()):
+            pool.close()
         self.registry.close()
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
-import urllib3
 
 from gateway.breaker import BreakerState, CircuitBreaker
-from gateway.failures import FAILURE_RESPONSES, UpstreamError, UpstreamFailure, classify
+from gateway.failures import FAILURE_RESPONSES, UpstreamError, UpstreamFailure
 from gateway.routing import canonical_path, requires_token, service_for
+from gateway.transport import ConnectionPool, TransportError
 from gateway.upstream import OutgoingRequest
 from service_discovery import Instance, RoundRobin
 
@@ -163,19 +164,40 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def _pool(port: int) -> ConnectionPool:
+    return ConnectionPool("127.0.0.1", port, connect_timeout=0.5, read_timeout=0.2, max_idle=2)
+
+
+def _failure_of(pool: ConnectionPool) -> UpstreamFailure:
+    with pytest.raises(TransportError) as caught:
+        pool.request("GET", "/", {}, b"").read()
+    return caught.value.failure
+
+
 def test_refused_connection_is_classified_as_never_sent() -> None:
-    pool = urllib3.PoolManager(retries=False)
-    with pytest.raises(urllib3.exceptions.HTTPError) as caught:
-        pool.request("GET", f"http://127.0.0.1:{_closed_port()}/", timeout=1)
-    assert classify(caught.value) is UpstreamFailure.CONNECT
+    assert _failure_of(_pool(_closed_port())) is UpstreamFailure.CONNECT
 
 
-def test_timeouts_and_broken_responses_are_classified() -> None:
-    errors = urllib3.exceptions
-    assert classify(errors.ConnectTimeoutError()) is UpstreamFailure.CONNECT
-    assert classify(errors.ReadTimeoutError(None, "/", "read timed out")) is UpstreamFailure.TIMEOUT
-    assert classify(errors.ProtocolError("Connection aborted.")) is UpstreamFailure.BROKEN
-    assert classify(ConnectionResetError()) is UpstreamFailure.BROKEN
+def test_silence_after_the_request_is_a_timeout() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert _failure_of(_pool(listener.getsockname()[1])) is UpstreamFailure.TIMEOUT
+
+
+def test_an_answer_that_breaks_off_is_broken() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def answer_half() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+            conn.close()
+
+        threading.Thread(target=answer_half, daemon=True).start()
+        assert _failure_of(_pool(listener.getsockname()[1])) is UpstreamFailure.BROKEN
 
 
 def test_failure_table_covers_every_failure_with_a_json_error() -> None:

@@ -1,0 +1,147 @@
+"""Keep-alive HTTP/1.1 connections to service instances on the standard library's `http.client`.
+
+At under half urllib3's CPU per call, this is the gateway's largest single saving after logging. Each
+failure is raised as a `TransportError` that says how far the request got, which decides retries:
+CONNECT (nothing was sent), TIMEOUT (sent, no answer in time) or BROKEN (sent, the answer broke off).
+Idle connections are closed before the services' keep-alive (gunicorn: 15 s) would close them, so a
+request never races the server's close of a pooled connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from gateway.failures import UpstreamFailure
+
+IDLE_SECONDS = 10.0
+
+
+class TransportError(Exception):
+    def __init__(self, failure: UpstreamFailure, cause: BaseException) -> None:
+        super().__init__(f"{failure.value}: {type(cause).__name__}")
+        self.failure = failure
+
+
+@dataclass
+class _Idle:
+    connection: http.client.HTTPConnection
+    since: float
+
+
+class UpstreamResponse:
+    """Status and headers, with the body still on the connection until `read` or `stream`."""
+
+    def __init__(self, pool: ConnectionPool, connection: http.client.HTTPConnection) -> None:
+        self._pool = pool
+        self._connection = connection
+        self._response = connection.getresponse()
+        self.status = self._response.status
+        self.headers = self._response.getheaders()
+
+    def header(self, name: str) -> str | None:
+        return self._response.getheader(name)
+
+    def read(self) -> bytes:
+        try:
+            body = self._response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self._discard()
+            raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+        self._release()
+        return body
+
+    def stream(self, chunk_size: int) -> Iterator[bytes]:
+        finished = False
+        try:
+            while chunk := self._response.read(chunk_size):
+                yield chunk
+            finished = True
+        finally:
+            if finished:
+                self._release()
+            else:
+                self._discard()
+
+    def _release(self) -> None:
+        if self._response.will_close:
+            self._connection.close()
+        else:
+            self._pool.give_back(self._connection)
+
+    def _discard(self) -> None:
+        self._connection.close()
+
+
+class ConnectionPool:
+    """Idle keep-alive connections to one instance, newest first; at most `max_idle` are kept."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_idle: int,
+        https: bool = False,
+    ) -> None:
+        self._host, self._port = host, port
+        self._connection_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
+        self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
+        self._max_idle = max_idle
+        self._idle: list[_Idle] = []
+        self._lock = threading.Lock()
+
+    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+        connection = self._take() or self._connect()
+        try:
+            connection.request(method, path, body=body or None, headers=dict(headers))
+        except OSError as exc:
+            connection.close()
+            raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+        try:
+            return UpstreamResponse(self, connection)
+        except TimeoutError as exc:
+            connection.close()
+            raise TransportError(UpstreamFailure.TIMEOUT, exc) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(_Idle(connection, time.monotonic()))
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for entry in idle:
+            entry.connection.close()
+
+    def _take(self) -> http.client.HTTPConnection | None:
+        fresh_after = time.monotonic() - IDLE_SECONDS
+        with self._lock:
+            while self._idle:
+                entry = self._idle.pop()
+                if entry.since >= fresh_after:
+                    return entry.connection
+                entry.connection.close()
+        return None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        connection = self._connection_class(self._host, self._port, timeout=self._connect_timeout)
+        try:
+            connection.connect()
+        except OSError as exc:
+            connection.close()
+            raise TransportError(UpstreamFailure.CONNECT, exc) from exc
+        assert connection.sock is not None
+        connection.sock.settimeout(self._read_timeout)
+        return connection
