@@ -9,8 +9,10 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import IntegerConverter, Map
 
 from common.errors import BadRequest, register_error_handlers
+from common.inputs import MAX_ID
 from common.settings import BaseServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -24,7 +26,21 @@ def incoming_request_id() -> str:
     return candidate if _VALID_REQUEST_ID.match(candidate) else uuid.uuid4().hex
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in a route: ASCII digits only, at most a signed 64-bit value; anything else is a 404.
+    (Werkzeug's own takes `\\d+`: any Unicode digit, any length.)"""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID, signed: bool = False
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_web(app: Flask, settings: BaseServiceSettings) -> None:
+    """Call before registering blueprints: their `<int:...>` rules take the converter set here."""
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

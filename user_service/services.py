@@ -70,12 +70,9 @@ def list_users(deps: UserDeps, args: dict[str, str]) -> list[dict[str, Any]]:
     return repository.public_users(deps.db, limit, offset)
 
 
-MAX_USER_ID = 2**63 - 1  # ids are bigint; larger ones cannot exist
-
-
 def change_role(deps: UserDeps, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
     role = validation.role(body)
-    user = repository.set_role(deps.db, user_id, role) if user_id <= MAX_USER_ID else None
+    user = repository.set_role(deps.db, user_id, role)
     if user is None:
         raise NotFound(USER_NOT_FOUND)
     log.info("role changed to %s", role, extra={"user.target_id": str(user_id)})
