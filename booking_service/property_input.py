@@ -3,66 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from common import inputs
 from common.errors import BadRequest
 
-MAX_PRICE = Decimal("99999999.99")
+# Price x the longest stay (365 nights) must fit the bookings' total_price column, DECIMAL(12,2).
+MAX_PRICE = Decimal("999999.99")
+MIN_PRICE = Decimal("0.01")
 MAX_DESCRIPTION = 4000
 MAX_GUESTS = 100
 REQUIRED_ON_CREATE = ("name", "location", "pricePerNight")
 
 
 def _text(limit: int, *, allow_empty: bool = False) -> Callable[[str, Any], str | None]:
-    kind = "a string" if allow_empty else "a non-empty string"
-
     def parse(field: str, value: Any) -> str | None:
         if value is None and allow_empty:
             return None
-        if not isinstance(value, str) or (not allow_empty and not value.strip()) or len(value) > limit:
-            raise BadRequest(f"{field} must be {kind} of at most {limit} characters")
-        if not _is_storable(value):
-            raise BadRequest(f"{field} must be valid Unicode text")
-        return value.strip()
+        return inputs.text(value, field, max_length=limit, allow_empty=allow_empty)
 
     return parse
 
 
-def _is_storable(text: str) -> bool:
-    """False for lone surrogates (JSON allows them, UTF-8 cannot encode them)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _price(field: str, value: Any) -> Decimal:
-    message = f"{field} must be a positive number with at most 2 decimals"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRequest(message)
-    try:
-        price = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise BadRequest(message) from exc
-    if not price.is_finite() or price <= 0 or price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
-        raise BadRequest(message)
-    return price
+    return inputs.json_decimal(value, field, low=MIN_PRICE, high=MAX_PRICE)
 
 
 def _flag(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise BadRequest(f"{field} must be true or false")
-    return value
+    return inputs.json_flag(value, field)
 
 
 def _guests(field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GUESTS:
-        raise BadRequest(f"{field} must be an integer between 1 and {MAX_GUESTS}")
-    return value
+    message = f"{field} must be an integer between 1 and {MAX_GUESTS}"
+    return inputs.json_int(value, field, low=1, high=MAX_GUESTS, message=message)
 
 
 # JSON field -> (column, parser)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -23,6 +25,8 @@ from common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")  # printable ASCII
+MAX_TOTAL = Decimal("9999999999.99")  # the total_price column, DECIMAL(12,2)
 
 PROPERTY_UNAVAILABLE = "Property not found or not available"
 BOOKING_NOT_FOUND = "Booking not found"
@@ -62,8 +66,8 @@ class BookingService:
         return reply
 
     def _idempotent_booking(self, identity: Identity, request: BookingRequest, key: str) -> Reply:
-        if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters")
         fingerprint = _fingerprint(request)
 
         def create(conn: Connection) -> Reply:
@@ -94,6 +98,8 @@ class BookingService:
         if repo.has_overlap(conn, request.property_id, request.start, request.end):
             raise Conflict(ALREADY_BOOKED)
         total = prop.price_per_night * request.nights
+        if total > MAX_TOTAL:  # only a price set before MAX_PRICE existed can get here
+            raise BadRequest("The total price of this stay is too large; book fewer nights")
         booking_id = repo.insert_booking(
             conn,
             user_id=request.user_id,

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from booking_service.property_repository import SORTS, PropertyFilters
+from common import inputs
 from common.errors import BadRequest
 
 MAX_NIGHTS = 365
 MAX_PAGE = 200
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TRUE, _FALSE = {"true", "1"}, {"false", "0"}
+MAX_OFFSET = 10_000_000
+MAX_ID = 2**31 - 1  # ids and user ids are INT columns
+BOOKING_HORIZON_DAYS = 730  # no date a request names lies further ahead than this
+HISTORY_DAYS = 365  # nor further back than this (searches and calendars may look into the past)
+MAX_PRICE_FILTER = Decimal("99999999.99")  # the price column's range
 
 
 @dataclass(frozen=True)
@@ -37,21 +40,19 @@ def today() -> dt.date:
 def positive_int(body: Mapping[str, Any], field: str) -> int:
     if field not in body or body[field] is None:
         raise BadRequest(f"{field} is required")
-    value = body[field]
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 2**31 - 1:
-        raise BadRequest(f"{field} must be a positive integer")
-    return value
+    return inputs.json_int(
+        body[field], field, low=1, high=MAX_ID, message=f"{field} must be a positive integer"
+    )
 
 
-def parse_date(value: Any, field: str) -> dt.date:
+def parse_date(value: Any, field: str, *, earliest: dt.date | None = None) -> dt.date:
+    """A date at most BOOKING_HORIZON_DAYS ahead and, unless `earliest` says otherwise, a year back at most."""
     if value is None:
         raise BadRequest(f"{field} is required")
-    if not isinstance(value, str) or not _DATE.match(value):
-        raise BadRequest(f"{field} must be a date in YYYY-MM-DD format")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise BadRequest(f"{field} must be a date in YYYY-MM-DD format") from exc
+    now = today()
+    earliest = earliest or now - dt.timedelta(days=HISTORY_DAYS)
+    latest = now + dt.timedelta(days=BOOKING_HORIZON_DAYS)
+    return inputs.date_text(value, field, earliest=earliest, latest=latest)
 
 
 def check_range(start: dt.date, end: dt.date, start_field: str, end_field: str) -> None:
@@ -64,8 +65,9 @@ def check_range(start: dt.date, end: dt.date, start_field: str, end_field: str) 
 def parse_booking(body: Mapping[str, Any]) -> BookingRequest:
     user_id = positive_int(body, "userId")
     property_id = positive_int(body, "propertyId")
-    start = parse_date(body.get("startDate"), "startDate")
-    end = parse_date(body.get("endDate"), "endDate")
+    # Any past date parses, so that it gets the "in the past" answer below.
+    start = parse_date(body.get("startDate"), "startDate", earliest=dt.date.min)
+    end = parse_date(body.get("endDate"), "endDate", earliest=dt.date.min)
     check_range(start, end, "startDate", "endDate")
     if start < today():
         raise BadRequest("startDate must not be in the past")
@@ -75,47 +77,23 @@ def parse_booking(body: Mapping[str, Any]) -> BookingRequest:
 def parse_property_filters(args: Mapping[str, str]) -> PropertyFilters:
     free_from, free_to = _date_window(args)
     return PropertyFilters(
-        location=_text(args, "location"),
+        location=inputs.text(args.get("location", ""), "location", max_length=200, allow_empty=True) or None,
         min_price=_price(args, "minPrice"),
         max_price=_price(args, "maxPrice"),
-        available=_flag(args, "available"),
+        available=inputs.flag_text(args["available"], "available") if args.get("available") else None,
         free_from=free_from,
         free_to=free_to,
         sort=_sort(args),
         limit=_bounded_int(args, "limit", default=50, low=1, high=MAX_PAGE),
-        offset=_bounded_int(args, "offset", default=0, low=0, high=10_000_000),
+        offset=_bounded_int(args, "offset", default=0, low=0, high=MAX_OFFSET),
     )
-
-
-def _text(args: Mapping[str, str], name: str) -> str | None:
-    value = args.get(name, "").strip()
-    if len(value) > 200:
-        raise BadRequest(f"{name} must be at most 200 characters")
-    return value or None
 
 
 def _price(args: Mapping[str, str], name: str) -> Decimal | None:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation as exc:
-        raise BadRequest(f"{name} must be a non-negative number") from exc
-    if not value.is_finite() or value < 0 or value >= Decimal("1e8"):
-        raise BadRequest(f"{name} must be a non-negative number")
-    return value
-
-
-def _flag(args: Mapping[str, str], name: str) -> bool | None:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise BadRequest(f"{name} must be true or false")
+    return inputs.decimal_text(raw, name, low=Decimal(0), high=MAX_PRICE_FILTER)
 
 
 def _date_window(args: Mapping[str, str]) -> tuple[dt.date | None, dt.date | None]:
@@ -138,8 +116,7 @@ def _sort(args: Mapping[str, str]) -> str:
 
 def _bounded_int(args: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be an integer between {low} and {high}")
-    return int(raw)
+    message = f"{name} must be an integer between {low} and {high}"
+    return inputs.int_text(raw, name, low=low, high=high, message=message)

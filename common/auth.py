@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from common.errors import Forbidden, Unauthorized
 
 ALGORITHMS = ["EdDSA"]
 ROLES = ("user", "host", "admin")
+_SUBJECT = re.compile(r"[0-9]{1,19}")  # a user id; `str.isdigit()` also takes "²", which int() refuses
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -55,7 +57,7 @@ class TokenVerifier:
 
 def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     sub, role = claims.get("sub"), claims.get("role", "user")
-    if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:
+    if not isinstance(sub, str) or not _SUBJECT.fullmatch(sub) or role not in ROLES:
         raise InvalidToken("token subject or role is invalid")
     return Identity(user_id=int(sub), role=role)
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from common import inputs
 from common.errors import BadRequest
 from user_service.models import ROLES
 
@@ -14,7 +15,9 @@ EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-Za
 MAX_EMAIL_LENGTH = 254
 PASSWORD_LENGTH = (8, 128)
 MAX_PAGE = 1000
+MAX_OFFSET = 10_000_000
 DEFAULT_PAGE = 100
+MAX_FIELD_LENGTH = 1000  # longer than any valid username, email, password or role
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,11 @@ def required_string(body: dict[str, Any], field: str) -> str:
     value = body[field]
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string")
-    if "\x00" in value or not encodable(value):
+    if len(value) > MAX_FIELD_LENGTH:
+        raise BadRequest(f"{field} must be at most {MAX_FIELD_LENGTH} characters")
+    if not inputs.storable(value):
         raise BadRequest(f"{field} contains characters that are not allowed")
     return value
-
-
-def encodable(value: str) -> bool:
-    """False for lone surrogates, which no database column can store."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def valid_username(raw: str) -> str:
@@ -58,8 +54,8 @@ def valid_username(raw: str) -> str:
 
 
 def valid_email(raw: str) -> str:
-    email = raw.strip().lower()
-    if len(email) > MAX_EMAIL_LENGTH or not EMAIL.fullmatch(email):
+    email = raw.strip().lower()  # after lower(): the Kelvin sign becomes a "k", hence the ASCII check
+    if len(email) > MAX_EMAIL_LENGTH or not raw.isascii() or not EMAIL.fullmatch(email):
         raise BadRequest("email is not a valid email address")
     return email
 
@@ -92,13 +88,15 @@ def role(body: dict[str, Any]) -> str:
 
 
 def page(args: dict[str, str]) -> tuple[int, int]:
-    """`(limit, offset)` from the query string: limit 1..1000 (default 100), offset >= 0."""
+    """`(limit, offset)` from the query string: limit 1..1000 (default 100), offset 0..10,000,000."""
     limit = _query_int(args, "limit", DEFAULT_PAGE)
     offset = _query_int(args, "offset", 0)
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"limit must be an integer between 1 and {MAX_PAGE}")
     if offset < 0:
         raise BadRequest("offset must be a non-negative integer")
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"offset must be at most {MAX_OFFSET}")
     return limit, offset
 
 
@@ -106,6 +104,6 @@ def _query_int(args: dict[str, str], name: str, default: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
-        raise BadRequest(f"{name} must be an integer")
-    return int(raw)
+    return inputs.int_text(
+        raw, name, low=-inputs.MAX_ID, high=inputs.MAX_ID, message=f"{name} must be an integer"
+    )

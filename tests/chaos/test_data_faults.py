@@ -20,7 +20,7 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from booking_service.realtime.client import NotificationClient
 from tests.support.faults import FaultRow, answers, cluster_ok, cluster_ports, run_fault, wait_until
-from tests.support.load import READ_KINDS, MixedLoad, reconcile
+from tests.support.load import READ_KINDS, MixedLoad, load_properties, reconcile
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -276,7 +276,8 @@ def test_etl_killed_mid_run_then_rerun_warehouse_equals_sources(
 ):
     marker = tmp_path / "paused"
     env = {"BATCH_SIZE": "25", "ETL_TEST_PAUSE_BATCH": "4", "ETL_TEST_PAUSE_FILE": str(marker)}
-    with MixedLoad(chaos_stack.nginx_url, load_users) as load:
+    properties = load_properties(chaos_stack.env["BOOKING_DB_URL"])
+    with MixedLoad(chaos_stack.nginx_url, load_users, properties) as load:
         process = etl(chaos_stack, "run", "--full", **env)
         try:
             assert wait_until(lambda: marker.exists() or process.poll() is not None, 60, 0.05)

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -101,9 +102,18 @@ def unique_user(prefix: str = "fe") -> dict[str, str]:
     return {"username": f"{prefix}_{tag}", "email": f"{prefix}_{tag}@example.com", "password": PASSWORD}
 
 
+FREE_NIGHTS = range(400, 720)  # the end of the 730-day booking horizon; other suites book earlier nights
+_free_night_lock = threading.Lock()
+_next_free_night = random.randrange(len(FREE_NIGHTS))
+
+
 def free_dates(nights: int) -> tuple[str, str]:
-    """A far-future window, random per call, so tests sharing the stack never collide."""
-    start = dt.date.today() + dt.timedelta(days=random.randrange(400, 3000))
+    """A window of nights that no other call of this run gets, so tests sharing the stack never collide."""
+    global _next_free_night
+    with _free_night_lock:
+        first, _next_free_night = _next_free_night, _next_free_night + nights + 1
+    offset = FREE_NIGHTS.start + first % (len(FREE_NIGHTS) - nights)
+    start = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)
     return start.isoformat(), (start + dt.timedelta(days=nights)).isoformat()
 
 

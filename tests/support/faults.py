@@ -13,7 +13,7 @@ import requests
 
 from infra.ports import port_in_use
 from tests.conftest import start_private_stack, stop_private_stack
-from tests.support.load import MixedLoad, Reconciliation
+from tests.support.load import MixedLoad, Reconciliation, load_properties
 
 REPORT_PATH = Path(__file__).resolve().parents[1] / "output" / "chaos_report.txt"
 # A private chaos stack must not throttle its own load generator; the gateway's limits are tested
@@ -152,7 +152,7 @@ def run_fault(
     """Steady load; inject after `before` s; heal after `during` s; keep loading until `healthy()` (if
     given) and then `after` s more. The heal is in a `finally`: a failing test never leaves a broken stack."""
     back: float | None = None
-    with MixedLoad(stack.nginx_url, users) as load:
+    with MixedLoad(stack.nginx_url, users, load_properties(stack.env["BOOKING_DB_URL"])) as load:
         time.sleep(before)
         fault_at = time.monotonic()
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import random
 import threading
 import time
 import uuid
@@ -19,11 +18,16 @@ from dataclasses import dataclass, field
 import requests
 import sqlalchemy as sa
 
+from tests.support.data import insert_property
+
 BOOKABLE_PROPERTIES = (1, 2, 3, 4)  # the seed's available properties
+LOAD_PROPERTIES = 24  # fresh properties per stack: enough one-night slots within the booking horizon
+HORIZON_DAYS = 730  # the booking service refuses nights further ahead
 READ_KINDS = ("properties", "profile", "booking")
-_BASE_DATE = dt.date(2040, 1, 1) + dt.timedelta(days=random.randrange(3000))
+_FIRST_NIGHT = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 _slot_lock = threading.Lock()
-_next_slot = 0
+_next_slots: dict[tuple[int, ...], int] = {}
+_load_properties: dict[str, tuple[int, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -72,20 +76,33 @@ class BookingAttempt:
     tries: int = 0
 
 
-def next_slot(user_id: int) -> Slot:
-    global _next_slot
+def next_slot(user_id: int, property_ids: tuple[int, ...]) -> Slot:
     with _slot_lock:
-        number, _next_slot = _next_slot, _next_slot + 1
-    prop = BOOKABLE_PROPERTIES[number % len(BOOKABLE_PROPERTIES)]
-    start = _BASE_DATE + dt.timedelta(days=2 * (number // len(BOOKABLE_PROPERTIES)))
-    return Slot(user_id, prop, start)
+        number = _next_slots.get(property_ids, 0)
+        _next_slots[property_ids] = number + 1
+    night = number // len(property_ids)
+    if night >= HORIZON_DAYS - 2:
+        raise RuntimeError(f"the load used every night of {len(property_ids)} properties; give it more")
+    return Slot(user_id, property_ids[number % len(property_ids)], _FIRST_NIGHT + dt.timedelta(days=night))
 
 
-def start_new_dates() -> None:
+def start_new_dates(property_ids: tuple[int, ...]) -> None:
     """Later slots start on a night no earlier slot used, so each load's rows can be told apart."""
-    global _next_slot
     with _slot_lock:
-        _next_slot = -(-_next_slot // len(BOOKABLE_PROPERTIES)) * len(BOOKABLE_PROPERTIES)
+        used = _next_slots.get(property_ids, 0)
+        _next_slots[property_ids] = -(-used // len(property_ids)) * len(property_ids)
+
+
+def load_properties(booking_db_url: str) -> tuple[int, ...]:
+    """Fresh available properties of one stack for loads to book, made once per stack."""
+    if booking_db_url not in _load_properties:
+        engine = sa.create_engine(booking_db_url, connect_args={"ssl_disabled": True})
+        try:
+            ids = [insert_property(engine, "Load, LD", 80, "load") for _ in range(LOAD_PROPERTIES)]
+        finally:
+            engine.dispose()
+        _load_properties[booking_db_url] = tuple(ids)
+    return _load_properties[booking_db_url]
 
 
 @dataclass
@@ -94,6 +111,7 @@ class MixedLoad:
 
     base_url: str
     users: list[LoadUser]
+    property_ids: tuple[int, ...] = BOOKABLE_PROPERTIES
     threads: int = 4
     book_every: int = 3
     pause: float = 0.02
@@ -110,7 +128,7 @@ class MixedLoad:
         ]
 
     def __enter__(self) -> MixedLoad:
-        start_new_dates()
+        start_new_dates(self.property_ids)
         for worker in self._workers:
             worker.start()
         return self
@@ -147,7 +165,7 @@ class MixedLoad:
         self._call(session, kind, "GET", path, headers=headers)
 
     def _book(self, session: requests.Session, user: LoadUser) -> int | None:
-        slot = next_slot(user.user_id)
+        slot = next_slot(user.user_id, self.property_ids)
         attempt = BookingAttempt(slot, uuid.uuid4().hex)
         with self._lock:
             self.bookings.append(attempt)
