@@ -23,7 +23,7 @@ from tests.security.conftest import Account
 pytestmark = pytest.mark.slow
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "security"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 200
 
 
 def fuzz(stack, token: str, name: str, *filters: str) -> list[str]:
