@@ -7,6 +7,7 @@ from flask import Flask
 
 from booking_service.cache import PropertyCache, cluster_client_factory
 from booking_service.db import build_engine, register_db_error_handler
+from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
 from common.health import health_blueprint
@@ -39,7 +40,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["cache"] = cache
     app.extensions["notifier"] = notifier
     app.extensions["booking"] = BookingService(engine, notifier)
-    app.extensions["properties"] = PropertyService(engine, cache, notifier)
+    app.extensions["properties"] = PropertyService(engine, cache, notifier, NearCache(settings.redis_url))
 
     def mariadb_check() -> None:
         with engine.connect() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -58,27 +57,28 @@ class PropertyCache:
         """
         return self._call(lambda c: c.get(GENERATION_KEY) or "0")
 
-    def get_list(self, generation: str | None, variant: str) -> Any | None:
+    def get_list(self, generation: str | None, variant: str) -> bytes | None:
+        """The encoded JSON of a cached list, exactly as stored (no decode on the hot path)."""
         if generation is None:
             return None
-        return self._call(lambda c: _loads(c.hget(list_key(generation), variant)))
+        return self._call(lambda c: _encoded(c.hget(list_key(generation), variant)))
 
-    def set_list(self, generation: str | None, variant: str, value: Any) -> None:
+    def set_list(self, generation: str | None, variant: str, value: bytes) -> None:
         def write(client: RedisCluster) -> None:
-            client.hset(list_key(generation), variant, json.dumps(value))
+            client.hset(list_key(generation), variant, value)
             client.expire(list_key(generation), self._ttl, nx=True)
 
         if generation is not None:
             self._call(write)
 
-    def get_item(self, generation: str | None, property_id: int) -> Any | None:
+    def get_item(self, generation: str | None, property_id: int) -> bytes | None:
         if generation is None:
             return None
-        return self._call(lambda c: _loads(c.get(item_key(generation, property_id))))
+        return self._call(lambda c: _encoded(c.get(item_key(generation, property_id))))
 
-    def set_item(self, generation: str | None, property_id: int, value: Any) -> None:
+    def set_item(self, generation: str | None, property_id: int, value: bytes) -> None:
         if generation is not None:
-            self._call(lambda c: c.set(item_key(generation, property_id), json.dumps(value), ex=self._ttl))
+            self._call(lambda c: c.set(item_key(generation, property_id), value, ex=self._ttl))
 
     def invalidate(self) -> None:
         """Retires every cached list and property at once; if Redis is unreachable the TTL bounds staleness."""
@@ -127,5 +127,5 @@ def item_key(generation: str, property_id: int) -> str:
     return f"hrp:props:item:g{generation}:{property_id}"
 
 
-def _loads(raw: str | None) -> Any | None:
-    return None if raw is None else json.loads(raw)
+def _encoded(raw: str | None) -> bytes | None:
+    return None if raw is None else raw.encode()

@@ -9,11 +9,13 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Row
 
 from booking_service import property_repository as repo
 from booking_service.cache import PropertyCache
 from booking_service.db import after_commit, transaction
+from booking_service.near_cache import NearCache
 from booking_service.property_input import FIELDS, parse_property_fields
 from booking_service.property_repository import PropertyFilters
 from booking_service.serializers import json_number, property_detail_json, property_json
@@ -28,40 +30,71 @@ CALENDAR_DAYS = 365
 
 
 class PropertyService:
-    def __init__(self, engine: Engine, cache: PropertyCache, notifier: Notifier | None = None) -> None:
+    """Reads return encoded JSON: a cache hit is served as stored, never decoded and encoded again.
+
+    Three levels: this process's copies (`NearCache`), Redis Cluster (shared by the instances), MariaDB.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        cache: PropertyCache,
+        notifier: Notifier | None = None,
+        near: NearCache | None = None,
+    ) -> None:
         self.engine = engine
         self.cache = cache
         self.notifier = notifier or NullNotifier()
+        self.near = near or NearCache(None)
 
-    def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> list[dict[str, Any]]:
+    def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> bytes:
         # Date-window searches depend on bookings, which change far more often than properties.
-        generation = self.cache.generation() if use_cache and filters.free_from is None else None
-        variant = json.dumps(asdict(filters), default=str, sort_keys=True)
-        if (cached := self.cache.get_list(generation, variant)) is not None:
-            return cached
-        with self.engine.connect() as conn:
-            result = [property_json(row) for row in repo.list_properties(conn, filters)]
-        self.cache.set_list(generation, variant, result)
-        return result
-
-    def get(self, property_id: int) -> dict[str, Any]:
+        if not use_cache or filters.free_from is not None:
+            return self._list_from_db(filters)
+        near_key = f"list:{filters!r}"
+        epoch = self.near.epoch()
+        if (copy := self.near.get(near_key)) is not None:
+            return copy
         generation = self.cache.generation()
-        if (cached := self.cache.get_item(generation, property_id)) is not None:
-            return cached
+        variant = json.dumps(asdict(filters), default=str, sort_keys=True)
+        encoded = self.cache.get_list(generation, variant)
+        if encoded is None:
+            encoded = self._list_from_db(filters)
+            self.cache.set_list(generation, variant, encoded)
+        self.near.put(epoch, near_key, encoded)
+        return encoded
+
+    def get(self, property_id: int) -> bytes:
+        near_key = f"item:{property_id}"
+        epoch = self.near.epoch()
+        if (copy := self.near.get(near_key)) is not None:
+            return copy
+        generation = self.cache.generation()
+        encoded = self.cache.get_item(generation, property_id)
+        if encoded is None:
+            with self.engine.connect() as conn:
+                row = repo.get_property(conn, property_id)
+            if row is None:
+                raise NotFound(PROPERTY_NOT_FOUND)
+            encoded = orjson.dumps(property_detail_json(row))
+            self.cache.set_item(generation, property_id, encoded)
+        self.near.put(epoch, near_key, encoded)
+        return encoded
+
+    def _list_from_db(self, filters: PropertyFilters) -> bytes:
         with self.engine.connect() as conn:
-            row = repo.get_property(conn, property_id)
-        if row is None:
-            raise NotFound(PROPERTY_NOT_FOUND)
-        result = property_detail_json(row)
-        self.cache.set_item(generation, property_id, result)
-        return result
+            return orjson.dumps([property_json(row) for row in repo.list_properties(conn, filters)])
+
+    def _invalidate(self) -> None:
+        self.cache.invalidate()
+        self.near.publish_invalidation()
 
     def create(self, identity: Identity, body: Mapping[str, Any]) -> dict[str, Any]:
         values = {**parse_property_fields(body, partial=False), "owner_id": identity.user_id}
 
         def insert(conn: Connection) -> Row:
             property_id = repo.insert_property(conn, values)
-            after_commit(conn, self.cache.invalidate)
+            after_commit(conn, self._invalidate)
             return repo.get_property(conn, property_id)
 
         return property_detail_json(transaction(self.engine, insert))
@@ -114,7 +147,7 @@ class PropertyService:
 
     def _after_change(self, conn: Connection, property_id: int, changes: dict[str, Any]) -> None:
         update = {"propertyId": property_id, "event": "updated", "changes": changes}
-        after_commit(conn, self.cache.invalidate)
+        after_commit(conn, self._invalidate)
         after_commit(conn, lambda: self.notifier.property_event(property_id, update))
 
 

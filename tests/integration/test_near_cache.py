@@ -1,0 +1,54 @@
+"""booking_service's in-process property copies against the session stack's real Redis pub/sub."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from booking_service.near_cache import NearCache
+from tests.support.faults import wait_until
+
+
+def subscribed(url: str) -> NearCache:
+    near = NearCache(url)
+    near.epoch()  # starts the listener
+    assert wait_until(lambda: near.epoch() is not None, 5), "subscription never confirmed"
+    return near
+
+
+def test_a_copy_is_served_until_another_instance_publishes_an_invalidation(stack: Any) -> None:
+    mine, other = subscribed(stack.env["REDIS_URL"]), subscribed(stack.env["REDIS_URL"])
+    mine.put(mine.epoch(), "list:all", b"[1]")
+    assert mine.get("list:all") == b"[1]"
+    other.publish_invalidation()
+    assert wait_until(lambda: mine.get("list:all") is None, 2, interval=0.01)
+
+
+def test_a_read_that_straddles_an_invalidation_is_not_kept(stack: Any) -> None:
+    mine, other = subscribed(stack.env["REDIS_URL"]), subscribed(stack.env["REDIS_URL"])
+    epoch = mine.epoch()  # the read starts ...
+    other.publish_invalidation()  # ... a writer commits meanwhile ...
+    assert wait_until(lambda: mine.epoch() != epoch, 2, interval=0.01)
+    mine.put(epoch, "item:7", b"old")  # ... and the read finishes with pre-change data
+    assert mine.get("item:7") is None
+
+
+def test_without_a_confirmed_subscription_nothing_is_kept() -> None:
+    near = NearCache("redis://127.0.0.1:1/0")  # nothing listens there
+    epoch = near.epoch()
+    time.sleep(0.3)
+    assert epoch is None and near.epoch() is None
+    near.put(near.epoch(), "list:all", b"[1]")
+    assert near.get("list:all") is None
+
+
+def test_copies_expire_after_their_max_age(stack: Any) -> None:
+    now = [0.0]
+    near = NearCache(stack.env["REDIS_URL"], max_age=5.0, clock=lambda: now[0])
+    near.epoch()
+    assert wait_until(lambda: near.epoch() is not None, 5)
+    near.put(near.epoch(), "list:all", b"[1]")
+    now[0] = 4.9
+    assert near.get("list:all") == b"[1]"
+    now[0] = 5.1
+    assert near.get("list:all") is None
