@@ -35,14 +35,16 @@ class ServiceSpec:
 SERVICES = (
     ServiceSpec(
         "user_service",
-        "user_service:create_app()",
+        "user_service",
         "user_service/__init__.py",
+        worker_class="granian",
         migrate_package="user_service",
     ),
     ServiceSpec(
         "booking_service",
-        "booking_service:create_app()",
+        "booking_service",
         "booking_service/__init__.py",
+        worker_class="granian",
         migrate_package="booking_service",
     ),
     ServiceSpec(
@@ -51,7 +53,7 @@ SERVICES = (
         "booking_service/realtime.py",
         worker_class="gevent",
     ),
-    ServiceSpec("gateway", "gateway:create_app()", "gateway/__init__.py"),
+    ServiceSpec("gateway", "gateway", "gateway/__init__.py", worker_class="granian"),
 )
 
 
@@ -117,13 +119,18 @@ def service_env(
         "GUNICORN_WORKERS": "1" if spec.worker_class == "gevent" else str(workers),
         "GUNICORN_THREADS": str(threads),
         "GUNICORN_WORKER_CLASS": spec.worker_class,
+        "HTTP_WORKERS": str(workers),
+        "HTTP_THREADS": str(threads),
     }
     if spec.name == "user_service":
         env["JWT_PRIVATE_KEY_FILE"] = str(keys_dir / "jwt_private.pem")
     return env
 
 
-def gunicorn_argv(spec: ServiceSpec) -> list[str]:
+def server_argv(spec: ServiceSpec) -> list[str]:
+    """HTTP services on granian (infra/serve.py), the Socket.IO process on gunicorn's gevent worker."""
+    if spec.worker_class == "granian":
+        return [sys.executable, "-m", "infra.serve", spec.app]
     return [
         sys.executable,
         "-m",

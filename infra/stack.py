@@ -29,8 +29,8 @@ from infra.services import (
     create_admin_argv,
     etl_exists,
     etl_schedule_argv,
-    gunicorn_argv,
     migrate_argv,
+    server_argv,
     service_env,
 )
 
@@ -260,7 +260,7 @@ class Stack:
             **os.environ,
             **service_env(spec, instance, port, self.env, self.keys_dir, self.workers, self.threads),
         }
-        spawn(name, gunicorn_argv(spec), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
+        spawn(name, server_argv(spec), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
         wait_or_fail(lambda: self._running(name) and http_ready(port), 60, name, self.logs / f"{name}.log")
 
     def _stop_all(self, names: list[str]) -> None:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container entrypoint for every Python image: `entrypoint.sh MODE PACKAGE`.
-#   web PACKAGE       migrate (when RUN_MIGRATIONS=1), then gunicorn registered in Consul while it lives
+#   web PACKAGE       migrate (when RUN_MIGRATIONS=1), then granian (infra/serve.py) registered in Consul while it lives
 #   realtime PACKAGE  the Socket.IO process: one gevent worker (Flask-SocketIO needs sticky sessions)
 #   schedule PACKAGE  migrate, then the ETL scheduler in the foreground
 #   jwt-keys DIR      create the Ed25519 key pair in DIR once (a one-shot compose job)
@@ -32,7 +32,7 @@ case "$mode" in
         address="${SERVICE_ADDRESS:-$(container_ip)}"
         exec python -m service_discovery run --service "${SERVICE_NAME:-$package}" \
             --address "$address" --port "${SERVICE_PORT:-8000}" \
-            -- gunicorn -c infra/gunicorn_conf.py --no-control-socket "$package:create_app()"
+            -- python -m infra.serve "$package"
         ;;
     realtime)
         exec gunicorn -c infra/gunicorn_conf.py --no-control-socket -k gevent -w 1 "$package.realtime:create_app()"

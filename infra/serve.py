@@ -1,0 +1,37 @@
+"""Runs a service's WSGI app on granian: `python -m infra.serve PACKAGE` (local stack and containers).
+
+Measured on these 2-core machines (bench/README.md): granian's Rust HTTP layer costs a fraction of
+gunicorn gthread's per-request work, so the same Flask apps serve 1.6-2.4x the requests. It keeps what
+gunicorn gave us: worker processes respawned when they die, SIGTERM drains in-flight requests
+(`--workers-kill-timeout` bounds it), SIGHUP reloads the workers, and the launcher's `/ready` checks
+are unchanged. The Socket.IO process stays on gunicorn's gevent worker, which Flask-SocketIO supports.
+Settings: BIND (host:port), HTTP_WORKERS, HTTP_THREADS (blocking threads per worker).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULTS = {"BIND": "0.0.0.0:8000", "HTTP_WORKERS": "2", "HTTP_THREADS": "8"}
+
+
+def granian_argv(package: str, env: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    host, _, port = env.get("BIND", DEFAULTS["BIND"]).rpartition(":")
+    return [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
+        "--host", host, "--port", port,
+        "--workers", env.get("HTTP_WORKERS", DEFAULTS["HTTP_WORKERS"]),
+        "--blocking-threads", env.get("HTTP_THREADS", DEFAULTS["HTTP_THREADS"]),
+        "--backlog", "1024",
+        "--workers-kill-timeout", "5",
+        "--respawn-failed-workers",
+        "--no-ws",
+        "--log-level", "warning",
+        f"{package}:create_app",
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    argv = granian_argv(sys.argv[1])
+    os.execv(argv[0], argv)

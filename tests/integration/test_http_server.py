@@ -1,0 +1,69 @@
+"""The HTTP services' server (granian through infra/serve.py) keeps what gunicorn gave us: SIGHUP replaces
+the workers and SIGTERM stops, both without failing a request in flight. A real granian process."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.ports import port_in_use
+from infra.serve import granian_argv
+from tests.support.faults import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    return next(p for p in random.sample(range(20000, 29999), 50) if not port_in_use(p))
+
+
+@pytest.fixture
+def server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "HTTP_WORKERS": "1", "HTTP_THREADS": "2"}
+    process = subprocess.Popen(
+        granian_argv("tests.support.slow_wsgi", env), cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    assert wait_until(lambda: _answers(url), 15), "granian did not start"
+    yield process, url
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_sighup_replaces_the_workers_and_finishes_the_request_in_flight(server) -> None:
+    process, url = server
+    before = requests.get(url, timeout=5).text
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(requests.get, url + "?1.5", timeout=10)
+        wait_until(lambda: False, 0.4)
+        process.send_signal(signal.SIGHUP)
+        assert in_flight.result().status_code == 200
+    assert wait_until(lambda: _answers(url) and requests.get(url, timeout=5).text != before, 10)
+
+
+def test_sigterm_drains_the_request_in_flight_then_exits(server) -> None:
+    process, url = server
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(requests.get, url + "?1.5", timeout=10)
+        wait_until(lambda: False, 0.4)
+        process.send_signal(signal.SIGTERM)
+        assert in_flight.result().status_code == 200
+    process.wait(timeout=10)  # raises if granian is still running
+    assert not _answers(url)
