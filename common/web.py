@@ -13,11 +13,12 @@ from werkzeug.routing import IntegerConverter, Map
 
 from common.errors import BadRequest, register_error_handlers
 from common.inputs import MAX_ID
+from common.logs import ACCESS_LOGGER, access_line
 from common.settings import BaseServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-access_log = logging.getLogger("access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def incoming_request_id() -> str:
@@ -54,21 +55,18 @@ def init_web(app: Flask, settings: BaseServiceSettings) -> None:
     @app.after_request
     def _finish_request(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-        if request.path not in ("/health", "/ready"):
-            elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "http.request.method": request.method,
-                    "url.path": request.path,
-                    "http.response.status_code": response.status_code,
-                    "event.duration": int(elapsed_ms * 1_000_000),
-                    "client.ip": request.remote_addr,
-                },
+        if request.path not in ("/health", "/ready") and access_log.isEnabledFor(logging.INFO):
+            identity = g.get("identity")
+            line = access_line(
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ns=int((time.perf_counter() - g.get("started", time.perf_counter())) * 1e9),
+                request_id=g.get("request_id", ""),
+                client_ip=request.remote_addr,
+                user_id=identity.user_id if identity is not None else None,
             )
+            access_log.info(line)
         return response
 
 

@@ -199,3 +199,26 @@ def test_logs_are_ecs_json_with_service_name(capsys: pytest.CaptureFixture[str])
     assert record["message"] == "hello world"
     assert record["service"]["name"] == "probe-service"
     assert "@timestamp" in record and record["log.level"] == "info"
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    private, public = keypair()
+    now = [time.time()]
+    verifier = TokenVerifier(public, "home-rental-platform", clock=lambda: now[0])
+    good = token(private, exp=int(now[0]) + 60)
+    assert verifier.verify(good).user_id == 7
+    assert verifier.verify(good).user_id == 7  # the remembered verdict
+    now[0] += 61
+    with pytest.raises(InvalidToken):
+        verifier.verify(good)
+
+
+def test_a_token_that_fails_verification_is_never_remembered() -> None:
+    private, public = keypair()
+    other, _ = keypair()
+    verifier = TokenVerifier(public, "home-rental-platform")
+    forged = token(other)
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(forged)
+    assert verifier.verify(token(private)).user_id == 7
