@@ -30,7 +30,10 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     init_auth(app, settings.require_public_key(), settings.jwt_issuer)
 
     engine = build_engine(
-        settings.booking_db_url, connect_timeout=settings.db_connect_timeout, pool_size=settings.db_pool_size
+        settings.booking_db_url,
+        connect_timeout=settings.db_connect_timeout,
+        pool_size=settings.db_pool_size,
+        statement_timeout=settings.db_statement_timeout,
     )
     nodes = settings.cluster_nodes
     cache = PropertyCache(cluster_client_factory(nodes) if nodes else None, settings.cache_ttl_seconds)

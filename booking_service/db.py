@@ -21,10 +21,16 @@ UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutErr
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply rerun
 
 
-def build_engine(url: str, *, connect_timeout: float, pool_size: int) -> Engine:
+def build_engine(
+    url: str, *, connect_timeout: float, pool_size: int, statement_timeout: float | None = None
+) -> Engine:
     # READ COMMITTED: after waiting on the property lock, the overlap check must see the winner's row.
     engine = make_engine(
-        url, connect_timeout=connect_timeout, pool_size=pool_size, isolation_level="READ COMMITTED"
+        url,
+        connect_timeout=connect_timeout,
+        pool_size=pool_size,
+        statement_timeout=statement_timeout,
+        isolation_level="READ COMMITTED",
     )
     event.listen(engine, "connect", _use_utc)
     return engine

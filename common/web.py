@@ -55,6 +55,10 @@ def init_web(app: Flask, settings: BaseServiceSettings) -> None:
     @app.after_request
     def _finish_request(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        # Tokens, profiles and bookings must never sit in a shared or browser cache; the few public
+        # reads that may be cached say so themselves.
+        response.headers.setdefault("Cache-Control", "no-store")
         if request.path not in ("/health", "/ready") and access_log.isEnabledFor(logging.INFO):
             identity = g.get("identity")
             line = access_line(

@@ -61,6 +61,7 @@ def user_database(settings: UserSettings) -> UserDatabase:
         settings.replica_urls,
         retry_seconds=settings.replica_retry_seconds,
         pool_size=settings.db_pool_size,
+        statement_timeout=settings.db_statement_timeout,
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import g, has_request_context
+from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -30,8 +31,15 @@ class UserDatabase:
     """The primary engine, the replica engines, and per-engine statement counters (visible to tests)."""
 
     def __init__(
-        self, primary_url: str, replica_urls: list[str], *, retry_seconds: float = 5.0, pool_size: int = 10
+        self,
+        primary_url: str,
+        replica_urls: list[str],
+        *,
+        retry_seconds: float = 5.0,
+        pool_size: int = 10,
+        statement_timeout: float | None = None,
     ) -> None:
+        self._statement_timeout = statement_timeout
         self.query_counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.primary = self._engine(PRIMARY, primary_url, pool_size)
@@ -45,7 +53,9 @@ class UserDatabase:
     def _engine(self, name: str, url: str, pool_size: int) -> Engine:
         # hide_parameters: a failed INSERT's message would otherwise carry the password hash into logs.
         url = _with_application_name(url, f"user_service:{name}")
-        engine = make_engine(url, pool_size=pool_size, hide_parameters=True)
+        engine = make_engine(
+            url, pool_size=pool_size, statement_timeout=self._statement_timeout, hide_parameters=True
+        )
         event.listen(engine, "before_cursor_execute", self._counter(name))
         return engine
 
@@ -145,4 +155,8 @@ def _with_application_name(url: str, application_name: str) -> str:
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
+    # A statement the server cancelled (statement_timeout) is that request's fault, not the replica's:
+    # rerunning it on the primary would only double its cost.
+    if isinstance(exc.orig, QueryCanceled):
+        return False
     return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)

@@ -1,0 +1,55 @@
+"""Issue #15 item 8, the response-header part, through the real nginx → gateway → service path:
+tokens and per-user answers are never cacheable, the API is never MIME-sniffed, the docs page runs
+only its own inline code and cannot be framed."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.security.conftest import Account
+
+
+def test_a_token_response_is_no_store_and_nosniff(sec_stack, new_account) -> None:
+    account: Account = new_account()
+    response = requests.post(
+        sec_stack.nginx_url + "/api/users/login",
+        json={"email": account.email, "password": account.password},
+        timeout=10,
+    )
+    assert response.status_code == 200 and "token" in response.json()
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_per_user_answers_are_no_store(sec_stack, new_account) -> None:
+    account: Account = new_account()
+    for path in ("/api/users/profile", "/api/bookings/mine"):
+        response = requests.get(sec_stack.nginx_url + path, headers=account.auth, timeout=10)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+
+
+def test_errors_are_no_store_too(sec_stack) -> None:
+    response = requests.get(sec_stack.nginx_url + "/api/users/profile", timeout=10)
+    assert response.status_code == 401
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_public_property_reads_say_how_long_they_may_be_cached(sec_stack) -> None:
+    response = requests.get(sec_stack.nginx_url + "/api/bookings/properties", timeout=10)
+    assert (
+        response.headers["Cache-Control"] == "public, max-age=1, stale-while-revalidate=1, stale-if-error=1"
+    )
+
+
+def test_the_docs_page_runs_only_its_own_inline_code_and_cannot_be_framed(sec_stack) -> None:
+    response = requests.get(sec_stack.nginx_url + "/api/docs", timeout=10)
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", policy)
+    assert response.headers["X-Frame-Options"] == "DENY"
