@@ -27,7 +27,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app = Flask(__name__)
     init_web(app, settings)
     register_db_error_handler(app)
-    init_auth(app, settings.require_public_key(), settings.jwt_issuer)
+    init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
 
     engine = build_engine(
         settings.booking_db_url,

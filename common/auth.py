@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import current_app, g, request
 
 from common.errors import Forbidden, Unauthorized
+from common.revocation import TokenVersions
 
 ALGORITHMS = ["EdDSA"]
 ROLES = ("user", "host", "admin")
@@ -29,6 +30,7 @@ class InvalidToken(Exception):
 class Identity:
     user_id: int
     role: str
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -45,13 +47,28 @@ class TokenVerifier:
 
     CACHE_SIZE = 10_000
 
-    def __init__(self, public_key_pem: str, issuer: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        public_key_pem: str,
+        issuer: str,
+        clock: Callable[[], float] = time.time,
+        versions: TokenVersions | None = None,
+    ) -> None:
         self._key = load_pem_public_key(public_key_pem.encode())
         self._issuer = issuer
         self._clock = clock
+        self._versions = versions
         self._verified: dict[str, tuple[Identity, float]] = {}
 
     def verify(self, token: str) -> Identity:
+        identity = self._verified_identity(token)
+        if self._versions is not None and not self._versions.is_current(
+            identity.user_id, identity.token_version
+        ):
+            raise InvalidToken("Token has been revoked")
+        return identity
+
+    def _verified_identity(self, token: str) -> Identity:
         known = self._verified.get(token)
         if known is not None:
             identity, expires_at = known
@@ -80,10 +97,12 @@ class TokenVerifier:
 
 
 def _identity_from_claims(claims: dict[str, Any]) -> Identity:
-    sub, role = claims.get("sub"), claims.get("role", "user")
+    sub, role, version = claims.get("sub"), claims.get("role", "user"), claims.get("tv", 0)
     if not isinstance(sub, str) or not _SUBJECT.fullmatch(sub) or role not in ROLES:
         raise InvalidToken("token subject or role is invalid")
-    return Identity(user_id=int(sub), role=role)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31:
+        raise InvalidToken("token version is invalid")
+    return Identity(user_id=int(sub), role=role, token_version=version)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -130,5 +149,8 @@ def current_identity() -> Identity:
     return g.identity
 
 
-def init_auth(app: Any, public_key_pem: str, issuer: str) -> None:
-    app.extensions["token_verifier"] = TokenVerifier(public_key_pem, issuer)
+def init_auth(app: Any, public_key_pem: str, issuer: str, redis_url: str | None = None) -> None:
+    """`redis_url`: where token versions live (logout and role changes revoke); None: no revocation."""
+    versions = TokenVersions(redis_url) if redis_url else None
+    app.extensions["token_versions"] = versions
+    app.extensions["token_verifier"] = TokenVerifier(public_key_pem, issuer, versions=versions)

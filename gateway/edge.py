@@ -23,7 +23,7 @@ def init_edge(app: Flask, settings: GatewaySettings) -> None:
     (defence in depth). A caller with a valid token is limited per user, anyone else per client IP: a
     whole office behind one NAT address shares only the anonymous limit, each signed-in user has their own.
     """
-    init_auth(app, settings.require_public_key(), settings.jwt_issuer)
+    init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
     limits = None
     if settings.rate_limit_enabled:
         limiter = SharedRateLimiter(redis_factory(settings.redis_url))

@@ -31,6 +31,8 @@ def _rule(pattern: str, methods: frozenset[str] = ANY_METHOD) -> ProtectedRule:
 
 PROTECTED: tuple[ProtectedRule, ...] = (
     _rule(r"/api/users/profile/?"),
+    _rule(r"/api/users/logout/?"),
+    _rule(r"/api/users/refresh/?"),
     _rule(r"/api/users/allusers/?"),
     _rule(r"/api/users/[^/]+/role/?"),
     _rule(r"/api/bookings/book/?"),

@@ -1,0 +1,82 @@
+"""Token versions: a user's tokens stop working within `REVOCATION_BOUND_SECONDS` of a logout or a role
+change, in every process that verifies tokens.
+
+user_service keeps each user's `token_version` in PostgreSQL (the source of truth) and, after a change
+commits, writes it to Redis (`hrp:token-version:<id>`, expiring with the longest token lifetime, after
+which no older token is alive anyway). A token carries the version it was issued at (`tv`); verifiers
+refuse it once Redis holds a higher one. Each process remembers a user's version for at most
+REVOCATION_BOUND_SECONDS, so the check costs one Redis read per user per second, not one per request.
+Redis unreachable: tokens are judged by their signature and expiry alone (logged), the same trade-off
+the rate limits make — an outage of the cache must not become an outage of every signed-in page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+log = logging.getLogger(__name__)
+
+REVOCATION_BOUND_SECONDS = 1.0
+KEY_PREFIX = "hrp:token-version"
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}
+MAX_REMEMBERED = 50_000
+
+
+def version_key(user_id: int) -> str:
+    return f"{KEY_PREFIX}:{user_id}"
+
+
+class TokenVersions:
+    def __init__(self, redis_url: str | None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = redis.Redis.from_url(redis_url, **REDIS_TIMEOUTS) if redis_url else None
+        self._clock = clock
+        self._known: dict[int, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def is_current(self, user_id: int, token_version: int) -> bool:
+        return token_version >= self.current(user_id)
+
+    def current(self, user_id: int) -> int:
+        """The user's version as Redis last said, at most REVOCATION_BOUND_SECONDS old; 0 if unknown."""
+        now = self._clock()
+        known = self._known.get(user_id)
+        if known is not None and now - known[1] < REVOCATION_BOUND_SECONDS:
+            return known[0]
+        version = self._read(user_id)
+        if version is None:  # store down: keep what we knew, else trust the signature
+            return known[0] if known is not None else 0
+        with self._lock:
+            if len(self._known) >= MAX_REMEMBERED:
+                self._known.clear()
+            self._known[user_id] = (version, now)
+        return version
+
+    def publish(self, user_id: int, version: int, ttl_seconds: int) -> bool:
+        """Called by user_service after the new version committed; False when Redis did not take it."""
+        if self._client is None:
+            return False
+        try:
+            self._client.set(version_key(user_id), version, ex=max(1, ttl_seconds))
+        except (redis.RedisError, OSError) as exc:
+            log.error("token version of user %s not published: %s", user_id, type(exc).__name__)
+            return False
+        with self._lock:
+            self._known[user_id] = (version, self._clock())
+        return True
+
+    def _read(self, user_id: int) -> int | None:
+        if self._client is None or self._clock() < self._quiet_until:
+            return None
+        try:
+            raw = self._client.get(version_key(user_id))
+        except (redis.RedisError, OSError) as exc:
+            log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
+            self._quiet_until = self._clock() + 1.0
+            return None
+        return int(raw) if raw is not None else 0
