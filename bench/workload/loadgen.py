@@ -29,6 +29,7 @@ class Outcome:
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    edge: Counter[str] = field(default_factory=Counter)  # "kind X-Cache-Status" of answers that had one
     sent: int = 0
     elapsed_s: float = 0.0
     generator_cpu_s: float = 0.0
@@ -37,11 +38,14 @@ class Outcome:
         for kind, values in other.latencies.items():
             self.latencies.setdefault(kind, []).extend(values)
         self.errors.update(other.errors)
+        self.edge.update(other.edge)
         self.sent += other.sent
         self.elapsed_s = max(self.elapsed_s, other.elapsed_s)
         self.generator_cpu_s += other.generator_cpu_s
 
-    def record(self, kind: str, status: int, latency: float) -> None:
+    def record(self, kind: str, status: int, latency: float, edge: str = "") -> None:
+        if edge:
+            self.edge[f"{kind} {edge}"] += 1
         if status in OK_STATUSES:
             self.latencies.setdefault(kind, []).append(latency)
         else:
@@ -59,13 +63,20 @@ async def _read_chunked(reader: asyncio.StreamReader) -> None:
             return
 
 
+def edge_status(head: bytes) -> str:
+    """nginx's X-Cache-Status (HIT, MISS, BYPASS, ...) from a lower-cased response head, or ""."""
+    at = head.find(b"\r\nx-cache-status:")
+    return "" if at < 0 else head[at + 18 : head.index(b"\r\n", at + 2)].strip().upper().decode()
+
+
 async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
-) -> tuple[int, bool]:
-    """Sends one request and reads the whole response; returns (status, connection reusable)."""
+) -> tuple[int, bool, str]:
+    """Sends one request and reads the whole response; returns (status, connection reusable, edge status)."""
     writer.write(raw)
     head = (await reader.readuntil(b"\r\n\r\n")).lower()
     status = int(head[9:12])
+    edge = edge_status(head)
     at = head.find(b"\r\ncontent-length:")
     if at >= 0:
         await reader.readexactly(int(head[at + 17 : head.index(b"\r\n", at + 2)]))
@@ -73,8 +84,8 @@ async def exchange(
         await _read_chunked(reader)
     elif status not in (204, 304):
         await reader.read()
-        return status, False
-    return status, b"\r\nconnection: close" not in head
+        return status, False, edge
+    return status, b"\r\nconnection: close" not in head, edge
 
 
 class Pool:
@@ -130,14 +141,14 @@ async def _send(pool: Pool, request: Request, intended: float, outcome: Outcome)
     except OSError:
         outcome.record(kind, 0, 0.0)
         return
-    reusable = False
+    reusable, edge = False, ""
     try:
-        status, reusable = await exchange(*conn, raw)
+        status, reusable, edge = await exchange(*conn, raw)
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
         status = 0
     finally:
         pool.release(conn, reusable)
-    outcome.record(kind, status, time.monotonic() - intended)
+    outcome.record(kind, status, time.monotonic() - intended, edge)
 
 
 async def open_loop(
