@@ -3,9 +3,10 @@
     python -m bench.run [--quick] [--skip-external] [--skip-scale-out] [--out DIR] [--render FILE]
 
 1. A private stack (nginx, 2 gateways, 2 user_service, 2 booking_service, 2 realtime, real databases)
-   on free ports in 20000-29999, plus a bare gunicorn "hello" app with the same worker settings:
-   reference points (maximum throughput and one-client latency of each hop), then the mixed workload
-   offered open-loop at 10-125 % of its measured maximum, with the CPU time of every component.
+   on free ports in 20000-29999, plus a bare Flask `jsonify` hello and a raw WSGI hello on gunicorn with
+   the same worker settings: reference points (wrk maxima, CPU and requests served per component, and
+   one-client latency of each hop; every ratio is to the Flask hello), the mixed workload's maxima, then
+   the mixed workload (edge cache bypassed) offered open-loop at 10-125 % of its measured maximum.
    The Socket.IO fan-out benchmark runs attached to this stack.
 2. The same with 1 instance of each service: maximum, and the load of the 75 % step.
 3. The other benchmarks of bench/ as subprocesses with bounded parameters.
@@ -24,8 +25,9 @@ import time
 from pathlib import Path
 
 from bench import report
-from bench.workload import external, suite, wrk
+from bench.workload import external, references, suite, wrk
 from bench.workload.suite import Timing
+from infra.services import SERVICES
 
 WORKERS, THREADS = 2, 8
 SUITE_BUDGET_S = 570  # the issue allows 10 minutes; keep half a minute for reporting and teardown
@@ -36,19 +38,15 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
     hello_log = Path(tempfile.gettempdir()) / "hrp-bench-hello.log"
     with (
         suite.private_stack(2, WORKERS, THREADS) as stack,
-        suite.hello_server(WORKERS, THREADS, hello_log) as hello_url,
+        suite.hello_servers(WORKERS, THREADS, hello_log) as hellos,
     ):
         planner = suite.prepare(stack)
         suite.warm_mix(stack, planner, timing)
-        refs = suite.references(stack, hello_url, planner, timing)
+        refs = references.measure_all(stack, hellos, planner, timing, wrk.ensure())
         max_rps = refs[suite.MIXED]["rps"]
         found = {"references": refs, "max_rps": max_rps}
-        # Before the sweep: its 125 % step leaves a backlog that would slow wrk down.
-        if binary := wrk.ensure():
-            found["wrk"] = {
-                "nginx static file": wrk.measure(binary, stack.nginx_url + "/index.html", timing.max_s),
-                "bare gunicorn hello": wrk.measure(binary, hello_url + "/", timing.max_s),
-            }
+        found["generator_ceiling"] = references.generator_ceiling(stack, timing)
+        print(f"[bench] sweep of the mixed workload ({suite.MIXED}), max {max_rps:.0f} req/s", flush=True)
         found["sweep"] = suite.sweep(stack, planner, max_rps, timing)
         if with_socketio:
             attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
@@ -62,7 +60,7 @@ def scale_out(timing: Timing, rate: float) -> dict:
         planner = suite.prepare(stack)
         suite.warm_mix(stack, planner, timing)
         plan = lambda: planner.plan(int(MIX_MAX_PLAN_RPS * timing.max_s))  # noqa: E731
-        maximum = suite.saturate(stack.nginx_url, plan, timing, suite.MIX_TRIES)
+        maximum = suite.saturate(stack.nginx_url, plan, timing, stack, suite.MIX_TRIES)
         at_rate = suite.offer(stack, planner, rate, timing.step_s)
     return {"max": maximum, "at_rate": at_rate}
 
@@ -82,6 +80,11 @@ def externals(started: float, skip: set[str]) -> dict:
         print(f"[bench] {bench.name} ({bench.script}) ...", flush=True)
         found[bench.name] = external.run_one(bench)
     return found
+
+
+def servers() -> dict[str, str]:
+    """What each process of the stack runs on (gunicorn's worker class, or granian)."""
+    return {spec.name: spec.worker_class for spec in SERVICES}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
-        "settings": {"gunicorn_workers": WORKERS, "gunicorn_threads": THREADS, "timing": vars(timing)},
+        "settings": {"workers": WORKERS, "threads": THREADS, "timing": vars(timing), "servers": servers()},
         "quick": args.quick,
     }
     print("[bench] 2-instance stack: references, sweep" + ("" if args.skip_external else ", Socket.IO"))

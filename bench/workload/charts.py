@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.workload.cpu import OUTSIDE
+from bench.workload.hello import FLASK_HELLO
 
 
 def draw(results: dict, out: Path) -> list[str]:
@@ -44,11 +45,18 @@ def knee(main: dict, path: Path) -> Path:
 def references(main: dict, path: Path) -> Path:
     refs = main["references"]
     names = list(refs)
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     ax.barh(names, [refs[n]["rps"] for n in names], color="tab:blue")
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("maximum throughput, closed loop (req/s, log scale)")
+    hello = refs.get(FLASK_HELLO, {}).get("rps")
+    if hello:  # the targets' yardsticks: 0.33x and 4x the Flask hello
+        for factor, style in ((0.33, ":"), (1.0, "-"), (4.0, "--")):
+            ax.axvline(
+                factor * hello, color="tab:red", linestyle=style, linewidth=1, label=f"{factor}x Flask hello"
+            )
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("max req/s, closed loop, log scale (wrk; mixed rows: Python generator)")
     ax.set_title("Reference points measured in the same run")
     ax.grid(True, axis="x", which="both", alpha=0.3)
     fig.tight_layout()

@@ -26,10 +26,14 @@ FIRST_READER = 50_001
 LOGIN_USERS, LOGIN_PASSWORD = 8, "bench-password-123"
 
 
-def http_request(method: str, path: str, token: str | None = None, body: object | None = None) -> bytes:
+def http_request(
+    method: str, path: str, token: str | None = None, body: object | None = None, *, no_cache: bool = False
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: application/json"]
     if token:
         lines.append(f"Authorization: Bearer {token}")
+    if no_cache:
+        lines.append("Cache-Control: no-cache")
     payload = b""
     if body is not None:
         payload = json.dumps(body).encode()
@@ -57,6 +61,7 @@ class Fixture:
     tokens: dict[int, str]
     cancellable: list[tuple[int, int]]
     logins: list[dict[str, str]]
+    profile_token: str  # a registered user's (the readers exist only in MariaDB, they have no profile)
     book_cursor: count = field(default_factory=count)
     cancel_cursor: count = field(default_factory=count)
 
@@ -72,7 +77,10 @@ def seed(booking_db_url: str, user_service_url: str, sign: object) -> Fixture:
         engine.dispose()
     readers = sorted(reads)
     tokens = {uid: sign(uid, "user") for uid in readers}  # type: ignore[operator]
-    return Fixture(property_ids, reads, tokens, cancellable, _register(user_service_url))
+    logins = _register(user_service_url)
+    answer = requests.post(f"{user_service_url}/api/users/login", json=logins[0], timeout=30)
+    answer.raise_for_status()
+    return Fixture(property_ids, reads, tokens, cancellable, logins, answer.json()["token"])
 
 
 def _insert_properties(conn: sa.Connection) -> list[int]:
@@ -132,14 +140,29 @@ def _register(user_service_url: str) -> list[dict[str, str]]:
     return users
 
 
-class Planner:
-    """Draws requests of the mix; book and cancel requests consume the fixture's unique slots."""
+# How browse requests meet nginx's edge micro-cache (anonymous reads only; a token or no-cache bypasses it).
+EDGE_CACHED, NO_CACHE, SIGNED_IN = "edge cache", "edge cache bypassed (no-cache)", "browsing signed in"
+BROWSE_MODES = (EDGE_CACHED, NO_CACHE, SIGNED_IN)
 
-    def __init__(self, fixture: Fixture, seed: int = 1) -> None:
-        self.fixture, self.rng = fixture, random.Random(seed)
-        self.browse = [("browse", http_request("GET", path)) for path in browse_paths()]
+
+class Planner:
+    """Draws requests of the mix; book and cancel requests consume the fixture's unique slots.
+
+    `browse`: EDGE_CACHED sends anonymous reads (nginx answers most from its micro-cache); NO_CACHE adds
+    `Cache-Control: no-cache`, which nginx honours as a bypass and the gateway forwards, so booking_service
+    skips its own property cache too; SIGNED_IN sends a reader's token, which bypasses only the edge cache.
+    """
+
+    def __init__(self, fixture: Fixture, seed: int = 1, browse: str = NO_CACHE) -> None:
+        self.fixture, self.rng, self.browse_mode = fixture, random.Random(seed), browse
+        self.paths = browse_paths()
+        self.browse = [("browse", http_request("GET", p, no_cache=browse == NO_CACHE)) for p in self.paths]
         self.kinds = [kind for kind, _ in MIX]
         self.weights = [weight for _, weight in MIX]
+
+    def with_browse(self, browse: str) -> Planner:
+        """The same fixture (and its book/cancel cursors) with browse requests of another kind."""
+        return Planner(self.fixture, self.rng.randrange(1 << 30), browse)
 
     def plan(self, total: int) -> list[Request]:
         makers = {"browse": self._browse, "booking_read": self._booking_read, "login": self.login,
@@ -147,6 +170,9 @@ class Planner:
         return [makers[kind]() for kind in self.rng.choices(self.kinds, self.weights, k=total)]
 
     def _browse(self) -> Request:
+        if self.browse_mode == SIGNED_IN:
+            token = self.fixture.tokens[self.rng.choice(list(self.fixture.tokens))]
+            return "browse", http_request("GET", self.rng.choice(self.paths), token)
         return self.rng.choice(self.browse)
 
     def _booking_read(self) -> Request:
