@@ -35,6 +35,7 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
         read_timeout=settings.upstream_read_timeout,
         max_retries=settings.upstream_max_retries,
         pool_size=settings.upstream_pool_size,
+        hedge_after=settings.upstream_hedge_after or None,
     )
     app.extensions["upstream_client"] = client
     app.extensions["gateway_settings"] = settings

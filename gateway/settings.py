@@ -14,8 +14,8 @@ class GatewaySettings(BaseServiceSettings):
     discovery_backend: Literal["static", "consul"] = "static"
     consul_host: str = "127.0.0.1"
     consul_port: int = 8500
-    health_check_interval: float = 1.0
-    health_check_timeout: float = 1.0
+    health_check_interval: float = 0.5
+    health_check_timeout: float = 0.5
     redis_url: str | None = None
     rate_limit: str = "300/minute"
     user_rate_limit: str = "300/minute"
@@ -24,6 +24,8 @@ class GatewaySettings(BaseServiceSettings):
     upstream_connect_timeout: float = 0.5
     upstream_read_timeout: float = 5.0
     upstream_max_retries: int = 2
+    # An idempotent request unanswered this long is also sent to another instance (retry budget).
+    upstream_hedge_after: float = 0.5
     upstream_pool_size: int = 32
     breaker_failure_threshold: int = 5
     breaker_reset_timeout: float = 2.0

@@ -10,6 +10,7 @@ request never races the server's close of a pooled connection.
 from __future__ import annotations
 
 import http.client
+import select
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -76,6 +77,38 @@ class UpstreamResponse:
         self._connection.close()
 
 
+class Pending:
+    """A request sent on a connection whose answer has not been read yet."""
+
+    def __init__(self, pool: ConnectionPool, connection: http.client.HTTPConnection) -> None:
+        self._pool = pool
+        self._connection = connection
+
+    def fileno(self) -> int:
+        assert self._connection.sock is not None
+        return self._connection.sock.fileno()
+
+    def response(self) -> UpstreamResponse:
+        try:
+            return UpstreamResponse(self._pool, self._connection)
+        except TimeoutError as exc:
+            self._connection.close()
+            raise TransportError(UpstreamFailure.TIMEOUT, exc) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            self._connection.close()
+            raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+
+    def abandon(self) -> None:
+        """Drops a request whose answer is no longer wanted (the connection cannot be reused)."""
+        self._connection.close()
+
+
+def first_answered(pending: list[Pending], timeout: float) -> Pending | None:
+    """The first of `pending` with bytes to read within `timeout` seconds, or None."""
+    readable, _, _ = select.select(pending, [], [], max(0.0, timeout))
+    return readable[0] if readable else None
+
+
 class ConnectionPool:
     """Idle keep-alive connections to one instance, newest first; at most `max_idle` are kept."""
 
@@ -97,20 +130,17 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+        return self.start(method, path, headers, body).response()
+
+    def start(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Pending:
+        """Sends the request; the answer is awaited separately (so a slow one can be raced)."""
         connection = self._take() or self._connect()
         try:
             connection.request(method, path, body=body or None, headers=dict(headers))
         except OSError as exc:
             connection.close()
             raise TransportError(UpstreamFailure.BROKEN, exc) from exc
-        try:
-            return UpstreamResponse(self, connection)
-        except TimeoutError as exc:
-            connection.close()
-            raise TransportError(UpstreamFailure.TIMEOUT, exc) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+        return Pending(self, connection)
 
     def give_back(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from gateway.breaker import BreakerBoard, CircuitBreaker
 from gateway.failures import UpstreamError, UpstreamFailure
-from gateway.transport import ConnectionPool, TransportError, UpstreamResponse
+from gateway.transport import ConnectionPool, Pending, TransportError, UpstreamResponse, first_answered
 from service_discovery import Instance, Registry, RoundRobin
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BACKOFF_BASE_SECONDS = 0.005
 # Statuses that say the instance itself is unwell; a 500 is one request's fault and never counts.
 UNHEALTHY_STATUSES = frozenset({502, 503, 504})
+SLOW_INSTANCE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class UpstreamClient:
         max_retries: int = 2,
         pool_size: int = 32,
         retry_ratio: float = 0.1,
+        hedge_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.registry = registry
@@ -60,6 +62,8 @@ class UpstreamClient:
         self._max_attempts = 1 + max_retries
         self._balancer = RoundRobin()
         self._retry_budget = RetryBudget(retry_ratio)
+        self._hedge_after = hedge_after
+        self._slow_until: dict[str, float] = {}
         self._sleep = sleep
 
     def send(self, service: str, outgoing: OutgoingRequest) -> UpstreamResponse:
@@ -67,6 +71,17 @@ class UpstreamClient:
         candidates = self._candidates(service)
         self._retry_budget.deposit()
         failure, attempts = UpstreamFailure.ALL_OPEN, 0
+        if self._hedge_after and outgoing.idempotent and len(candidates) > 1:
+            try:
+                hedged = self._hedged(candidates, outgoing)
+                if hedged is not None:
+                    return hedged
+            except TransportError as exc:
+                failure = exc.failure
+                log.warning("%s %s (hedged): %s", outgoing.method, service, failure.value)
+                if not self._may_retry(failure, outgoing):
+                    raise UpstreamError(failure, service) from exc
+            attempts, candidates = 1, candidates[1:]
         for instance in candidates:
             breaker = self.breakers.get(instance.id)
             if attempts >= self._max_attempts or not breaker.try_acquire():
@@ -101,15 +116,57 @@ class UpstreamClient:
         candidates = [i for i in ordered if self.breakers.get(i.id).available()]
         if not candidates:
             raise UpstreamError(UpstreamFailure.ALL_OPEN, service)
+        # Instances that recently left a request unanswered past the hedge delay go last (never out:
+        # a loaded service must not eject itself); writes, which are never hedged, avoid them.
+        now = time.monotonic()
+        candidates.sort(key=lambda i: self._slow_until.get(i.id, 0.0) > now)
         return candidates
 
-    def _attempt(
-        self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
-    ) -> UpstreamResponse:
+    def _hedged(self, candidates: list[Instance], outgoing: OutgoingRequest) -> UpstreamResponse | None:
+        """An idempotent request that is not answered within `hedge_after` is also sent to the next
+        instance (within the retry budget); the first answer wins, the other is dropped. None when the
+        first instance could not take the request at all (the caller tries the rest as usual)."""
+        first = candidates[0]
+        breaker = self.breakers.get(first.id)
+        if not breaker.try_acquire():
+            return None
         try:
-            response = self._pool(instance).request(
-                outgoing.method, outgoing.path, outgoing.headers, outgoing.body
-            )
+            pending = self._start(first, breaker, outgoing)
+        except TransportError as exc:
+            if exc.failure is UpstreamFailure.CONNECT:
+                return None
+            raise
+        assert self._hedge_after is not None
+        if first_answered([pending], self._hedge_after) is not None:
+            return self._finish(breaker, pending)
+        self._slow_until[first.id] = time.monotonic() + SLOW_INSTANCE_SECONDS
+        second = next((i for i in candidates[1:] if self.breakers.get(i.id).try_acquire()), None)
+        if second is None or not self._retry_budget.withdraw():
+            return self._finish(breaker, pending)
+        try:
+            backup = self._start(second, self.breakers.get(second.id), outgoing)
+        except TransportError:
+            return self._finish(breaker, pending)
+        winner = first_answered([pending, backup], self._read_timeout - self._hedge_after)
+        if winner is None:
+            pending.abandon()
+            backup.abandon()
+            breaker.record_failure()
+            raise TransportError(UpstreamFailure.TIMEOUT, TimeoutError("neither instance answered"))
+        loser = backup if winner is pending else pending
+        loser.abandon()
+        return self._finish(breaker if winner is pending else self.breakers.get(second.id), winner)
+
+    def _start(self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest) -> Pending:
+        try:
+            return self._pool(instance).start(outgoing.method, outgoing.path, outgoing.headers, outgoing.body)
+        except TransportError:
+            breaker.record_failure()
+            raise
+
+    def _finish(self, breaker: CircuitBreaker, pending: Pending) -> UpstreamResponse:
+        try:
+            response = pending.response()
         except TransportError:
             breaker.record_failure()
             raise
@@ -118,6 +175,11 @@ class UpstreamClient:
         else:
             breaker.record_success()
         return response
+
+    def _attempt(
+        self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
+    ) -> UpstreamResponse:
+        return self._finish(breaker, self._start(instance, breaker, outgoing))
 
     def _pool(self, instance: Instance) -> ConnectionPool:
         pool = self._pools.get(instance.id)

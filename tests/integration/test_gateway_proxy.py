@@ -448,3 +448,21 @@ def test_rate_limit_store_down_still_limits_in_process_and_never_fails_a_request
         assert responses[-1].json() == {"error": "Too many requests"}
     finally:
         gw.close()
+
+
+def test_a_read_the_first_instance_leaves_unanswered_is_hedged_to_the_other(
+    keys: tuple[Path, Path], upstreams: dict[str, Upstream]
+) -> None:
+    """Issue #15 item 9: a frozen or stalled instance costs a read the hedge delay, not the timeout."""
+    gw = make_gateway(keys, upstreams, upstream_read_timeout=5.0, upstream_hedge_after=0.3)
+    upstreams["users-a"].mode = "hang"
+    try:
+        for _ in range(2):  # round robin: one of these starts on the stalled instance
+            started = time.perf_counter()
+            response = requests.get(f"{gw.url}/api/users/login", timeout=10)
+            assert response.status_code == 200 and response.json()["instance"] == "users-b"
+            assert time.perf_counter() - started < 1.2
+        writes = [requests.post(f"{gw.url}/api/users/login", timeout=10).json()["instance"] for _ in range(4)]
+        assert writes == ["users-b"] * 4, "writes, which are never hedged, avoid the slow instance"
+    finally:
+        gw.close()

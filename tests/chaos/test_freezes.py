@@ -1,0 +1,75 @@
+"""Gray failures (issue #15 item 9): one instance of a scaled service frozen with SIGSTOP — alive to the
+kernel, silent to everyone — under a loop of signed-in reads through nginx. Goal: no read costs more than
+2 s and none fails (the gateway hedges a read left unanswered for 0.5 s to the other instance and its
+health checks drop the frozen one within about a second). Real private stack; nothing is mocked.
+The figures land in tests/output/freeze_report.txt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.load import LoadUser
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+REPORT = Path(__file__).resolve().parents[1] / "output" / "freeze_report.txt"
+BOUND_S = 2.0
+CLIENTS = 4
+FROZEN_FOR_S = 4.0
+
+
+def read_loop(url: str, headers: dict[str, str], stop: threading.Event, out: list[tuple[float, int]]) -> None:
+    with requests.Session() as session:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                status = session.get(url, headers=headers, timeout=10).status_code
+            except requests.RequestException:
+                status = 0
+            out.append((time.perf_counter() - started, status))
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [("booking_service", "/api/bookings/properties"), ("user_service", "/api/users/profile")],
+)
+def test_a_frozen_instance_costs_no_read_more_than_2s_and_fails_none(
+    chaos_stack, load_users: list[LoadUser], service: str, path: str
+) -> None:
+    headers = {"Authorization": f"Bearer {load_users[0].token}"}  # a token: never served by the edge cache
+    url = chaos_stack.nginx_url + path
+    assert requests.get(url, headers=headers, timeout=10).status_code == 200
+    pid = chaos_stack.pid(service, 0)
+    assert pid, f"{service}-0 has no pid"
+    results: list[tuple[float, int]] = []
+    stop = threading.Event()
+    clients = [
+        threading.Thread(target=read_loop, args=(url, headers, stop, results), daemon=True)
+        for _ in range(CLIENTS)
+    ]
+    for client in clients:
+        client.start()
+    time.sleep(1.0)
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        time.sleep(FROZEN_FOR_S)
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    time.sleep(1.0)
+    stop.set()
+    for client in clients:
+        client.join(timeout=15)
+    slowest = max(latency for latency, _ in results)
+    failed = sum(1 for _, status in results if status != 200)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with REPORT.open("a") as report:
+        report.write(f"{service}-0 frozen {FROZEN_FOR_S:.0f} s, GET {path}: {len(results)} reads, "
+                     f"{failed} failed, slowest {slowest:.2f} s\n")  # fmt: skip
+    assert failed == 0, f"{failed} of {len(results)} reads failed"
+    assert slowest <= BOUND_S, f"slowest read {slowest:.2f} s"
