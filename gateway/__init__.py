@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.proxies import TrustedProxyFix, parse_networks
+from common.settings import split_csv
 from common.web import init_web
 from gateway.breaker import BreakerBoard
 from gateway.docs import docs_blueprint
@@ -26,7 +27,9 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     configure_logging(settings.service_name, settings.log_level)
     app = Flask(__name__)
     if settings.trusted_proxy_count > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, parse_networks(split_csv(settings.trusted_proxies)), settings.trusted_proxy_count
+        )
     init_web(app, settings)
     client = UpstreamClient(
         build_registry(settings),

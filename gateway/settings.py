@@ -21,6 +21,7 @@ class GatewaySettings(BaseServiceSettings):
     user_rate_limit: str = "300/minute"
     rate_limit_enabled: bool = True
     trusted_proxy_count: int = 1
+    trusted_proxies: str = "127.0.0.1"
     upstream_connect_timeout: float = 0.5
     upstream_read_timeout: float = 5.0
     upstream_max_retries: int = 2

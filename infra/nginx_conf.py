@@ -38,7 +38,7 @@ def render_local(
 ) -> str:
     return render(
         {
-            "USER_DIRECTIVE": "user root root;" if as_root else "",
+            "USER_DIRECTIVE": "user www-data www-data;" if as_root else "",
             "WORKER_PROCESSES": "2",
             "PID_FILE": str(prefix / "nginx.pid"),
             "ERROR_LOG": str(prefix / "logs" / "error.log"),

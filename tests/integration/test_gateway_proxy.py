@@ -466,3 +466,16 @@ def test_a_read_the_first_instance_leaves_unanswered_is_hedged_to_the_other(
         assert writes == ["users-b"] * 4, "writes, which are never hedged, avoid the slow instance"
     finally:
         gw.close()
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(
+    keys: tuple[Path, Path], upstreams: dict[str, Upstream]
+) -> None:
+    """Issue #15 item 8: only a configured proxy may name the client; anyone else is their own address."""
+    gw = make_gateway(keys, upstreams, trusted_proxies="10.255.255.0/24")
+    try:
+        requests.get(f"{gw.url}/api/users/login", headers={"X-Forwarded-For": "6.6.6.6"}, timeout=5)
+        [hit] = upstreams["users-a"].hits + upstreams["users-b"].hits
+        assert hit["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    finally:
+        gw.close()

@@ -4,7 +4,9 @@ only its own inline code and cannot be framed."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import requests
 
@@ -53,3 +55,28 @@ def test_the_docs_page_runs_only_its_own_inline_code_and_cannot_be_framed(sec_st
     assert "'unsafe-inline'" not in policy
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", policy)
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_site_serves_no_repository_file(sec_stack) -> None:
+    frontend = Path(__file__).resolve().parents[2] / "frontend"
+    for name in ("README.md", ".prettierrc.json", ".prettierignore", "package.json"):
+        response = requests.get(f"{sec_stack.nginx_url}/{name}", timeout=10)
+        assert (frontend / name).read_text() not in response.text, name
+
+
+def test_nginx_workers_do_not_run_as_root(sec_stack) -> None:
+    master = int((sec_stack.root / "nginx" / "nginx.pid").read_text())
+    workers = [
+        pid for pid in Path("/proc").iterdir()
+        if pid.name.isdigit() and _ppid(pid) == master
+    ]  # fmt: skip
+    assert workers, "nginx has no worker processes"
+    if os.geteuid() == 0:  # started as root, nginx must hand its workers to an unprivileged user
+        assert all(pid.stat().st_uid != 0 for pid in workers)
+
+
+def _ppid(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
