@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
+SERVER_IDLE_MS = 30_000
 DEFAULTS = {"BIND": "0.0.0.0:8000", "HTTP_WORKERS": "2", "HTTP_THREADS": "8"}
 
 
@@ -24,6 +25,9 @@ def granian_argv(package: str, env: dict[str, str] | os._Environ[str] = os.envir
         "--workers", env.get("HTTP_WORKERS", DEFAULTS["HTTP_WORKERS"]),
         "--blocking-threads", env.get("HTTP_THREADS", DEFAULTS["HTTP_THREADS"]),
         "--backlog", "1024",
+        # Idle keep-alive connections are closed after 30 s; every client of ours (nginx upstream
+        # keepalive_timeout, the gateway's pools) drops them after 10 s, so no request races a close.
+        "--http1-header-read-timeout", str(SERVER_IDLE_MS),
         "--workers-kill-timeout", "5",
         "--respawn-failed-workers",
         "--no-ws",
