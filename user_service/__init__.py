@@ -31,12 +31,7 @@ def create_app(config: UserSettings | None = None) -> Flask:
     configure_logging(settings.service_name, settings.log_level)
     signer = token_signer(settings)
     db = user_database(settings)
-    limiter = LoginLimiter(
-        settings.redis_url,
-        max_per_email=settings.login_max_failures,
-        max_per_ip=settings.login_max_failures_per_ip,
-        window_seconds=settings.login_window_seconds,
-    )
+    limiter = LoginLimiter(settings.redis_url, settings.login_limits)
     app = Flask(__name__)
     init_web(app, settings)
     init_auth(app, signer.public_key_pem, settings.jwt_issuer)

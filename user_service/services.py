@@ -9,7 +9,7 @@ from typing import Any
 from common.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from user_service import repository, validation
 from user_service.database import UserDatabase
-from user_service.limiter import LoginLimiter
+from user_service.limiter import Blocked, LoginLimiter
 from user_service.passwords import Passwords
 from user_service.tokens import TokenSigner
 
@@ -44,15 +44,15 @@ def register(deps: UserDeps, body: dict[str, Any]) -> None:
 def login(deps: UserDeps, body: dict[str, Any], client_ip: str) -> str:
     """A signed token for valid credentials; the same 401 (and cost) for unknown email or bad password."""
     creds = validation.credentials(body)
-    blocked = deps.limiter.check(creds.email, client_ip)
-    if blocked is not None:
-        raise TooManyRequests(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(blocked.retry_after)})
+    attempt = deps.limiter.begin(creds.email, client_ip)
+    if isinstance(attempt, Blocked):
+        raise TooManyRequests(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(attempt.retry_after)})
     record = repository.login_record(deps.db, creds.email)
     verified = deps.passwords.verify(record.password_hash if record else None, creds.password)
     if record is None or not verified:
-        deps.limiter.record_failure(creds.email, client_ip)
+        deps.limiter.failed(attempt)
         raise Unauthorized(INVALID_CREDENTIALS)
-    deps.limiter.reset_email(creds.email)
+    deps.limiter.succeeded(attempt)
     if deps.passwords.needs_rehash(record.password_hash):
         repository.set_password_hash(deps.db, record.id, deps.passwords.hash(creds.password))
     return deps.signer.issue(record.id, record.role)

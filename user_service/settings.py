@@ -7,6 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pydantic import model_validator
 
 from common.settings import BaseServiceSettings, ConfigurationError, read_key, split_csv
+from user_service.limiter import LoginLimits
 
 
 class UserSettings(BaseServiceSettings):
@@ -18,9 +19,13 @@ class UserSettings(BaseServiceSettings):
     jwt_private_key_file: str | None = None
     jwt_key_id: str = "user-service-1"
     jwt_ttl_seconds: int = 3600
-    login_max_failures: int = 10
-    login_max_failures_per_ip: int = 50
-    login_window_seconds: int = 60
+    # Login limits (user_service/limiter.py says why these numbers): backoff per (email, client IP)
+    # after LOGIN_FREE_FAILURES, ceilings per email and per client IP per LOGIN_WINDOW_SECONDS.
+    login_free_failures: int = 5
+    login_backoff_max_seconds: int = 300
+    login_max_failures: int = 100
+    login_max_failures_per_ip: int = 1000
+    login_window_seconds: int = 3600
     trusted_proxies: str = "127.0.0.1"
     replica_retry_seconds: float = 5.0
     db_pool_size: int = 10
@@ -35,7 +40,20 @@ class UserSettings(BaseServiceSettings):
             raise ConfigurationError("JWT_PRIVATE_KEY(_FILE) must be set when ENV=production")
         if self.jwt_ttl_seconds <= 0 or self.login_window_seconds <= 0:
             raise ConfigurationError("JWT_TTL_SECONDS and LOGIN_WINDOW_SECONDS must be positive")
+        if min(self.login_free_failures, self.login_backoff_max_seconds, self.login_max_failures,
+               self.login_max_failures_per_ip) <= 0:  # fmt: skip
+            raise ConfigurationError("LOGIN_* limits must be positive")
         return self
+
+    @property
+    def login_limits(self) -> LoginLimits:
+        return LoginLimits(
+            free_failures=self.login_free_failures,
+            backoff_max_seconds=self.login_backoff_max_seconds,
+            max_per_email=self.login_max_failures,
+            max_per_ip=self.login_max_failures_per_ip,
+            window_seconds=self.login_window_seconds,
+        )
 
     @property
     def private_key_pem(self) -> str | None:
