@@ -11,6 +11,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+import redis
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
@@ -18,6 +19,7 @@ from booking_service import property_repository as property_repo
 from booking_service import repository as repo
 from booking_service.db import after_commit, transaction
 from booking_service.serializers import booking_json, booking_summary_json, json_number
+from booking_service.settings import BookingSettings
 from booking_service.validation import BookingRequest, parse_booking
 from common.auth import Identity
 from common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -29,6 +31,8 @@ IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")  # prin
 MAX_TOTAL = Decimal("9999999999.99")  # the total_price column, DECIMAL(12,2)
 
 PROPERTY_UNAVAILABLE = "Property not found or not available"
+NOT_A_USER = "userId is not a registered user"
+USER_IDS, COMPLETE = "hrp:user-ids", "hrp:user-ids:complete"  # written by user_service/directory.py
 BOOKING_NOT_FOUND = "Booking not found"
 ALREADY_BOOKED = "Property is already booked for these dates"
 
@@ -50,15 +54,57 @@ class NullNotifier:
 Reply = tuple[dict[str, Any], int]
 
 
+class UserDirectory(Protocol):
+    def exists(self, user_id: int) -> bool | None:
+        """True, False, or None when it cannot tell."""
+        ...
+
+
+class RedisUserDirectory:
+    """The user ids user_service keeps in Redis (user_service/directory.py writes these keys).
+
+    A missing id means "no such user" only while the completeness marker exists; without it (Redis
+    was emptied and user_service has not refilled it yet) or with Redis down, the answer is None.
+    """
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._redis: Any = (
+            redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            if redis_url
+            else None
+        )
+
+    def exists(self, user_id: int) -> bool | None:
+        if self._redis is None:
+            return None
+        try:
+            member, complete = (
+                self._redis.pipeline(transaction=False)
+                .sismember(USER_IDS, user_id)
+                .exists(COMPLETE)
+                .execute()
+            )
+        except (redis.RedisError, OSError) as exc:
+            log.warning("user directory unreadable (%s)", type(exc).__name__)
+            return None
+        return True if member else (False if complete else None)
+
+
 class BookingService:
-    def __init__(self, engine: Engine, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self, engine: Engine, notifier: Notifier | None = None, users: UserDirectory | None = None
+    ) -> None:
         self.engine = engine
         self.notifier = notifier or NullNotifier()
+        # Until create_app passes one, the directory comes from the same REDIS_URL the app reads.
+        self.users = users or RedisUserDirectory(BookingSettings().redis_url)
 
     def book(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:
         request = parse_booking(body)
-        if request.user_id != identity.user_id and not identity.is_admin:
-            raise Forbidden("You can only book for yourself")
+        if request.user_id != identity.user_id:
+            if not identity.is_admin:
+                raise Forbidden("You can only book for yourself")
+            self._require_registered(request.user_id)
         if idempotency_key is None:
             reply = self._transaction(lambda conn: self._create_booking(conn, request))
         else:
@@ -90,6 +136,18 @@ class BookingService:
             if previous is None:
                 raise
             return _replay(previous, fingerprint)
+
+    def _require_registered(self, user_id: int) -> None:
+        """An admin books for someone else: that someone must exist.
+
+        When the directory cannot tell (Redis down or not refilled yet) the booking goes ahead, logged:
+        a 503 here would count against this instance in the gateway's breaker for every booking.
+        """
+        known = self.users.exists(user_id)
+        if known is None:
+            log.warning("admin booking for user %s: the user directory cannot tell if it exists", user_id)
+        elif not known:
+            raise BadRequest(NOT_A_USER)
 
     def _create_booking(self, conn: Connection, request: BookingRequest) -> Reply:
         prop = property_repo.get_property(conn, request.property_id, lock=True)

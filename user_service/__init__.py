@@ -15,6 +15,7 @@ from common.settings import ConfigurationError
 from common.web import init_web
 from user_service.api import users
 from user_service.database import UserDatabase
+from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.passwords import Passwords
 from user_service.services import UserDeps
@@ -36,7 +37,12 @@ def create_app(config: UserSettings | None = None) -> Flask:
     init_web(app, settings)
     init_auth(app, signer.public_key_pem, settings.jwt_issuer)
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
-    app.extensions["user_service"] = UserDeps(db, password_hasher(settings), signer, limiter)
+    directory = UserDirectory(settings.redis_url)
+    app.extensions["user_service"] = UserDeps(
+        db, password_hasher(settings), signer, limiter, directory=directory
+    )
+    # Started by the first request, in the worker process (create_app itself connects to nothing).
+    app.before_request(lambda: directory.start_reconciler(db, RECONCILE_SECONDS))
     app.register_blueprint(users)
     checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}
     app.register_blueprint(health_blueprint(checks, required=frozenset({"primary"})))

@@ -12,6 +12,7 @@ from common.errors import ApiError
 from common.logs import configure_logging
 from common.migrations import upgrade_to_head
 from user_service import MIGRATIONS, password_hasher, repository, user_database, validation
+from user_service.directory import UserDirectory
 from user_service.models import ROLES
 from user_service.settings import UserSettings
 
@@ -46,6 +47,7 @@ def create_admin(settings: UserSettings, args: argparse.Namespace) -> int:
         user_id, created = repository.upsert_admin(db, username, email, password_hash)
     finally:
         db.dispose()
+    UserDirectory(settings.redis_url).add(user_id)
     print(f"admin {email} (id {user_id}) {'created' if created else 'updated'}")
     return 0
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from user_service.database import UserDatabase
@@ -101,3 +102,19 @@ def upsert_admin(db: UserDatabase, username: str, email: str, password_hash: str
 def set_role_by_email(db: UserDatabase, email: str, role: str) -> int | None:
     statement = update(User).where(User.email == email).values(role=role).returning(User.id)
     return db.write(lambda conn: conn.execute(statement).scalar_one_or_none())
+
+
+def user_count(db: UserDatabase) -> int:
+    return db.read_fresh(lambda conn: conn.execute(select(func.count()).select_from(User)).scalar_one())
+
+
+def user_id_batches(db: UserDatabase, size: int) -> Iterator[list[int]]:
+    """Every user id, `size` at a time, in id order (keyset pages: no long-running read)."""
+    last = 0
+    while True:
+        statement = select(User.id).where(User.id > last).order_by(User.id).limit(size)
+        ids = list(db.read_fresh(lambda conn, s=statement: conn.execute(s).scalars().all()))
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]

@@ -9,6 +9,7 @@ from typing import Any
 from common.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from user_service import repository, validation
 from user_service.database import UserDatabase
+from user_service.directory import UserDirectory
 from user_service.limiter import Blocked, LoginLimiter
 from user_service.passwords import Passwords
 from user_service.tokens import TokenSigner
@@ -29,6 +30,7 @@ class UserDeps:
     passwords: Passwords
     signer: TokenSigner
     limiter: LoginLimiter
+    directory: UserDirectory | None = None
 
 
 def register(deps: UserDeps, body: dict[str, Any]) -> None:
@@ -38,6 +40,8 @@ def register(deps: UserDeps, body: dict[str, Any]) -> None:
         user_id = repository.add_user(deps.db, new.username, new.email, password_hash)
     except repository.DuplicateUserError:
         raise Conflict(USER_EXISTS) from None
+    if deps.directory is not None:
+        deps.directory.add(user_id)
     log.info("user registered", extra={"user.id": str(user_id)})
 
 

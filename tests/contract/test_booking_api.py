@@ -141,11 +141,34 @@ def test_overlapping_booking_is_409(base, user, fresh_property, stack):
     assert book(base, other, user_id + 1, fresh_property, day(25), day(27)).status_code == 201
 
 
+def registered_user_id(stack) -> int:
+    """A user that exists in user_service (an admin may only book for one of those)."""
+    users = stack.url("user_service", 0)
+    name = f"b{uuid.uuid4().hex[:12]}"
+    body = {"username": name, "email": f"{name}@example.com", "password": "booking-for-me"}
+    assert requests.post(f"{users}/api/users/register", json=body, timeout=10).status_code == 201
+    token = requests.post(f"{users}/api/users/login", json=body, timeout=10).json()["token"]
+    profile = requests.get(
+        f"{users}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    return profile.json()["id"]
+
+
 def test_booking_for_someone_else_is_403_unless_admin(base, user, fresh_property, stack):
-    user_id, headers = user
-    assert book(base, headers, user_id + 7, fresh_property, day(3), day(4)).status_code == 403
+    _, headers = user
+    guest = registered_user_id(stack)
+    assert book(base, headers, guest, fresh_property, day(3), day(4)).status_code == 403
     admin = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}
-    assert book(base, admin, user_id + 7, fresh_property, day(3), day(4)).status_code == 201
+    assert book(base, admin, guest, fresh_property, day(3), day(4)).status_code == 201
+
+
+def test_admin_booking_for_a_user_that_does_not_exist_is_400(base, fresh_property, stack):
+    admin = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}
+    response = book(
+        base, admin, 2_000_000_000 + uuid.uuid4().int % 100_000_000, fresh_property, day(3), day(4)
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "userId is not a registered user"}
 
 
 def test_booking_without_or_with_bad_token_is_401(base, fresh_property):
