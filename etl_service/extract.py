@@ -24,12 +24,19 @@ EPOCH = datetime(1970, 1, 1)
 
 # One tab-separated text line per row, already in PostgreSQL COPY text format: PyMySQL decodes one
 # string instead of ten typed fields (most of the extract cost) and the line goes to COPY untouched.
-# Safe because every column is NOT NULL and none can hold a tab, newline or backslash (ints, dates,
-# decimals, and a status limited by a CHECK constraint to 'confirmed'/'cancelled').
+# Safe because no column can hold a tab, newline or backslash (ints, dates, decimals, and a status
+# limited by a CHECK constraint to 'confirmed'/'cancelled'). The columns are NOT NULL, but CONCAT_WS
+# would silently drop a NULL and shift the fields after it, so a NULL is sent as COPY's NULL (\N)
+# and quarantined by name. A value COPY refuses (a zero date) is quarantined too (etl_service/quarantine.py).
 # `updated_at >= :ts AND (...)` rather than `... OR ...` so both servers range-scan the updated_at index.
-BOOKINGS_SQL = """
-SELECT CONCAT_WS('\t', id, user_id, property_id, start_date, end_date, status, price_per_night,
-                 total_price, created_at, updated_at) AS packed
+BOOKING_COLUMNS = (
+    "id", "user_id", "property_id", "start_date", "end_date", "status", "price_per_night", "total_price",
+    "created_at", "updated_at",
+)  # fmt: skip
+# The two characters \N, whatever the server's backslash escaping (a bare CHAR() would be binary).
+COPY_NULL = "CONCAT(CHAR(92 USING utf8mb4), 'N')"
+BOOKINGS_SQL = f"""
+SELECT CONCAT_WS('\t', {", ".join(f"COALESCE({c}, {COPY_NULL})" for c in BOOKING_COLUMNS)}) AS packed
 FROM bookings
 WHERE updated_at >= :ts AND (updated_at > :ts OR id > :id)
 """

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, text
 
+from etl_service import quarantine
 from etl_service.extract import EPOCH, Watermark
+from etl_service.quarantine import Rejected
 from etl_service.transform import (
     BOOKING_STAGE_COLUMNS,
     DIM_DATE_COLUMNS,
@@ -100,12 +103,40 @@ def _copy_into_stage(conn: Connection, table: TargetTable) -> Iterator[Any]:
         yield copy
 
 
-def load_fact_lines(conn: Connection, lines: list[str], calendar: Calendar) -> int:
-    """Stages a batch of booking lines, extends the calendar to cover it, merges it into the fact."""
-    stage_lines(conn, FACT_BOOKING, lines)
+@dataclass(frozen=True)
+class BatchResult:
+    loaded: int
+    quarantined: list[int] = field(default_factory=list)  # source ids
+
+
+def load_fact_lines(conn: Connection, lines: list[str], calendar: Calendar) -> BatchResult:
+    """Stages a batch of booking lines, quarantines what cannot load, extends the calendar to cover
+    the rest and merges it into the fact."""
+    unreadable = stage_readable_lines(conn, FACT_BOOKING, lines)
+    quarantined = quarantine.record(conn, quarantine.BOOKINGS, unreadable)
+    quarantined += quarantine.quarantine_staged_bookings(conn)
+    quarantine.settle_bookings(conn, quarantined)
     first, last = conn.exec_driver_sql(FACT_BOOKING_DAYS).one()
-    calendar.ensure(conn, first, last)
-    return merge(conn, FACT_BOOKING)
+    if first is not None:
+        calendar.ensure(conn, first, last)
+    return BatchResult(merge(conn, FACT_BOOKING), quarantined)
+
+
+def stage_readable_lines(conn: Connection, table: TargetTable, lines: list[str]) -> list[Rejected]:
+    """Stages `lines` but those the database cannot read, which it returns: a refused COPY is undone
+    (savepoint) and retried in halves down to the single bad line."""
+    try:
+        with conn.begin_nested():
+            stage_lines(conn, table, lines)
+        return []
+    except psycopg.DataError as exc:
+        if len(lines) == 1:
+            reason = f"unreadable: {str(exc).splitlines()[0][:200]}"
+            return [Rejected(quarantine.line_id(lines[0]), reason, lines[0])]
+    middle = len(lines) // 2
+    return stage_readable_lines(conn, table, lines[:middle]) + stage_readable_lines(
+        conn, table, lines[middle:]
+    )
 
 
 def read_watermark(conn: Connection, source: str) -> Watermark:
@@ -128,8 +159,8 @@ def save_watermark(conn: Connection, source: str, mark: Watermark) -> None:
 
 
 def reset_star(conn: Connection) -> None:
-    """`--full`: empty facts, dimensions fed by sources, and watermarks (the calendar stays)."""
-    conn.exec_driver_sql("TRUNCATE fact_booking, dim_user, dim_property")
+    """`--full`: empty facts, dimensions fed by sources, quarantine and watermarks (the calendar stays)."""
+    conn.exec_driver_sql("TRUNCATE fact_booking, dim_user, dim_property, etl_quarantine")
     conn.exec_driver_sql("DELETE FROM etl_watermark")
 
 

@@ -36,7 +36,8 @@ from etl_service.prefetch import prefetched
 from etl_service.settings import EtlSettings
 
 log = logging.getLogger(__name__)
-BatchLoader = Callable[[Connection, list[Any]], int]
+BatchLoader = Callable[[Connection, list[Any]], load.BatchResult]
+SHOWN_IDS = 20  # quarantined ids printed in the summary (all are in etl_quarantine)
 RUN_LOCK_KEY = 7_007_007  # pg advisory lock id: one ETL run at a time per warehouse
 
 
@@ -44,6 +45,7 @@ RUN_LOCK_KEY = 7_007_007  # pg advisory lock id: one ETL run at a time per wareh
 class TableStats:
     extracted: int = 0
     loaded: int = 0
+    quarantined: list[int] = field(default_factory=list)  # source ids, see etl_quarantine
 
 
 @dataclass
@@ -55,7 +57,15 @@ class RunSummary:
     def as_text(self) -> str:
         lines = [f"etl {self.mode} run finished in {self.duration_s:.2f} s"]
         for name, stats in self.tables.items():
-            lines.append(f"  {name:<13} extracted {stats.extracted:>9}  loaded {stats.loaded:>9}")
+            lines.append(
+                f"  {name:<13} extracted {stats.extracted:>9}  loaded {stats.loaded:>9}"
+                f"  quarantined {len(stats.quarantined):>6}"
+            )
+        for name, stats in self.tables.items():
+            if stats.quarantined:
+                shown = ", ".join(map(str, stats.quarantined[:SHOWN_IDS]))
+                more = len(stats.quarantined) - SHOWN_IDS
+                lines.append(f"  quarantined {name} ids: {shown}" + (f" (+{more} more)" if more > 0 else ""))
         return "\n".join(lines)
 
     def as_log_fields(self) -> dict[str, Any]:
@@ -63,6 +73,9 @@ class RunSummary:
         for name, stats in self.tables.items():
             fields[f"etl.{name}.extracted"] = stats.extracted
             fields[f"etl.{name}.loaded"] = stats.loaded
+            fields[f"etl.{name}.quarantined"] = len(stats.quarantined)
+            if stats.quarantined:
+                fields[f"etl.{name}.quarantined_ids"] = stats.quarantined[:100]
         return fields
 
 
@@ -98,6 +111,9 @@ def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
         for engine in (warehouse, bookings, users):
             engine.dispose()
     summary.duration_s = time.perf_counter() - started
+    quarantined = sum(len(stats.quarantined) for stats in summary.tables.values())
+    if quarantined:
+        log.warning("etl run quarantined %d source rows (see etl_quarantine)", quarantined)
     log.info("etl run finished", extra=summary.as_log_fields())
     return summary
 
@@ -130,8 +146,10 @@ def _load_properties(run: _Run, bookings: Engine) -> TableStats:
     return TableStats(extracted=len(rows), loaded=loaded)
 
 
-def _load_users(conn: Connection, users: list[Any]) -> int:
-    return load.upsert(conn, load.DIM_USER, (transform.user_dimension(user) for user in users))
+def _load_users(conn: Connection, users: list[Any]) -> load.BatchResult:
+    return load.BatchResult(
+        load.upsert(conn, load.DIM_USER, (transform.user_dimension(user) for user in users))
+    )
 
 
 def _fact_loader(run: _Run) -> BatchLoader:
@@ -149,20 +167,24 @@ def _load_changed(run: _Run, source: Source, load_batch: BatchLoader) -> TableSt
     with _progress(source, lookback) as bar, prefetched(batches) as ready:
         for batch in ready:
             last = source.watermark_of(batch[-1])
-            stats.loaded += _commit_batch(run, source.name, load_batch, batch, last)
+            result = _commit_batch(run, source.name, load_batch, batch, last)
+            stats.loaded += result.loaded
+            stats.quarantined += result.quarantined
             stats.extracted += len(batch)
             bar.update(len(batch))
     return stats
 
 
-def _commit_batch(run: _Run, source: str, load_batch: BatchLoader, batch: list[Any], mark: Watermark) -> int:
-    """The batch and its watermark in one transaction: a crash leaves both or neither."""
+def _commit_batch(
+    run: _Run, source: str, load_batch: BatchLoader, batch: list[Any], mark: Watermark
+) -> load.BatchResult:
+    """The batch (quarantined rows included) and its watermark in one transaction: all or nothing."""
     with run.warehouse.begin() as conn:
-        loaded = load_batch(conn, batch)
+        result = load_batch(conn, batch)
         load.save_watermark(conn, source, mark)
         run.batch_number += 1
         _test_pause(run)
-    return loaded
+    return result
 
 
 def _minus_seconds(mark: Watermark, seconds: int) -> Watermark:

@@ -50,6 +50,26 @@ FACT_BOOKING_DAYS = """
 SELECT least(min(start_date), min(created_at)::date), greatest(max(end_date), max(created_at)::date)
 FROM stage_fact_booking
 """
+# The calendar's outer bounds: a booking dated outside them is quarantined instead of stretching dim_date
+# by millions of days (a stay in 9999 once overflowed Python's date and halted every run).
+CALENDAR_FIRST, CALENDAR_LAST = date(1900, 1, 1), date(2199, 12, 31)
+BOOKING_REQUIRED = (
+    "user_id", "property_id", "start_date", "end_date", "status", "price_per_night", "total_price",
+    "created_at", "updated_at",
+)  # fmt: skip
+_MISSING = ", ".join(f"CASE WHEN {c} IS NULL THEN '{c}' END" for c in BOOKING_REQUIRED)
+# Why a staged booking cannot be loaded (NULL: it can), judged in SQL on the whole staged batch.
+BOOKING_PROBLEM = f"""
+CASE
+  WHEN num_nulls({", ".join(BOOKING_REQUIRED)}) > 0 THEN 'missing ' || concat_ws(', ', {_MISSING})
+  WHEN least(start_date, end_date, created_at::date) < DATE '{CALENDAR_FIRST}'
+    OR greatest(start_date, end_date, created_at::date) > DATE '{CALENDAR_LAST}'
+    THEN 'date outside the warehouse calendar ({CALENDAR_FIRST} to {CALENDAR_LAST})'
+  WHEN end_date <= start_date THEN 'check-out is not after check-in'
+  WHEN price_per_night < 0 OR total_price < 0 THEN 'negative price'
+  WHEN status NOT IN ('confirmed', 'cancelled') THEN 'unknown status: ' || left(status, 32)
+END
+"""
 DIM_USER_COLUMNS = ("user_id", "username", "role", "signup_date", "source_updated_at")
 DIM_PROPERTY_COLUMNS = ("property_id", "name", "location", "price_per_night", "availability")
 DIM_DATE_COLUMNS = (
@@ -93,4 +113,6 @@ def date_dimension(first: date, last: date) -> Iterator[tuple[Any, ...]]:
             iso_weekday >= 6,
             day.replace(day=1),
         )
+        if day == date.max:  # date.max + 1 day overflows
+            return
         day += timedelta(days=1)

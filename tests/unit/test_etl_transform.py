@@ -89,3 +89,8 @@ def test_report_table_shows_occupancy_and_truncates_to_the_limit():
     text = format_table(rows, limit=2)
     assert "Cabin" in text and "2024-02" in text and "48.3%" in text and "1,234.50" in text
     assert text.endswith("... 1 more rows in the CSV")
+
+
+def test_calendar_reaches_the_last_representable_day_without_overflowing():
+    days = list(date_dimension(dt.date(9999, 12, 30), dt.date.max))
+    assert [row[0] for row in days] == [99991230, 99991231]
