@@ -42,9 +42,9 @@ def make_engine(
     **options: Any,
 ) -> Engine:
     """A pooled engine that checks connections before use and gives up connecting quickly."""
+    options.setdefault("pool_pre_ping", True)
     return create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=5,

@@ -21,10 +21,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from common.db import make_engine
+from user_service.watchdog import ReadWatchdog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PRIMARY = "primary"
+# Replica reads are key lookups and bounded pages (milliseconds); one still unanswered after this long
+# is on a frozen replica and reruns on the primary.
+REPLICA_READ_DEADLINE = 1.0
 
 
 class UserDatabase:
@@ -38,23 +42,32 @@ class UserDatabase:
         retry_seconds: float = 5.0,
         pool_size: int = 10,
         statement_timeout: float | None = None,
+        replica_deadline: float = REPLICA_READ_DEADLINE,
     ) -> None:
         self._statement_timeout = statement_timeout
         self.query_counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.primary = self._engine(PRIMARY, primary_url, pool_size)
+        # No pre-ping on replicas: a ping to a frozen replica would hang outside the watchdog's reach;
+        # a dead pooled connection fails the read instead, which then runs on the primary.
         self.replicas = {
-            f"replica{i}": self._engine(f"replica{i}", url, pool_size) for i, url in enumerate(replica_urls)
+            f"replica{i}": self._engine(f"replica{i}", url, pool_size, pre_ping=False)
+            for i, url in enumerate(replica_urls)
         }
+        self._watchdog = ReadWatchdog(replica_deadline)
         self._retry_seconds = retry_seconds
         self._down_until: dict[str, float] = {}
         self._next_replica = itertools.count()
 
-    def _engine(self, name: str, url: str, pool_size: int) -> Engine:
+    def _engine(self, name: str, url: str, pool_size: int, pre_ping: bool = True) -> Engine:
         # hide_parameters: a failed INSERT's message would otherwise carry the password hash into logs.
         url = _with_application_name(url, f"user_service:{name}")
         engine = make_engine(
-            url, pool_size=pool_size, statement_timeout=self._statement_timeout, hide_parameters=True
+            url,
+            pool_size=pool_size,
+            statement_timeout=self._statement_timeout,
+            hide_parameters=True,
+            pool_pre_ping=pre_ping,
         )
         event.listen(engine, "before_cursor_execute", self._counter(name))
         return engine
@@ -98,7 +111,7 @@ class UserDatabase:
     def _replicas_then_primary(self, work: Callable[[Connection], T]) -> T:
         for name in self._replica_order():
             try:
-                with self.replicas[name].connect() as connection:
+                with self.replicas[name].connect() as connection, self._watchdog.guard(connection):
                     return work(connection)
             except DBAPIError as exc:
                 if not _is_connection_error(exc):

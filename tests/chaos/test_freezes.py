@@ -6,6 +6,7 @@ The figures land in tests/output/freeze_report.txt."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -22,6 +23,25 @@ REPORT = Path(__file__).resolve().parents[1] / "output" / "freeze_report.txt"
 BOUND_S = 2.0
 CLIENTS = 4
 FROZEN_FOR_S = 4.0
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its children (PostgreSQL: the postmaster and its backends)."""
+    children = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == root:
+                    children.append(int(proc.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return [root, *children]
+
+
+def signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
 
 
 def read_loop(url: str, headers: dict[str, str], stop: threading.Event, out: list[tuple[float, int]]) -> None:
@@ -71,5 +91,42 @@ def test_a_frozen_instance_costs_no_read_more_than_2s_and_fails_none(
     with REPORT.open("a") as report:
         report.write(f"{service}-0 frozen {FROZEN_FOR_S:.0f} s, GET {path}: {len(results)} reads, "
                      f"{failed} failed, slowest {slowest:.2f} s\n")  # fmt: skip
+    assert failed == 0, f"{failed} of {len(results)} reads failed"
+    assert slowest <= BOUND_S, f"slowest read {slowest:.2f} s"
+
+
+def test_a_frozen_replica_costs_profile_reads_no_more_than_2s_and_fails_none(
+    chaos_stack, load_users: list[LoadUser]
+) -> None:
+    """The replica's postmaster and backends frozen: user_service's watchdog shuts a read that outlives
+    1 s, the replica is marked down and reads run on the primary."""
+    headers = {"Authorization": f"Bearer {load_users[1].token}"}
+    url = chaos_stack.nginx_url + "/api/users/profile"
+    assert requests.get(url, headers=headers, timeout=10).status_code == 200
+    replica = chaos_stack.pid("postgres_replica")
+    assert replica, "no replica pid"
+    results: list[tuple[float, int]] = []
+    stop = threading.Event()
+    clients = [
+        threading.Thread(target=read_loop, args=(url, headers, stop, results), daemon=True) for _ in range(2)
+    ]
+    for client in clients:
+        client.start()
+    time.sleep(1.0)
+    frozen = process_tree(replica)
+    signal_all(frozen, signal.SIGSTOP)
+    try:
+        time.sleep(FROZEN_FOR_S)
+    finally:
+        signal_all(frozen, signal.SIGCONT)
+    time.sleep(1.0)
+    stop.set()
+    for client in clients:
+        client.join(timeout=15)
+    slowest = max(latency for latency, _ in results)
+    failed = sum(1 for _, status in results if status != 200)
+    with REPORT.open("a") as report:
+        report.write(f"postgres replica frozen {FROZEN_FOR_S:.0f} s, GET /api/users/profile: {len(results)} "
+                     f"reads, {failed} failed, slowest {slowest:.2f} s\n")  # fmt: skip
     assert failed == 0, f"{failed} of {len(results)} reads failed"
     assert slowest <= BOUND_S, f"slowest read {slowest:.2f} s"
