@@ -12,6 +12,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.support.data import booking_engine, insert_property
+from tests.support.users import registered_user_id
 
 SEED_PROPERTIES = [
     {"availability": True, "location": "New York City NY", "name": "Modern City Apartment",
@@ -139,19 +140,6 @@ def test_overlapping_booking_is_409(base, user, fresh_property, stack):
     assert response.json() == {"error": "Property is already booked for these dates"}
     # Checkout day is the next guest's check-in day.
     assert book(base, other, user_id + 1, fresh_property, day(25), day(27)).status_code == 201
-
-
-def registered_user_id(stack) -> int:
-    """A user that exists in user_service (an admin may only book for one of those)."""
-    users = stack.url("user_service", 0)
-    name = f"b{uuid.uuid4().hex[:12]}"
-    body = {"username": name, "email": f"{name}@example.com", "password": "booking-for-me"}
-    assert requests.post(f"{users}/api/users/register", json=body, timeout=10).status_code == 201
-    token = requests.post(f"{users}/api/users/login", json=body, timeout=10).json()["token"]
-    profile = requests.get(
-        f"{users}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-    return profile.json()["id"]
 
 
 def test_booking_for_someone_else_is_403_unless_admin(base, user, fresh_property, stack):

@@ -13,6 +13,7 @@ import redis
 import requests
 
 from tests.support.data import booking_engine, insert_property
+from tests.support.users import registered_user_id
 from user_service.database import UserDatabase
 from user_service.directory import COMPLETE, USER_IDS, UserDirectory
 
@@ -33,16 +34,6 @@ def property_id(stack) -> int:
         return insert_property(engine, "Directory, DI", 80, "dir")
     finally:
         engine.dispose()
-
-
-def registered(stack) -> int:
-    users = stack.url("user_service", 1)
-    name = f"d{uuid.uuid4().hex[:12]}"
-    body = {"username": name, "email": f"{name}@example.com", "password": "in the directory"}
-    assert requests.post(f"{users}/api/users/register", json=body, timeout=10).status_code == 201
-    token = requests.post(f"{users}/api/users/login", json=body, timeout=10).json()["token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    return requests.get(f"{users}/api/users/profile", headers=auth, timeout=10).json()["id"]
 
 
 def admin_books_for(stack, user_id: int, property_id: int, offset: int) -> requests.Response:
@@ -68,7 +59,7 @@ def wait_for_complete(store: redis.Redis) -> None:
 
 def test_a_new_user_is_in_the_directory_as_soon_as_registration_answers(stack, store, property_id) -> None:
     wait_for_complete(store)
-    user_id = registered(stack)
+    user_id = registered_user_id(stack, 1)
     assert store.sismember(USER_IDS, user_id)
     assert admin_books_for(stack, user_id, property_id, 10).status_code == 201
     refused = admin_books_for(stack, nobody(), property_id, 12)
@@ -78,7 +69,7 @@ def test_a_new_user_is_in_the_directory_as_soon_as_registration_answers(stack, s
 def test_directory_emptied_then_rebuilt_without_refusing_real_users_meanwhile(
     stack, store, property_id
 ) -> None:
-    user_id = registered(stack)
+    user_id = registered_user_id(stack, 1)
     store.delete(USER_IDS, COMPLETE)  # Redis restarted (it keeps nothing on disk)
     # Cannot tell: allowed (and logged) rather than refusing someone who exists.
     assert admin_books_for(stack, user_id, property_id, 20).status_code == 201

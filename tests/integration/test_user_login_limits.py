@@ -15,8 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from user_service import create_app
-from user_service.settings import UserSettings
+from tests.support.users import in_process_user_app
 
 TOO_MANY = {"error": "Too many failed login attempts, try again later"}
 
@@ -123,22 +122,9 @@ def test_owner_logging_in_many_sessions_at_once_from_one_client_is_not_throttled
     assert set(statuses) == {200}
 
 
-def in_process_app(stack, **limits: int):
-    """The service in this process on the stack's databases and Redis, with its own (lower) limits."""
-    settings = UserSettings(
-        env="test",
-        user_db_url=stack.env["USER_DB_URL"],
-        user_db_replica_urls=stack.env["USER_DB_REPLICA_URLS"],
-        redis_url=stack.env["REDIS_URL"],
-        jwt_private_key_file=str(stack.keys["private"]),
-        **limits,
-    )
-    return create_app(settings)
-
-
 def test_many_failures_from_one_client_then_429_for_any_email_but_not_for_other_clients(stack) -> None:
     """The per-client ceiling (1000 an hour deployed: tests/security spends them) at 30 here."""
-    app = in_process_app(stack, login_max_failures_per_ip=30)
+    app = in_process_user_app(stack, login_max_failures_per_ip=30)
     client, spraying = app.test_client(), {"X-Forwarded-For": fake_ip()}
     for i in range(30):
         body = {"email": f"nobody{i}{uuid.uuid4().hex[:6]}@example.com", "password": "guess-guess"}
@@ -155,14 +141,7 @@ def test_many_failures_from_one_client_then_429_for_any_email_but_not_for_other_
 
 def test_login_works_without_rate_limits_when_redis_is_down(stack) -> None:
     """REDIS_URL points at a port nothing listens on: logins still answer 200/401, never 500."""
-    settings = UserSettings(
-        env="test",
-        user_db_url=stack.env["USER_DB_URL"],
-        user_db_replica_urls=stack.env["USER_DB_REPLICA_URLS"],
-        redis_url="redis://127.0.0.1:1/0",
-        jwt_private_key_file=str(stack.keys["private"]),
-    )
-    app = create_app(settings)
+    app = in_process_user_app(stack, redis_url="redis://127.0.0.1:1/0")
     client = app.test_client()
     user = new_user(stack.url("user_service", 0))
     for _ in range(12):
