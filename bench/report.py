@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 from bench import targets as goals
@@ -46,16 +47,18 @@ def markdown(results: dict, pictures: list[str]) -> str:
 def context(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     servers = ", ".join(f"{name} on {kind}" for name, kind in s.get("servers", {}).items())
+    tools = Counter(r.get("tool", "?") for r in results["main"]["references"].values())
     return (
         f"{m['cpus']} CPUs, load average {fmt(m['loadavg_before'])} before / {fmt(m['loadavg_after'])} after "
         f"(other work on the machine shares the CPUs; see the CPU tables). Stack: {servers}; "
         f"{s['workers']} workers x {s['threads']} threads per process; rate limits lifted. Every ratio is to a "
         f"bare Flask `jsonify` hello on gunicorn gthread {s['workers']}x{s['threads']}, measured in this run. "
-        f"Maxima of the reference rows: wrk -t2 -c32 (C, closed loop, {fmt(s['timing']['wrk_s'], 0)} s each), "
-        f"because this suite's Python generator tops out far below nginx serving cached answers (see its "
-        f"ceiling below). Mixed-workload maxima: the Python generator, closed loop 2 x 32 connections; the "
+        f"Maxima: {'; '.join(f'{tool} ({n} rows)' for tool, n in tools.items())}: the reference rows with "
+        f"wrk, as the issue does (the ceiling lines below compare it with this suite's Python generator on the "
+        f"same URLs; both share the 2 cores with the stack), the mixed workload with the Python generator; the "
         f"sweep: open loop at a constant arrival rate, latency from the intended send time (wrk2-style). Suite "
-        f"wall time {fmt(results['suite_seconds'], 0)} s{' (quick mode: noisy)' if results.get('quick') else ''}."
+        f"wall time {fmt(results['suite_seconds'], 0)} s"
+        f"{' (quick mode: noisy)' if results.get('quick') else ''}."
     )
 
 
@@ -72,7 +75,7 @@ def reference_table(refs: dict) -> list[str]:
         lines.append(
             f"| {name} | {fmt(r['rps'], 0)} | {fmt(r['rps'] / hello if hello else None, 2)} | "
             f"{fmt(r['rps'] / raw if raw else None, 2)} | {fmt(r.get('p50_ms'), 2)} / {fmt(r.get('p99_ms'))} | "
-            f"{fmt(r['unloaded_p50_ms'], 2)} | {fmt(r['unloaded_p99_ms'], 2)} | {r['errors']} |"
+            f"{fmt(r['unloaded_p50_ms'], 2)} | {fmt(r['unloaded_p99_ms'], 2)} | {r['errors']}{error_note(r)} |"
         )
     if tries := refs[FLASK_HELLO].get("tries_rps"):
         lines += ["", f"{FLASK_HELLO}: measured first and again after the other rows ("
@@ -96,10 +99,11 @@ def edge_lines(main: dict) -> list[str]:
 
 
 def ceiling_lines(main: dict) -> list[str]:
-    """The Python generator's maxima where wrk shows the server does far more: why wrk measures the rows."""
+    """The Python generator's maxima next to wrk's on the same URLs (both depend on the machine's load)."""
     lines = [f"- {name}: the Python generator reaches {fmt(rps, 0)} req/s, wrk {fmt(main['references'][name]['rps'], 0)}."
              for name, rps in main.get("generator_ceiling", {}).items()]  # fmt: skip
-    return ["Generator ceiling (closed loop, 2 x 32 connections, one URL):", "", *lines] if lines else []
+    return ["Generator ceiling (closed loop, 2 x 32 connections, one URL; measured later than the wrk row):",
+            "", *lines] if lines else []  # fmt: skip
 
 
 def sweep_table(main: dict) -> list[str]:
@@ -131,7 +135,7 @@ def kind_table(main: dict) -> list[str]:
 
 
 def error_note(row: dict) -> str:
-    kinds = {k: v for k, v in row.get("error_kinds", {}).items() if v}
+    kinds = {k: v for k, v in (row.get("error_detail") or row.get("error_kinds", {})).items() if v}
     return f" ({', '.join(f'{k}: {v}' for k, v in kinds.items())})" if kinds else ""
 
 
