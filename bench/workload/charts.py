@@ -33,7 +33,7 @@ def knee(main: dict, path: Path) -> Path:
     ax.set_yscale("log")
     ax.set_xlabel("achieved throughput (req/s), labels: offered load as % of the measured maximum")
     ax.set_ylabel("latency from intended send time (ms)")
-    ax.set_title("Mixed workload through nginx, open loop")
+    ax.set_title("Mixed workload through nginx, edge cache bypassed (no-cache), open loop")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
