@@ -3,8 +3,8 @@
 At under half urllib3's CPU per call, this is the gateway's largest single saving after logging. Each
 failure is raised as a `TransportError` that says how far the request got, which decides retries:
 CONNECT (nothing was sent), TIMEOUT (sent, no answer in time) or BROKEN (sent, the answer broke off).
-Idle connections are closed before the services' keep-alive (gunicorn: 15 s) would close them, so a
-request never races the server's close of a pooled connection.
+Idle connections are closed before the services' keep-alive (granian: 30 s) would close them, and a
+connection the server has already closed is never reused, so a request never races a close.
 """
 
 from __future__ import annotations
@@ -103,6 +103,16 @@ class Pending:
         self._connection.close()
 
 
+def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive connection has nothing to read; if it is readable, the server closed it (say,
+    after answering a request whose body the app never read), and a request sent on it would be lost."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
 def first_answered(pending: list[Pending], timeout: float) -> Pending | None:
     """The first of `pending` with bytes to read within `timeout` seconds, or None."""
     readable, _, _ = select.select(pending, [], [], max(0.0, timeout))
@@ -160,7 +170,7 @@ class ConnectionPool:
         with self._lock:
             while self._idle:
                 entry = self._idle.pop()
-                if entry.since >= fresh_after:
+                if entry.since >= fresh_after and not _closed_by_peer(entry.connection):
                     return entry.connection
                 entry.connection.close()
         return None

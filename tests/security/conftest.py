@@ -68,8 +68,14 @@ def new_account(sec_stack) -> Callable[[], Account]:
     return make
 
 
-@pytest.fixture(scope="session")
-def admin(sec_stack) -> Account:
+@pytest.fixture
+def admin(sec_stack, users_db: sa.Engine) -> Account:
+    """The dev admin with a fresh token: a role change or logout an earlier test (or the fuzzer) made
+    revokes tokens now, so none is shared across tests, and the role is put back first."""
+    with users_db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE users SET role = 'admin' WHERE email = :email"), {"email": DEV_ADMIN_EMAIL}
+        )
     token = login(sec_stack, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)
     me = requests.get(
         sec_stack.nginx_url + "/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -226,3 +227,24 @@ def test_instance_from_url() -> None:
     )
     with pytest.raises(ValueError):
         Instance.from_url("127.0.0.1:8201")
+
+
+def test_a_pooled_connection_the_server_closed_is_never_reused() -> None:
+    """Issue #15 item 10: a server may close a keep-alive connection right after answering (granian does
+    when the app left the body unread); the next request must go on a new connection, not be lost."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def answer_then_close() -> None:
+            for _ in range(2):
+                conn, _ = listener.accept()
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                conn.close()
+
+        threading.Thread(target=answer_then_close, daemon=True).start()
+        pool = _pool(listener.getsockname()[1])
+        assert pool.request("POST", "/", {}, b"{}").read() == b"ok"
+        time.sleep(0.05)  # the server's FIN arrives
+        assert pool.request("POST", "/", {}, b"{}").read() == b"ok"
