@@ -35,11 +35,11 @@ def create_app(config: UserSettings | None = None) -> Flask:
     limiter = LoginLimiter(settings.redis_url, settings.login_limits)
     app = Flask(__name__)
     init_web(app, settings)
-    init_auth(app, signer.public_key_pem, settings.jwt_issuer)
+    init_auth(app, signer.public_key_pem, settings.jwt_issuer, settings.redis_url)
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     directory = UserDirectory(settings.redis_url)
     app.extensions["user_service"] = UserDeps(
-        db, password_hasher(settings), signer, limiter, directory=directory
+        db, password_hasher(settings), signer, limiter, app.extensions["token_versions"], directory=directory
     )
     # Started by the first request, in the worker process (create_app itself connects to nothing).
     app.before_request(lambda: directory.start_reconciler(db, RECONCILE_SECONDS))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from common.errors import ApiError
 from common.logs import configure_logging
 from common.migrations import upgrade_to_head
+from common.revocation import TokenVersions
 from user_service import MIGRATIONS, password_hasher, repository, user_database, validation
 from user_service.directory import UserDirectory
 from user_service.models import ROLES
@@ -56,12 +57,14 @@ def set_role(settings: UserSettings, args: argparse.Namespace) -> int:
     email = validation.valid_email(args.email)
     db = user_database(settings)
     try:
-        user_id = repository.set_role_by_email(db, email, args.role)
+        changed = repository.set_role_by_email(db, email, args.role)
     finally:
         db.dispose()
-    if user_id is None:
+    if changed is None:
         print(f"error: no user with email {email}", file=sys.stderr)
         return 1
+    user_id, version = changed
+    TokenVersions(settings.redis_url).publish(user_id, version, settings.jwt_ttl_seconds)
     print(f"user {email} (id {user_id}) now has role {args.role}")
     return 0
 

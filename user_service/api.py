@@ -48,6 +48,19 @@ def login() -> Response:
     return jsonify({"token": token, "message": services.LOGGED_IN})
 
 
+@users.post("/logout")
+@require_auth()
+def logout() -> Response:
+    services.logout(_deps(), current_identity())
+    return jsonify({"message": services.LOGGED_OUT})
+
+
+@users.post("/refresh")
+@require_auth()
+def refresh() -> Response:
+    return jsonify({"token": services.refresh(_deps(), current_identity())})
+
+
 @users.get("/profile")
 @require_auth()
 def profile() -> Response:

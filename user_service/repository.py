@@ -25,6 +25,13 @@ class LoginRecord:
     id: int
     role: str
     password_hash: str
+    token_version: int = 0
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    role: str
+    token_version: int
 
 
 def add_user(db: UserDatabase, username: str, email: str, password_hash: str, role: str = "user") -> int:
@@ -44,9 +51,27 @@ def add_user(db: UserDatabase, username: str, email: str, password_hash: str, ro
 
 def login_record(db: UserDatabase, email: str) -> LoginRecord | None:
     """From the primary (a user registered a moment ago must be able to log in), a replica if it is down."""
-    statement = select(User.id, User.role, User.password_hash).where(User.email == email)
+    statement = select(User.id, User.role, User.password_hash, User.token_version).where(User.email == email)
     row = db.read_fresh(lambda conn: conn.execute(statement).first())
-    return LoginRecord(row.id, row.role, row.password_hash) if row else None
+    return LoginRecord(row.id, row.role, row.password_hash, row.token_version) if row else None
+
+
+def token_record(db: UserDatabase, user_id: int) -> TokenRecord | None:
+    """Role and token version as the primary has them now (a refresh must see a revocation at once)."""
+    statement = select(User.role, User.token_version).where(User.id == user_id)
+    row = db.read_fresh(lambda conn: conn.execute(statement).first())
+    return TokenRecord(row.role, row.token_version) if row else None
+
+
+def revoke_tokens(db: UserDatabase, user_id: int) -> int | None:
+    """Raises the user's token version; every token issued before stops working. The new version."""
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(token_version=User.token_version + 1)
+        .returning(User.token_version)
+    )
+    return db.write(lambda conn: conn.execute(statement).scalar_one_or_none())
 
 
 def public_profile(db: UserDatabase, user_id: int) -> dict[str, Any] | None:
@@ -64,7 +89,13 @@ def public_users(db: UserDatabase, limit: int, offset: int) -> list[dict[str, An
 
 
 def set_role(db: UserDatabase, user_id: int, role: str) -> dict[str, Any] | None:
-    statement = update(User).where(User.id == user_id).values(role=role).returning(*PUBLIC_COLUMNS, User.role)
+    """The new role, and a new token version: tokens carrying the old role stop working."""
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(role=role, token_version=User.token_version + 1)
+        .returning(*PUBLIC_COLUMNS, User.role, User.token_version)
+    )
     row = db.write(lambda conn: conn.execute(statement).first())
     return dict(row._mapping) if row else None
 
@@ -99,9 +130,16 @@ def upsert_admin(db: UserDatabase, username: str, email: str, password_hash: str
         raise DuplicateUserError from exc
 
 
-def set_role_by_email(db: UserDatabase, email: str, role: str) -> int | None:
-    statement = update(User).where(User.email == email).values(role=role).returning(User.id)
-    return db.write(lambda conn: conn.execute(statement).scalar_one_or_none())
+def set_role_by_email(db: UserDatabase, email: str, role: str) -> tuple[int, int] | None:
+    """(user id, new token version): like `set_role`, the old tokens stop working."""
+    statement = (
+        update(User)
+        .where(User.email == email)
+        .values(role=role, token_version=User.token_version + 1)
+        .returning(User.id, User.token_version)
+    )
+    row = db.write(lambda conn: conn.execute(statement).first())
+    return (row.id, row.token_version) if row else None
 
 
 def user_count(db: UserDatabase) -> int:

@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from common.auth import Identity
 from common.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from common.revocation import TokenVersions
 from user_service import repository, validation
 from user_service.database import UserDatabase
 from user_service.directory import UserDirectory
@@ -21,7 +23,9 @@ USER_EXISTS = "User already exists"
 LOGGED_IN = "Login successful"
 INVALID_CREDENTIALS = "Invalid credentials"
 TOO_MANY_ATTEMPTS = "Too many failed login attempts, try again later"
+INVALID_TOKEN = "Invalid or expired token"
 USER_NOT_FOUND = "User not found"
+LOGGED_OUT = "Logged out"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class UserDeps:
     passwords: Passwords
     signer: TokenSigner
     limiter: LoginLimiter
+    versions: TokenVersions | None = None
     directory: UserDirectory | None = None
 
 
@@ -59,7 +64,7 @@ def login(deps: UserDeps, body: dict[str, Any], client_ip: str) -> str:
     deps.limiter.succeeded(attempt)
     if deps.passwords.needs_rehash(record.password_hash):
         repository.set_password_hash(deps.db, record.id, deps.passwords.hash(creds.password))
-    return deps.signer.issue(record.id, record.role)
+    return deps.signer.issue(record.id, record.role, record.token_version)
 
 
 def profile(deps: UserDeps, user_id: int) -> dict[str, Any]:
@@ -79,5 +84,27 @@ def change_role(deps: UserDeps, user_id: int, body: dict[str, Any]) -> dict[str,
     user = repository.set_role(deps.db, user_id, role)
     if user is None:
         raise NotFound(USER_NOT_FOUND)
+    _publish_version(deps, user_id, user.pop("token_version"))
     log.info("role changed to %s", role, extra={"user.target_id": str(user_id)})
     return user
+
+
+def logout(deps: UserDeps, identity: Identity) -> None:
+    """Ends every session of the user: all their tokens stop working within the revocation bound."""
+    version = repository.revoke_tokens(deps.db, identity.user_id)
+    if version is None:
+        raise NotFound(USER_NOT_FOUND)
+    _publish_version(deps, identity.user_id, version)
+
+
+def refresh(deps: UserDeps, identity: Identity) -> str:
+    """A fresh token for a live session, with the role the user has now."""
+    record = repository.token_record(deps.db, identity.user_id)
+    if record is None or identity.token_version < record.token_version:
+        raise Unauthorized(INVALID_TOKEN)
+    return deps.signer.issue(identity.user_id, record.role, record.token_version)
+
+
+def _publish_version(deps: UserDeps, user_id: int, version: int) -> None:
+    if deps.versions is not None:
+        deps.versions.publish(user_id, version, deps.signer.ttl_seconds)

@@ -22,9 +22,16 @@ class TokenSigner:
         self._key_id = key_id
         self._ttl = ttl_seconds
 
-    def issue(self, user_id: int, role: str) -> str:
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    def issue(self, user_id: int, role: str, token_version: int = 0) -> str:
         now = int(time.time())
-        claims = {"sub": str(user_id), "role": role, "iat": now, "exp": now + self._ttl, "iss": self._issuer}
+        claims = {
+            "sub": str(user_id), "role": role, "tv": token_version,
+            "iat": now, "exp": now + self._ttl, "iss": self._issuer,
+        }  # fmt: skip
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self._key_id})
 
     @property
