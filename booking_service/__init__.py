@@ -20,7 +20,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     from booking_service.api import api
     from booking_service.notifications import Notifier
     from booking_service.property_services import PropertyService
-    from booking_service.services import BookingService
+    from booking_service.services import BookingService, RedisUserDirectory
 
     settings = config or BookingSettings()
     configure_logging(settings.service_name, settings.log_level)
@@ -42,7 +42,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache
     app.extensions["notifier"] = notifier
-    app.extensions["booking"] = BookingService(engine, notifier)
+    app.extensions["booking"] = BookingService(engine, notifier, RedisUserDirectory(settings.redis_url))
     app.extensions["properties"] = PropertyService(engine, cache, notifier, NearCache(settings.redis_url))
 
     def mariadb_check() -> None:

@@ -20,6 +20,17 @@ SERVICES = ("gateway", "user_service", "booking_service", "etl_service")
 FIRST_PARTY = {p.parent.name for p in ROOT.glob("*/__init__.py")}
 
 
+def parse(source: str) -> ast.Module:
+    """ast.parse, retried: CPython 3.11's AST conversion shares state across threads (gh-106905) and
+    fails with SystemError when a background thread formats a traceback (which parses) at that moment."""
+    for _ in range(2):
+        try:
+            return ast.parse(source)
+        except SystemError:
+            continue
+    return ast.parse(source)
+
+
 def instructions(path: Path) -> list[tuple[str, str]]:
     parser = DockerfileParser(path=str(path), cache_content=True)
     return [
@@ -75,7 +86,7 @@ def test_copy_sources_exist_and_reach_the_build_context(path: Path) -> None:
 def imported_first_party(package_dir: Path) -> set[str]:
     found = set()
     for module in package_dir.rglob("*.py"):
-        for node in ast.walk(ast.parse(module.read_text())):
+        for node in ast.walk(parse(module.read_text())):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
