@@ -7,6 +7,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).parent / "nginx" / "nginx.conf.tmpl"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+NGINX_WORKER_USER = "www-data"  # workers never run as root
 
 
 def upstream_lines(addresses: Sequence[str], passive_checks: bool = True) -> str:
@@ -38,7 +39,7 @@ def render_local(
 ) -> str:
     return render(
         {
-            "USER_DIRECTIVE": "user www-data www-data;" if as_root else "",
+            "USER_DIRECTIVE": f"user {NGINX_WORKER_USER} {NGINX_WORKER_USER};" if as_root else "",
             "WORKER_PROCESSES": "2",
             "PID_FILE": str(prefix / "nginx.pid"),
             "ERROR_LOG": str(prefix / "logs" / "error.log"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import psycopg
 import pymysql
 import redis
 
+from infra.nginx_conf import NGINX_WORKER_USER
 from infra.procs import StartupError, own_by, run, running_as_root
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -39,16 +41,37 @@ def pg_binary(name: str) -> str:
     return str(candidate) if candidate.exists() else (shutil.which(name) or name)
 
 
-def pg_connect(port: int, dbname: str = "postgres") -> psycopg.Connection:
+def pg_connect(port: int, password: str, dbname: str = "postgres") -> psycopg.Connection:
     return psycopg.connect(
-        host="127.0.0.1", port=port, user="postgres", dbname=dbname, connect_timeout=2, autocommit=True
+        host="127.0.0.1",
+        port=port,
+        user="postgres",
+        password=password,
+        dbname=dbname,
+        connect_timeout=2,
+        autocommit=True,
     )
 
 
-def pg_accepts(port: int) -> bool:
-    with pg_connect(port) as conn:
+def pg_accepts(port: int, password: str) -> bool:
+    with pg_connect(port, password) as conn:
         conn.execute("select 1")
     return True
+
+
+# TCP always takes the password; the unix socket (in the data dir, which only postgres can enter)
+# allows the postgres OS user alone, by peer; the launcher itself only ever connects over TCP.
+PG_HBA = """# written by infra/servers.py: every TCP connection needs the password
+local all postgres peer
+host all all 127.0.0.1/32 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
+"""
+
+
+def refuse_passwordless_data(data: Path) -> None:
+    """A data dir made before passwords were required (trust on TCP) cannot be reused as is."""
+    if (data / "PG_VERSION").exists() and "scram-sha-256" not in (data / "pg_hba.conf").read_text():
+        raise StartupError(f"{data} was created without a password; remove it (`make clean`) and start again")
 
 
 def configure_postgres(data: Path, port: int) -> None:
@@ -68,16 +91,16 @@ log_min_messages = warning
 """
     with open(data / "postgresql.conf", "a") as conf:
         conf.write(extra)
-    with open(data / "pg_hba.conf", "a") as hba:
-        hba.write("host replication all 127.0.0.1/32 trust\n")
+    (data / "pg_hba.conf").write_text(PG_HBA)
 
 
-def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Server:
-    def prepare() -> None:
-        if (data / "PG_VERSION").exists():
-            return
-        data.mkdir(parents=True, exist_ok=True)
-        own_by(data, "postgres")
+def initdb(data: Path, password: str) -> None:
+    """A new cluster whose `postgres` role has `password` (handed over in a file only postgres can read)."""
+    pwfile = data.parent / f".{data.name}.pwfile"
+    pwfile.write_text(password + "\n")
+    pwfile.chmod(0o600)
+    own_by(pwfile, "postgres")
+    try:
         run(
             [
                 pg_binary("initdb"),
@@ -85,7 +108,9 @@ def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Se
                 str(data),
                 "-U",
                 "postgres",
-                "--auth=trust",
+                f"--pwfile={pwfile}",
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
                 "--no-sync",
                 "-E",
                 "UTF8",
@@ -93,10 +118,22 @@ def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Se
             ],
             user="postgres",
         )
+    finally:
+        pwfile.unlink(missing_ok=True)
+
+
+def postgres(name: str, data: Path, port: int, databases: tuple[str, ...], password: str) -> Server:
+    def prepare() -> None:
+        refuse_passwordless_data(data)
+        if (data / "PG_VERSION").exists():
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        own_by(data, "postgres")
+        initdb(data, password)
         configure_postgres(data, port)
 
     def create_databases() -> None:
-        with pg_connect(port) as conn:
+        with pg_connect(port, password) as conn:
             existing = {row[0] for row in conn.execute("select datname from pg_database")}
             for database in databases:
                 if database not in existing:
@@ -105,7 +142,7 @@ def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Se
     return Server(
         name,
         [pg_binary("postgres"), "-D", str(data)],
-        lambda: pg_accepts(port),
+        lambda: pg_accepts(port, password),
         prepare,
         create_databases,
         user="postgres",
@@ -113,8 +150,9 @@ def postgres(name: str, data: Path, port: int, databases: tuple[str, ...]) -> Se
     )
 
 
-def postgres_replica(name: str, data: Path, port: int, primary_port: int) -> Server:
+def postgres_replica(name: str, data: Path, port: int, primary_port: int, password: str) -> Server:
     def prepare() -> None:
+        refuse_passwordless_data(data)
         if (data / "PG_VERSION").exists():
             return
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -139,12 +177,13 @@ def postgres_replica(name: str, data: Path, port: int, primary_port: int) -> Ser
                 "--no-sync",
             ],
             user="postgres",
+            env={**os.environ, "PGPASSWORD": password},
         )
         with open(data / "postgresql.conf", "a") as conf:
             conf.write(f"\nport = {port}\nunix_socket_directories = '{data}'\n")
 
     def streaming() -> bool:
-        with pg_connect(port) as conn:
+        with pg_connect(port, password) as conn:
             row = conn.execute("select status from pg_stat_wal_receiver").fetchone()
         return row is not None and row[0] == "streaming"
 
@@ -304,6 +343,9 @@ def nginx(prefix: Path, conf: Path, port: int) -> Server:
     def prepare() -> None:
         for sub in ("temp", "logs"):
             (prefix / sub).mkdir(parents=True, exist_ok=True)
+        # The edge cache is disposable, and a copy left by an earlier run may belong to another user.
+        shutil.rmtree(prefix / "temp" / "edge_cache", ignore_errors=True)
+        own_by(prefix / "temp", NGINX_WORKER_USER)
 
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     return Server(
