@@ -36,7 +36,8 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         statement_timeout=settings.db_statement_timeout,
     )
     nodes = settings.cluster_nodes
-    cache = PropertyCache(cluster_client_factory(nodes) if nodes else None, settings.cache_ttl_seconds)
+    factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
+    cache = PropertyCache(factory, settings.cache_ttl_seconds)
     notifier = Notifier(settings.redis_url)
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine

@@ -26,10 +26,10 @@ CLIENT_OPTIONS: dict[str, Any] = {
 ClientFactory = Callable[[], RedisCluster]
 
 
-def cluster_client_factory(nodes: list[tuple[str, int]]) -> ClientFactory:
+def cluster_client_factory(nodes: list[tuple[str, int]], password: str | None = None) -> ClientFactory:
     def build() -> RedisCluster:
         startup = [ClusterNode(host, port) for host, port in nodes]
-        return RedisCluster(startup_nodes=startup, decode_responses=True, **CLIENT_OPTIONS)
+        return RedisCluster(startup_nodes=startup, password=password, decode_responses=True, **CLIENT_OPTIONS)
 
     return build
 

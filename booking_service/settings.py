@@ -9,6 +9,7 @@ class BookingSettings(BaseServiceSettings):
     service_name: str = "booking_service"
     booking_db_url: str = "mysql+pymysql://app:app@127.0.0.1:13306/bookings"
     redis_cluster_nodes: str = ""
+    redis_cluster_password: str | None = None
     redis_url: str | None = None
     cache_ttl_seconds: int = 30
     db_connect_timeout: float = 1.0

@@ -265,9 +265,11 @@ def mariadb(data: Path, port: int, app_password: str) -> Server:
     return Server("mariadb", argv, accepts, prepare, create_app_user)
 
 
-def redis_server(name: str, data: Path, port: int, bus_port: int | None = None) -> Server:
+def redis_server(name: str, data: Path, port: int, password: str, bus_port: int | None = None) -> Server:
+    conf = data / "redis.conf"
     argv = [
         "redis-server",
+        str(conf),  # holds the password, which is thus kept out of the command line
         "--bind",
         "127.0.0.1",
         "--port",
@@ -301,15 +303,25 @@ def redis_server(name: str, data: Path, port: int, bus_port: int | None = None) 
             "0",
         ]
 
+    def prepare() -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        # masterauth: a replica (cluster nodes, after a failover any of them) authenticates to its master.
+        conf.write_text(f"requirepass {password}\nmasterauth {password}\n")
+        conf.chmod(0o600)
+
     def responds() -> bool:
-        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+        return bool(redis_client(port, password).ping())
 
-    return Server(name, argv, responds, lambda: data.mkdir(parents=True, exist_ok=True))
+    return Server(name, argv, responds, prepare)
 
 
-def cluster_healthy(ports: tuple[int, ...]) -> bool:
+def redis_client(port: int, password: str) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
+
+
+def cluster_healthy(ports: tuple[int, ...], password: str) -> bool:
     """`cluster_state:ok` with 3 masters that each have one connected replica."""
-    client = redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=1)
+    client = redis_client(ports[0], password)
     if client.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
         return False
     nodes = client.execute_command("CLUSTER NODES")
@@ -318,8 +330,8 @@ def cluster_healthy(ports: tuple[int, ...]) -> bool:
     return len(masters) == 3 and len(replicas) == 3
 
 
-def create_cluster(ports: tuple[int, ...]) -> None:
-    client = redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=1)
+def create_cluster(ports: tuple[int, ...], password: str) -> None:
+    client = redis_client(ports[0], password)
     if int(client.execute_command("CLUSTER INFO").get("cluster_known_nodes", 1)) > 1:
         return
     nodes = [f"127.0.0.1:{port}" for port in ports]
@@ -328,6 +340,7 @@ def create_cluster(ports: tuple[int, ...]) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "REDISCLI_AUTH": password},  # not `-a`: argv is visible to every user
     )
     if result.returncode != 0:
         raise StartupError(f"redis cluster create failed: {result.stdout[-500:]} {result.stderr[-500:]}")

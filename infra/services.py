@@ -72,23 +72,33 @@ def available_services() -> list[ServiceSpec]:
     return specs
 
 
-def base_env(
-    ports: Ports, keys_dir: Path, secret_key: str, mariadb_password: str, env_name: str
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class StackSecrets:
+    """What a stack generates once under its root (see infra.stack.Stack._remembered)."""
+
+    secret_key: str
+    mariadb_password: str
+    postgres_password: str
+    redis_password: str
+
+
+def base_env(ports: Ports, keys_dir: Path, env_name: str, secrets: StackSecrets) -> dict[str, str]:
     """The environment every service process of this stack shares (see docs/CONVENTIONS.md)."""
     cluster = ",".join(f"127.0.0.1:{port}" for port in ports.cluster)
+    postgres = f"postgresql+psycopg://postgres:{secrets.postgres_password}@127.0.0.1"
     return {
         "ENV": env_name,
         "LOG_LEVEL": "INFO",
-        "SECRET_KEY": secret_key,
+        "SECRET_KEY": secrets.secret_key,
         "JWT_ISSUER": "home-rental-platform",
         "JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt_public.pem"),
-        "USER_DB_URL": f"postgresql+psycopg://postgres@127.0.0.1:{ports.postgres_primary}/users",
-        "USER_DB_REPLICA_URLS": f"postgresql+psycopg://postgres@127.0.0.1:{ports.postgres_replica}/users",
-        "WAREHOUSE_DB_URL": f"postgresql+psycopg://postgres@127.0.0.1:{ports.warehouse}/warehouse",
-        "BOOKING_DB_URL": f"mysql+pymysql://app:{mariadb_password}@127.0.0.1:{ports.mariadb}/bookings",
+        "USER_DB_URL": f"{postgres}:{ports.postgres_primary}/users",
+        "USER_DB_REPLICA_URLS": f"{postgres}:{ports.postgres_replica}/users",
+        "WAREHOUSE_DB_URL": f"{postgres}:{ports.warehouse}/warehouse",
+        "BOOKING_DB_URL": f"mysql+pymysql://app:{secrets.mariadb_password}@127.0.0.1:{ports.mariadb}/bookings",
         "REDIS_CLUSTER_NODES": cluster,
-        "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
+        "REDIS_CLUSTER_PASSWORD": secrets.redis_password,
+        "REDIS_URL": f"redis://:{secrets.redis_password}@127.0.0.1:{ports.redis}/0",
         "USER_SERVICE_URLS": urls(ports.services["user_service"]),
         "BOOKING_SERVICE_URLS": urls(ports.services["booking_service"]),
         "DISCOVERY_BACKEND": "static",

@@ -24,6 +24,7 @@ from infra.procs import StartupError, alive, read_pid, run, running_as_root, spa
 from infra.services import (
     REPO_ROOT,
     ServiceSpec,
+    StackSecrets,
     available_services,
     base_env,
     create_admin_argv,
@@ -54,7 +55,9 @@ class Stack:
         self.private_key, self.public_key = ensure_keypair(self.keys_dir)
         self.secret_key = self._remembered("secret_key")
         self.mariadb_password = self._remembered("mariadb_password")
-        self.env = base_env(ports, self.keys_dir, self.secret_key, self.mariadb_password, env_name)
+        self.postgres_password = self._remembered("postgres_password")
+        self.redis_password = self._remembered("redis_password")
+        self.env = base_env(ports, self.keys_dir, env_name, self.credentials)
         self.services = available_services()
         self.servers = self._servers()
         (root / "stack.json").write_text(json.dumps({"ports": ports.named(), "env": env_name}, indent=1))
@@ -67,22 +70,30 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    @property
+    def credentials(self) -> StackSecrets:
+        return StackSecrets(
+            self.secret_key, self.mariadb_password, self.postgres_password, self.redis_password
+        )
+
     def _servers(self) -> dict[str, srv.Server]:
-        p, data = self.ports, self.data
+        p, data, pg_pass, redis_pass = self.ports, self.data, self.postgres_password, self.redis_password
         found = {
             "postgres_primary": srv.postgres(
-                "postgres_primary", data / "pg_primary", p.postgres_primary, ("users",)
+                "postgres_primary", data / "pg_primary", p.postgres_primary, ("users",), pg_pass
             ),
             "postgres_replica": srv.postgres_replica(
-                "postgres_replica", data / "pg_replica", p.postgres_replica, p.postgres_primary
+                "postgres_replica", data / "pg_replica", p.postgres_replica, p.postgres_primary, pg_pass
             ),
-            "warehouse": srv.postgres("warehouse", data / "pg_warehouse", p.warehouse, ("warehouse",)),
+            "warehouse": srv.postgres(
+                "warehouse", data / "pg_warehouse", p.warehouse, ("warehouse",), pg_pass
+            ),
             "mariadb": srv.mariadb(data / "mariadb", p.mariadb, self.mariadb_password),
-            "redis": srv.redis_server("redis", data / "redis", p.redis),
+            "redis": srv.redis_server("redis", data / "redis", p.redis, redis_pass),
         }
         for i, (port, bus) in enumerate(zip(p.cluster, p.cluster_bus, strict=True)):
             found[f"redis_cluster_{i}"] = srv.redis_server(
-                f"redis_cluster_{i}", data / f"redis_cluster_{i}", port, bus
+                f"redis_cluster_{i}", data / f"redis_cluster_{i}", port, redis_pass, bus
             )
         return found
 
@@ -216,8 +227,8 @@ class Stack:
             list(pool.map(self._launch, first))
             cluster_ports = self.ports.cluster
             replica = pool.submit(self._launch, self.servers["postgres_replica"])
-            srv.create_cluster(cluster_ports)
-            wait_or_fail(lambda: srv.cluster_healthy(cluster_ports), 30, "redis cluster")
+            srv.create_cluster(cluster_ports, self.redis_password)
+            wait_or_fail(lambda: srv.cluster_healthy(cluster_ports, self.redis_password), 30, "redis cluster")
             replica.result()
 
     def _start_services(self) -> None:

@@ -17,6 +17,7 @@ import requests
 from redis.cluster import ClusterNode, RedisCluster
 
 from booking_service.cache import GENERATION_KEY, list_key
+from tests.support.faults import cluster_node
 
 PROPERTIES = "/api/bookings/properties"
 
@@ -34,7 +35,8 @@ def cluster_ports(stack) -> list[int]:
 
 def cluster_client(stack) -> RedisCluster:
     nodes = [ClusterNode("127.0.0.1", port) for port in cluster_ports(stack)]
-    return RedisCluster(startup_nodes=nodes, decode_responses=True, socket_timeout=1)
+    password = stack.env["REDIS_CLUSTER_PASSWORD"]
+    return RedisCluster(startup_nodes=nodes, password=password, decode_responses=True, socket_timeout=1)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -50,7 +52,7 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 
 def cluster_ok(stack) -> bool:
-    client = redis.Redis(host="127.0.0.1", port=cluster_ports(stack)[0], socket_timeout=1)
+    client = cluster_node(stack, cluster_ports(stack)[0])
     info = client.execute_command("CLUSTER INFO")
     nodes = client.execute_command("CLUSTER NODES").values()
     connected = [n for n in nodes if n["connected"] or "myself" in n["flags"]]

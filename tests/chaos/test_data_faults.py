@@ -144,7 +144,8 @@ def test_postgres_primary_stopped_login_is_served_by_the_replica(chaos_stack):
 
 def cached_list_master(stack) -> str:
     """The server name of the cluster master holding the cached property list."""
-    client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p) for p in cluster_ports(stack)])
+    nodes = [ClusterNode("127.0.0.1", p) for p in cluster_ports(stack)]
+    client = RedisCluster(startup_nodes=nodes, password=stack.env["REDIS_CLUSTER_PASSWORD"])
     try:
         port = client.get_node_from_key(LISTS_KEY).port
     finally:

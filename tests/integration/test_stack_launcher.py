@@ -47,8 +47,8 @@ def test_row_written_on_primary_is_readable_on_replica(servers: tuple[Stack, dic
     stack, _ = servers
     marker = uuid.uuid4().hex
     with (
-        pg_connect(stack.ports.postgres_primary, "users") as primary,
-        pg_connect(stack.ports.postgres_replica, "users") as replica,
+        pg_connect(stack.ports.postgres_primary, stack.postgres_password, "users") as primary,
+        pg_connect(stack.ports.postgres_replica, stack.postgres_password, "users") as replica,
     ):
         primary.execute("create table if not exists launcher_probe (marker text primary key)")
         assert wait_for(lambda: replica.execute("select to_regclass('launcher_probe')").fetchone()[0], 5)
@@ -65,7 +65,9 @@ def test_redis_cluster_has_three_masters_each_with_one_replica(
     servers: tuple[Stack, dict[str, float]],
 ) -> None:
     stack, _ = servers
-    node = redis.Redis(host="127.0.0.1", port=stack.ports.cluster[0], decode_responses=True)
+    node = redis.Redis(
+        host="127.0.0.1", port=stack.ports.cluster[0], password=stack.redis_password, decode_responses=True
+    )
     info = node.execute_command("CLUSTER INFO")
     assert info["cluster_state"] == "ok"
     nodes = node.execute_command("CLUSTER NODES").values()
@@ -77,7 +79,9 @@ def test_redis_cluster_has_three_masters_each_with_one_replica(
 
 def test_key_set_through_cluster_client_is_readable(servers: tuple[Stack, dict[str, float]]) -> None:
     stack, _ = servers
-    client = redis.RedisCluster(host="127.0.0.1", port=stack.ports.cluster[0], decode_responses=True)
+    client = redis.RedisCluster(
+        host="127.0.0.1", port=stack.ports.cluster[0], password=stack.redis_password, decode_responses=True
+    )
     keys = {f"probe:{i}:{uuid.uuid4().hex}": str(i) for i in range(20)}
     for key, value in keys.items():
         client.set(key, value)

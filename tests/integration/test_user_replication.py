@@ -16,6 +16,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from user_service import create_app
 from user_service.settings import UserSettings
@@ -53,10 +54,8 @@ def sign_up(client: FlaskClient) -> tuple[dict[str, str], str]:
 
 
 def on_replica(stack, email: str) -> bool:
-    port = stack.ports.postgres_replica
-    with psycopg.connect(
-        host="127.0.0.1", port=port, user="postgres", dbname="users", autocommit=True
-    ) as conn:
+    replica = make_url(stack.env["USER_DB_REPLICA_URLS"].split(",")[0]).set(drivername="postgresql")
+    with psycopg.connect(replica.render_as_string(hide_password=False), autocommit=True) as conn:
         return conn.execute("select 1 from users where email = %s", (email,)).fetchone() is not None
 
 

@@ -68,9 +68,16 @@ def cluster_ports(stack) -> list[int]:
     return [int(node.rsplit(":", 1)[1]) for node in stack.env["REDIS_CLUSTER_NODES"].split(",")]
 
 
+def cluster_node(stack, port: int) -> redis.Redis:
+    """A plain client of one cluster node, with the stack's password."""
+    return redis.Redis(
+        host="127.0.0.1", port=port, password=stack.env["REDIS_CLUSTER_PASSWORD"], socket_timeout=1
+    )
+
+
 def cluster_ok(stack) -> bool:
     """cluster_state ok and every node connected."""
-    client = redis.Redis(host="127.0.0.1", port=cluster_ports(stack)[0], socket_timeout=1)
+    client = cluster_node(stack, cluster_ports(stack)[0])
     try:
         info = client.execute_command("CLUSTER INFO")
         nodes = client.execute_command("CLUSTER NODES").values()

@@ -11,7 +11,7 @@ PATTERNS = {
     "argon2 password hash": re.compile(r"\$argon2(?:id|i|d)\$"),
     "JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
 }
-SECRET_FILES = ("secret_key", "mariadb_password")
+SECRET_FILES = ("secret_key", "mariadb_password", "postgres_password", "redis_password")
 
 
 def log_files(directory: Path) -> list[Path]:
