@@ -6,6 +6,14 @@ nginx `ip_hash`; instances share rooms through the standalone Redis message queu
 WebSocket upgrades are served by simple-websocket on the gunicorn socket (no gevent-websocket needed).
 Each open socket holds one greenlet of gunicorn's gevent pool, so `--worker-connections` (default 1000)
 caps the clients per instance: raise it for more.
+
+Abuse limits (`guard.py`, defaults): a session must complete an authenticated connect within 5 s
+(`REALTIME_AUTH_DEADLINE_SECONDS`); each connection may send 20 events/s with bursts of 40
+(`REALTIME_EVENTS_PER_SECOND`, `REALTIME_EVENT_BURST`), an event beyond that is answered "Error" and after
+40 refusals (`REALTIME_FLOOD_REFUSALS`, one forgiven a second) the connection is closed; a connection
+ends when its token expires; get-notification and join-room need a property that exists (`properties.py`).
+A WebSocket is read at most 32 KiB/s after a burst of one largest message, yielding between reads
+(`transport.py`), so no client can keep the worker parsing its frames.
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from booking_service.notifications import queue_manager
-from booking_service.realtime.events import RealtimeEvents
+from booking_service.realtime.events import REPLIES, RealtimeEvents
+from booking_service.realtime.guard import ConnectionGuard, GuardLimits
+from booking_service.realtime.properties import PropertyDirectory, live_property_lookup, read_only_engine
 from booking_service.realtime.settings import RealtimeSettings
+from booking_service.realtime.transport import install_paced_websockets
 from booking_service.subscriptions import SubscriptionStore, connect_redis
 from common.auth import TokenVerifier
 from common.health import health_blueprint
@@ -43,10 +54,22 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
-    events = RealtimeEvents(
-        socketio, store, TokenVerifier(settings.require_public_key(), settings.jwt_issuer)
-    )
+    install_paced_websockets(socketio.server.eio, settings.socketio_max_message_bytes)
+    guard = ConnectionGuard(socketio, guard_limits(settings), REPLIES)
+    guard.install()
+    directory = PropertyDirectory(live_property_lookup(read_only_engine(settings.booking_db_url)))
+    verifier = TokenVerifier(settings.require_public_key(), settings.jwt_issuer)
+    events = RealtimeEvents(socketio, store, verifier, directory, guard)
     events.register()
     app.extensions["realtime_events"] = events
     app.register_blueprint(health_blueprint({"redis": store.ping}))
     return app
+
+
+def guard_limits(settings: RealtimeSettings) -> GuardLimits:
+    return GuardLimits(
+        auth_deadline=settings.realtime_auth_deadline_seconds,
+        events_per_second=settings.realtime_events_per_second,
+        event_burst=settings.realtime_event_burst,
+        flood_refusals=settings.realtime_flood_refusals,
+    )

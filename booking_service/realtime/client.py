@@ -4,6 +4,9 @@ It records every event it receives so a caller can wait for a given one:
 
     client = NotificationClient.connect(url, token)
     client.request("get-notification", {"property_id": 2}, "notification_response")
+
+The token travels in the Socket.IO `auth` payload (or an `Authorization` header passed in `headers`),
+never in the URL, where proxies and servers log it: the server refuses a `token` query parameter.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import socketio
 
@@ -48,6 +52,8 @@ class NotificationClient:
         socketio_path: str = "socket.io",
         **options: Any,
     ) -> NotificationClient:
+        if "token" in parse_qs(urlsplit(url).query, keep_blank_values=True):
+            raise ValueError("pass the token as `token`, not in the URL")
         client = cls(reconnection=reconnection)
         auth = {"token": token} if token is not None else None
         client.sio.connect(

@@ -1,7 +1,10 @@
 """The seed's five Socket.IO events, plus connect-time JWT authentication.
 
-Every reply is `{"message": ...}` to the sender only, with the seed's texts byte for byte. Bad input or a
-Redis failure answers "Error" to that client and never disconnects anyone.
+Every reply is `{"message": ...}` to the sender only (never through the Redis queue), with the seed's
+texts byte for byte. Bad input, a property that does not exist (get-notification, join-room), or a Redis
+or database failure answers "Error" to that client and never disconnects anyone.
+The token comes in the Socket.IO `auth` payload, or an `Authorization: Bearer` header from non-browser
+clients; a `token` in the URL is refused, since proxies and servers log URLs.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import redis
 from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
+from sqlalchemy.exc import SQLAlchemyError
 
 from booking_service.notifications import UPDATE_EVENT, room_for
+from booking_service.realtime.guard import ConnectionGuard
+from booking_service.realtime.properties import PropertyDirectory
 from booking_service.subscriptions import Subscribe, SubscriptionStore
 from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token
 
@@ -29,6 +36,15 @@ MAX_PROPERTY_ID = 2**63 - 1
 MAX_NOTIFICATION_BYTES = 8 * 1024
 MAX_TOKEN_CHARS = 4096
 _DIGITS = re.compile(r"[0-9]{1,19}")
+# Each seed event and the event its replies (and its "Error") go back on.
+REPLIES = {
+    "get-notification": "notification_response",
+    "stop-notification": "stop_notification_response",
+    "join-room": "join_response",
+    "leave-room": "leave_response",
+    "broadcast_notification": UPDATE_EVENT,
+    "broadcast-notification": UPDATE_EVENT,
+}
 
 
 class BadPayloadError(Exception):
@@ -57,17 +73,24 @@ def notification_from(payload: dict[str, Any]) -> Any:
 
 
 def token_from(auth: Any) -> str | None:
-    """The JWT from the `auth` payload, the `Authorization` header, or the `token` query parameter."""
+    """The JWT from the `auth` payload, else from the `Authorization` header; never from the URL."""
     token = auth.get("token") if isinstance(auth, dict) else None
     if not token:
         token = bearer_token(request.headers.get("Authorization"))
-    if not token:
-        token = request.args.get("token")
     return token if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS else None
 
 
+def token_in_url() -> bool:
+    return "token" in request.args
+
+
+def expiry_of(token: str) -> float:
+    """The `exp` of a token that has already been verified."""
+    return float(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+
 def reply(event: str, message: str) -> None:
-    emit(event, {"message": message})
+    emit(event, {"message": message}, ignore_queue=True)
 
 
 def replies_error(event: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -84,6 +107,9 @@ def replies_error(event: str) -> Callable[[Callable[..., None]], Callable[..., N
             except redis.RedisError as exc:
                 log.error("%s failed, Redis unavailable: %s", event, type(exc).__name__)
                 reply(event, ERROR)
+            except SQLAlchemyError as exc:
+                log.error("%s failed, booking database unavailable: %s", event, type(exc).__name__)
+                reply(event, ERROR)
 
         return wrapper
 
@@ -93,10 +119,19 @@ def replies_error(event: str) -> Callable[[Callable[..., None]], Callable[..., N
 class RealtimeEvents:
     """Binds the handlers to one SocketIO server; identities live per connection (sid)."""
 
-    def __init__(self, socketio: SocketIO, store: SubscriptionStore, verifier: TokenVerifier) -> None:
+    def __init__(
+        self,
+        socketio: SocketIO,
+        store: SubscriptionStore,
+        verifier: TokenVerifier,
+        directory: PropertyDirectory,
+        guard: ConnectionGuard,
+    ) -> None:
         self._socketio = socketio
         self._store = store
         self._verifier = verifier
+        self._directory = directory
+        self._guard = guard
         self._identities: dict[str, Identity] = {}
 
     def register(self) -> None:
@@ -107,11 +142,13 @@ class RealtimeEvents:
         on("stop-notification", self.stop_notification)
         on("join-room", self.join_property_room)
         on("leave-room", self.leave_property_room)
-        on("broadcast_notification", self.broadcast)
-        on("broadcast-notification", self.broadcast)
+        for event in ("broadcast_notification", "broadcast-notification"):
+            on(event, self.broadcast)
         self._socketio.on_error_default(self._unexpected)
 
     def connect(self, auth: Any = None) -> None:
+        if token_in_url():
+            raise ConnectionRefusedError("Send the token in the auth payload, not in the URL")
         token = token_from(auth)
         if token is None:
             raise ConnectionRefusedError("Authorization token is missing")
@@ -119,17 +156,29 @@ class RealtimeEvents:
             identity = self._verifier.verify(token)
         except InvalidToken as exc:
             raise ConnectionRefusedError("Invalid or expired token") from exc
-        self._identities[request.sid] = identity  # type: ignore[attr-defined]
+        if self._guard.barred(identity.user_id):
+            raise ConnectionRefusedError("Too many events: try again later")
+        sid: str = request.sid  # type: ignore[attr-defined]
+        self._identities[sid] = identity
+        self._guard.authenticated(sid, identity.user_id, expiry_of(token))
 
     def disconnect(self, *_: Any) -> None:
-        self._identities.pop(request.sid, None)  # type: ignore[attr-defined]
+        sid: str = request.sid  # type: ignore[attr-defined]
+        self._identities.pop(sid, None)
+        self._guard.released(sid)
 
     def _identity(self) -> Identity:
         return self._identities[request.sid]  # type: ignore[attr-defined]
 
+    def _existing_property(self, payload: Any) -> int:
+        property_id = property_id_from(payload)
+        if not self._directory.exists(property_id):
+            raise BadPayloadError("no such property")
+        return property_id
+
     @replies_error("notification_response")
     def get_notification(self, payload: Any) -> None:
-        property_id = property_id_from(payload)
+        property_id = self._existing_property(payload)
         outcome = self._store.subscribe(self._identity().user_id, property_id)
         if outcome is Subscribe.LIMIT_REACHED:
             raise BadPayloadError("subscription limit reached")
@@ -153,7 +202,7 @@ class RealtimeEvents:
 
     @replies_error("join_response")
     def join_property_room(self, payload: Any) -> None:
-        property_id = property_id_from(payload)
+        property_id = self._existing_property(payload)
         user_id = self._identity().user_id
         if not self._store.is_subscribed(user_id, property_id):
             message = f"User {user_id} is not subscribed to get notifications for room: {property_id}"

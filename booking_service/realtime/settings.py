@@ -6,13 +6,24 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import Field
+
 from common.settings import BaseServiceSettings, split_csv
 
 
 class RealtimeSettings(BaseServiceSettings):
     service_name: str = "booking_realtime"
     redis_url: str = "redis://127.0.0.1:16379/0"
+    # Read only, to refuse watching properties that do not exist.
+    booking_db_url: str = "mysql+pymysql://app:app@127.0.0.1:13306/bookings"
     realtime_max_subscriptions: int = 100
+    # An Engine.IO session without an authenticated Socket.IO connection is closed after this long.
+    realtime_auth_deadline_seconds: float = Field(default=5.0, gt=0)
+    # Per connection: events a second, the burst above that, and the refused events (one forgiven a
+    # second) after which a flooding connection is closed.
+    realtime_events_per_second: float = Field(default=20.0, gt=0)
+    realtime_event_burst: int = Field(default=40, ge=1)
+    realtime_flood_refusals: int = Field(default=40, ge=1)
     # Browser origins allowed besides the same origin (CORS_ORIGINS, comma-separated; "*" = any).
     cors_origins: str = ""
     # "gevent" under `gunicorn -k gevent`; "threading" only for in-process tests.

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from redis.cluster import ClusterNode, RedisCluster
 
 from booking_service.realtime.client import NotificationClient
+from tests.support.data import booking_engine, insert_property
 from tests.support.faults import FaultRow, answers, cluster_ok, cluster_ports, run_fault, wait_until
 from tests.support.load import READ_KINDS, MixedLoad, load_properties, reconcile
 
@@ -212,7 +213,9 @@ def delivered(client: NotificationClient, update: str, timeout: float) -> bool:
 def test_standalone_redis_stopped_local_notifications_still_delivered_cross_instance_resumes(
     chaos_stack, load_users, fault_rows
 ):
-    property_id = 900_000 + uuid.uuid4().int % 99_999
+    engine = booking_engine(chaos_stack)  # watching needs a property that exists
+    property_id = insert_property(engine, "Chaos, RT", 80, "rt-faults")
+    engine.dispose()
     local = subscribed(chaos_stack, 0, 800_001, property_id)
     remote = subscribed(chaos_stack, 1, 800_002, property_id)
     admin = NotificationClient.connect(chaos_stack.url("booking_realtime", 0), chaos_stack.token(1, "admin"))

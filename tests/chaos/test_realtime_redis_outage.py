@@ -12,6 +12,7 @@ import requests
 
 from booking_service.notifications import Notifier
 from booking_service.realtime.client import NotificationClient
+from tests.support.data import booking_engine, insert_property
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -20,12 +21,21 @@ def fresh_id() -> int:
     return 900_000_000 + uuid.uuid4().int % 10_000_000
 
 
+def new_property(stack) -> int:
+    """Watching needs a property that exists in the booking database."""
+    engine = booking_engine(stack)
+    try:
+        return insert_property(engine, "Outage, RO", 60, "rt-redis")
+    finally:
+        engine.dispose()
+
+
 def ready_status(stack, instance: int) -> int:
     return requests.get(f"{stack.url('booking_realtime', instance)}/ready", timeout=10).status_code
 
 
 def test_redis_outage_answers_error_then_recovers(stack) -> None:
-    user_id, property_id = fresh_id(), fresh_id()
+    user_id, property_id = fresh_id(), new_property(stack)
     client = NotificationClient.connect(
         stack.url("booking_realtime", 1), stack.token(user_id), transports=["websocket"]
     )

@@ -1,6 +1,8 @@
-"""The seed's Socket.IO events against two real realtime instances (gunicorn gevent) and a real Redis.
+"""The seed's Socket.IO events against two real realtime instances (gunicorn gevent), a real Redis and the
+real booking database (only properties that exist may be watched: each test inserts its own).
 
 Real python-socketio clients connect straight to `booking_realtime` instances 0 and 1; nothing is mocked.
+The abuse limits (auth deadline, event budget, token in the URL) are tested in tests/security.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import pytest
 import redis
 import requests
 import socketio
+import sqlalchemy as sa
 
 from booking_service.notifications import Notifier
 from booking_service.realtime.client import NotificationClient
 from booking_service.subscriptions import SubscriptionStore
+from tests.support.data import booking_engine, insert_property
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,8 +43,26 @@ BAD_PAYLOADS = [
 
 
 def fresh_id() -> int:
-    """Distinct user and property ids per test: Redis outlives a test, and the stack is shared."""
+    """Distinct user ids per test: Redis outlives a test, and the stack is shared."""
     return next(_ids)
+
+
+@pytest.fixture(scope="module")
+def db(stack) -> Iterator[sa.Engine]:
+    engine = booking_engine(stack)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def new_property(db) -> Callable[[], int]:
+    """A property of this test's own, in the booking database (watching needs one that exists)."""
+    return lambda: insert_property(db, "Realtime, RT", 90, "rt-events")
+
+
+@pytest.fixture
+def property_id(new_property) -> int:
+    return new_property()
 
 
 @pytest.fixture
@@ -83,26 +105,32 @@ def test_expired_token_is_refused(stack) -> None:
 
 
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
-def test_token_is_accepted_from_authorization_header_and_query(stack, transport) -> None:
+def test_token_is_accepted_from_auth_payload_and_authorization_header(stack, property_id, transport) -> None:
     url = stack.url("booking_realtime", 1)
-    user_id, property_id = fresh_id(), fresh_id()
+    user_id = fresh_id()
+    by_auth = NotificationClient.connect(url, stack.token(user_id), transports=[transport])
     by_header = NotificationClient.connect(
         url, None, transports=[transport], headers={"Authorization": f"Bearer {stack.token(user_id)}"}
     )
-    by_query = NotificationClient.connect(f"{url}?token={stack.token(user_id)}", None, transports=[transport])
     try:
         # The user id in the messages is the token's subject.
         expected = f"User {user_id} is not subscribed to get notifications for room: {property_id}"
+        assert by_auth.message("join-room", {"property_id": property_id}, "join_response") == expected
         assert by_header.message("join-room", {"property_id": property_id}, "join_response") == expected
-        assert by_query.message("join-room", {"property_id": property_id}, "join_response") == expected
     finally:
+        by_auth.close()
         by_header.close()
-        by_query.close()
+
+
+def test_token_in_the_url_is_refused(stack) -> None:
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(f"{stack.url('booking_realtime', 0)}?token={stack.token(fresh_id())}", wait_timeout=5)
 
 
 # ---- get-notification / stop-notification ----------------------------------------------------------
-def test_subscription_is_shared_by_instances_and_survives_reconnect(connect) -> None:
-    user_id, property_id = fresh_id(), fresh_id()
+def test_subscription_is_shared_by_instances_and_survives_reconnect(connect, property_id) -> None:
+    user_id = fresh_id()
     first = connect(0, user_id)
     assert first.message("get-notification", {"property_id": property_id}, "notification_response") == (
         f"Subscribed to notification for property with ID:{property_id}"
@@ -140,8 +168,7 @@ def test_event_without_any_payload_answers_error(connect) -> None:
     assert client.wait_for("notification_response", after=mark) == ERROR
 
 
-def test_stop_notification_unsubscribes_and_leaves_the_room(connect, stack) -> None:
-    property_id = fresh_id()
+def test_stop_notification_unsubscribes_and_leaves_the_room(connect, stack, property_id) -> None:
     client = connect(0)
     subscribed(client, property_id)
     assert client.message(
@@ -153,22 +180,31 @@ def test_stop_notification_unsubscribes_and_leaves_the_room(connect, stack) -> N
     assert_room_gets_only_marker(stack, property_id, outsiders=[client])
 
 
-def test_subscriptions_are_capped_per_user(connect, stack) -> None:
+def test_subscriptions_are_capped_per_user(connect, new_property) -> None:
     client = connect(1)
     cap = 100
-    first = fresh_id()
-    for offset in range(cap):
-        reply = client.message("get-notification", {"property_id": first + offset}, "notification_response")
+    owned = [new_property() for _ in range(cap + 1)]
+    for property_id in owned[:cap]:
+        reply = client.message("get-notification", {"property_id": property_id}, "notification_response")
         assert reply.startswith("Subscribed to notification"), reply
-    assert client.request("get-notification", {"property_id": first + cap}, "notification_response") == ERROR
-    assert client.message("get-notification", {"property_id": first}, "notification_response") == (
-        f"Already watching notification for property with ID:{first}"
+        time.sleep(1 / 20)  # within the per-connection event rate
+    assert client.request("get-notification", {"property_id": owned[cap]}, "notification_response") == ERROR
+    assert client.message("get-notification", {"property_id": owned[0]}, "notification_response") == (
+        f"Already watching notification for property with ID:{owned[0]}"
     )
 
 
+def test_watching_a_property_that_does_not_exist_answers_error(connect, property_id) -> None:
+    client = connect(0)
+    missing = property_id + 10**9
+    assert client.request("get-notification", {"property_id": missing}, "notification_response") == ERROR
+    assert client.request("join-room", {"property_id": missing}, "join_response") == ERROR
+    subscribed(client, property_id)
+
+
 # ---- join-room / leave-room ------------------------------------------------------------------------
-def test_join_room_requires_a_subscription(connect) -> None:
-    user_id, property_id = fresh_id(), fresh_id()
+def test_join_room_requires_a_subscription(connect, property_id) -> None:
+    user_id = fresh_id()
     client = connect(0, user_id)
     assert client.message("join-room", {"property_id": property_id}, "join_response") == (
         f"User {user_id} is not subscribed to get notifications for room: {property_id}"
@@ -176,8 +212,8 @@ def test_join_room_requires_a_subscription(connect) -> None:
     subscribed(client, property_id)
 
 
-def test_leave_room_stops_delivery_but_keeps_the_subscription(connect, stack) -> None:
-    user_id, property_id = fresh_id(), fresh_id()
+def test_leave_room_stops_delivery_but_keeps_the_subscription(connect, stack, property_id) -> None:
+    user_id = fresh_id()
     client = connect(1, user_id)
     assert client.message("leave-room", {"property_id": property_id}, "leave_response") == (
         f"User {user_id} did not get notification for property with ID: {property_id}"
@@ -194,8 +230,7 @@ def test_leave_room_stops_delivery_but_keeps_the_subscription(connect, stack) ->
 
 # ---- broadcast -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("event", ["broadcast_notification", "broadcast-notification"])
-def test_admin_broadcast_reaches_room_members_on_every_instance(connect, event) -> None:
-    property_id = fresh_id()
+def test_admin_broadcast_reaches_room_members_on_every_instance(connect, event, property_id) -> None:
     members = [connect(0), connect(1, transports=["websocket"])]
     for member in members:
         subscribed(member, property_id)
@@ -227,8 +262,7 @@ def test_broadcast_with_missing_or_bad_fields_answers_error_to_sender(connect, p
 
 
 @pytest.mark.parametrize("role", ["user", "host"])
-def test_only_admins_may_broadcast(connect, stack, role) -> None:
-    property_id = fresh_id()
+def test_only_admins_may_broadcast(connect, stack, role, property_id) -> None:
     member = connect(1)
     subscribed(member, property_id)
     sender = connect(0, role=role)
@@ -240,8 +274,7 @@ def test_only_admins_may_broadcast(connect, stack, role) -> None:
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_oversized_frame_disconnects_only_its_sender(connect, transport) -> None:
-    property_id = fresh_id()
+def test_oversized_frame_disconnects_only_its_sender(connect, transport, property_id) -> None:
     bystander = connect(1, transports=["websocket"])
     subscribed(bystander, property_id)
     attacker = connect(1, transports=[transport])
@@ -257,8 +290,7 @@ def test_oversized_frame_disconnects_only_its_sender(connect, transport) -> None
 
 
 # ---- Notifier (the REST processes' emitter) ---------------------------------------------------------
-def test_notifier_reaches_the_room_on_both_instances(connect, stack) -> None:
-    property_id = fresh_id()
+def test_notifier_reaches_the_room_on_both_instances(connect, stack, property_id) -> None:
     members = [connect(0), connect(1)]
     for member in members:
         subscribed(member, property_id)
@@ -279,8 +311,8 @@ def test_notifier_never_raises_when_redis_is_unreachable() -> None:
     Notifier(None).property_event(1, {"event": "booked"})
 
 
-def test_subscriptions_are_stored_in_redis_per_user(connect, stack) -> None:
-    user_id, property_id = fresh_id(), fresh_id()
+def test_subscriptions_are_stored_in_redis_per_user(connect, stack, property_id) -> None:
+    user_id = fresh_id()
     subscribed(connect(0, user_id), property_id)
     store = SubscriptionStore(redis.Redis.from_url(stack.env["REDIS_URL"]))
     assert store.properties_of(user_id) == {property_id}

@@ -164,8 +164,8 @@ def test_services_reached_directly_still_require_a_token(sec_stack, service, pat
     assert response.status_code == 401
 
 
-def test_socketio_broadcast_is_admin_only(sec_stack, world):
-    property_id = 700_000 + uuid.uuid4().int % 99_999
+def test_socketio_broadcast_is_admin_only(sec_stack, world, own_property):
+    property_id = own_property  # watching needs a property that exists
     member = NotificationClient.connect(sec_stack.socket_url, sec_stack.token(world.other.id))
     user = NotificationClient.connect(sec_stack.socket_url, world.owner.token)
     boss = NotificationClient.connect(sec_stack.socket_url, world.admin.token)

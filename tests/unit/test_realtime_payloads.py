@@ -12,6 +12,7 @@ from booking_service.realtime.events import (
     notification_from,
     property_id_from,
     token_from,
+    token_in_url,
 )
 from booking_service.realtime.settings import RealtimeSettings
 
@@ -101,12 +102,21 @@ def test_origin_policy_compares_host_names_when_the_proxy_dropped_the_port() -> 
     [
         ({"token": "from-auth"}, {"Authorization": "Bearer from-header"}, "token=from-query", "from-auth"),
         (None, {"Authorization": "Bearer from-header"}, "token=from-query", "from-header"),
-        ({"token": ""}, {}, "token=from-query", "from-query"),
+        ({"token": ""}, {}, "token=from-query", None),
         ({"token": 123}, {}, "", None),
         ("not-a-dict", {"Authorization": "Basic abc"}, "", None),
         ({"token": "x" * 5000}, {}, "", None),
     ],
 )
-def test_token_is_taken_from_auth_then_header_then_query(auth, headers, query, expected) -> None:
+def test_token_is_taken_from_auth_then_header_never_the_url(auth, headers, query, expected) -> None:
     with Flask(__name__).test_request_context("/socket.io/", headers=headers, query_string=query):
         assert token_from(auth) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("EIO=4&transport=polling&token=abc", True), ("token=", True), ("EIO=4&transport=websocket", False)],
+)
+def test_a_token_parameter_in_the_url_is_noticed(query, expected) -> None:
+    with Flask(__name__).test_request_context("/socket.io/", query_string=query):
+        assert token_in_url() is expected
