@@ -26,6 +26,7 @@ from infra.ports import port_in_use
 
 SCRIPTS = composefile.REPO_ROOT / "infra" / "docker"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+CLUSTER_PASSWORD = "cluster-test-password"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs servers as the postgres user")
 
 
@@ -156,15 +157,17 @@ def test_replication_role_refuses_a_wrong_password(primary: tuple[Path, int], tm
 def redis_nodes(tmp_path: Path) -> Iterator[list[int]]:
     ports = free_ports(12)
     nodes, processes = ports[:6], []
+    auth = tmp_path / "auth.conf"  # as in compose: the password in a config file, not in argv
+    auth.write_text(f"requirepass {CLUSTER_PASSWORD}\nmasterauth {CLUSTER_PASSWORD}\n")
     for port, bus in zip(nodes, ports[6:], strict=True):
-        argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
+        argv = ["redis-server", str(auth), "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
                 "--cluster-port", str(bus), "--cluster-config-file", f"nodes-{port}.conf", "--save", "",
                 "--appendonly", "no", "--dir", str(tmp_path), "--cluster-node-timeout", "2000",
                 # as in compose: nodes announce a hostname, not an address
                 "--cluster-preferred-endpoint-type", "hostname", "--cluster-announce-hostname", "localhost"]  # fmt: skip
         processes.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
     for port in nodes:
-        wait_until(lambda port=port: redis.Redis(port=port).ping())
+        wait_until(lambda port=port: node(port).ping())
     yield nodes
     for process in processes:
         process.terminate()
@@ -172,19 +175,28 @@ def redis_nodes(tmp_path: Path) -> Iterator[list[int]]:
         process.wait(timeout=20)
 
 
+def node(port: int) -> redis.Redis:
+    return redis.Redis(port=port, password=CLUSTER_PASSWORD, decode_responses=True)
+
+
 def test_cluster_job_creates_the_cluster_once_and_is_idempotent(redis_nodes: list[int]) -> None:
-    env = {**os.environ, "REDIS_CLUSTER_NODES": ",".join(f"localhost:{port}" for port in redis_nodes)}
+    nodes = ",".join(f"localhost:{port}" for port in redis_nodes)
+    env = {**os.environ, "REDIS_CLUSTER_NODES": nodes, "REDISCLI_AUTH": CLUSTER_PASSWORD}
     script = str(SCRIPTS / "redis/cluster-create.sh")
     first = subprocess.run(["sh", script], env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
-    info = redis.Redis(port=redis_nodes[0], decode_responses=True).execute_command("CLUSTER INFO")
+    info = node(redis_nodes[0]).execute_command("CLUSTER INFO")
     assert (str(info["cluster_state"]), str(info["cluster_size"])) == ("ok", "3")
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=redis_nodes[0]).ping()
     again = subprocess.run(["sh", script], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "already created" in again.stdout
-    slots = redis.Redis(port=redis_nodes[0], decode_responses=True).execute_command("CLUSTER SLOTS")
+    slots = node(redis_nodes[0]).execute_command("CLUSTER SLOTS")
     endpoints = {str(entry[2][0]) for entry in slots}  # [start, end, [endpoint, port, id, ...], replicas...]
     assert endpoints == {"localhost"}, f"clients must be sent to hostnames, got {endpoints}"
-    cluster = redis.RedisCluster(host="localhost", port=redis_nodes[0], decode_responses=True)
+    cluster = redis.RedisCluster(
+        host="localhost", port=redis_nodes[0], password=CLUSTER_PASSWORD, decode_responses=True
+    )
     try:
         for i in range(50):  # keys spread over every master's slots
             cluster.set(f"k{i}", str(i))

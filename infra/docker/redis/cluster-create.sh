@@ -1,7 +1,9 @@
 #!/bin/sh
 # One-shot job: join the six redis-node-N containers into a cluster (3 masters, 3 replicas).
 # Idempotent: exits 0 at once when the cluster already serves every slot (e.g. on `up` after `stop`).
+# The nodes' password comes in REDISCLI_AUTH, which redis-cli reads itself (never `-a`: argv is public).
 set -eu
+: "${REDISCLI_AUTH:?REDISCLI_AUTH must hold the cluster nodes' password}"
 
 nodes="${REDIS_CLUSTER_NODES:?REDIS_CLUSTER_NODES must list host:port of the six nodes}"
 nodes=$(echo "$nodes" | tr ',' ' ')
