@@ -31,6 +31,7 @@ from booking_service.subscriptions import SubscriptionStore, connect_redis
 from common.auth import TokenVerifier
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.revocation import TokenVersions
 from common.web import init_web
 
 __all__ = ["RealtimeSettings", "create_app"]
@@ -58,7 +59,8 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
     guard = ConnectionGuard(socketio, guard_limits(settings), REPLIES)
     guard.install()
     directory = PropertyDirectory(live_property_lookup(read_only_engine(settings.booking_db_url)))
-    verifier = TokenVerifier(settings.require_public_key(), settings.jwt_issuer)
+    versions = TokenVersions(settings.redis_url)  # logout and role changes end connections
+    verifier = TokenVerifier(settings.require_public_key(), settings.jwt_issuer, versions=versions)
     events = RealtimeEvents(socketio, store, verifier, directory, guard)
     events.register()
     app.extensions["realtime_events"] = events

@@ -47,6 +47,9 @@ REPLIES = {
 }
 
 
+REVOCATION_SWEEP_SECONDS = 2.0
+
+
 class BadPayloadError(Exception):
     """The event's payload is not what the event needs."""
 
@@ -133,6 +136,8 @@ class RealtimeEvents:
         self._directory = directory
         self._guard = guard
         self._identities: dict[str, Identity] = {}
+        self._tokens: dict[str, str] = {}
+        self._sweeping = False
 
     def register(self) -> None:
         on = self._socketio.on_event
@@ -159,16 +164,47 @@ class RealtimeEvents:
         if self._guard.barred(identity.user_id):
             raise ConnectionRefusedError("Too many events: try again later")
         sid: str = request.sid  # type: ignore[attr-defined]
-        self._identities[sid] = identity
+        self._identities[sid], self._tokens[sid] = identity, token
         self._guard.authenticated(sid, identity.user_id, expiry_of(token))
+        if not self._sweeping:
+            self._sweeping = True
+            self._socketio.start_background_task(self._sweep_revoked_forever)
 
     def disconnect(self, *_: Any) -> None:
         sid: str = request.sid  # type: ignore[attr-defined]
         self._identities.pop(sid, None)
+        self._tokens.pop(sid, None)
         self._guard.released(sid)
 
     def _identity(self) -> Identity:
-        return self._identities[request.sid]  # type: ignore[attr-defined]
+        """The connection's identity, its token checked again: a logout or role change since connecting
+        (which revokes the token) ends the connection at its next event."""
+        sid: str = request.sid  # type: ignore[attr-defined]
+        if not self._still_valid(sid):
+            raise BadPayloadError("token revoked or expired")
+        return self._identities[sid]
+
+    def _still_valid(self, sid: str) -> bool:
+        token = self._tokens.get(sid)
+        if token is None:
+            return False
+        try:
+            self._verifier.verify(token)
+        except InvalidToken:
+            self._guard.end(sid, "its token was revoked")
+            return False
+        return True
+
+    def _sweep_revoked_forever(self) -> None:
+        """A connection that sends nothing is checked too, so a revoked one stops receiving notifications
+        within REVOCATION_SWEEP_SECONDS plus the verifiers' 1 s bound."""
+        while True:
+            self._socketio.sleep(REVOCATION_SWEEP_SECONDS)
+            for sid in list(self._tokens):
+                try:
+                    self._still_valid(sid)
+                except Exception:  # the sweep must outlive any surprise (Redis down: tokens stay valid)
+                    log.exception("revocation sweep failed")
 
     def _existing_property(self, payload: Any) -> int:
         property_id = property_id_from(payload)

@@ -161,9 +161,13 @@ class ConnectionGuard:
             self._close(eio_sid)
 
     def _expired(self, sid: str) -> None:
+        self.end(sid, "its token expired")
+
+    def end(self, sid: str, why: str) -> None:
+        """Disconnects an authenticated connection (token expired or revoked)."""
         eio_sid = self._eio_of.get(sid)
         if eio_sid is not None:
-            log.info("socket connection closed: its token expired")
+            log.info("socket connection closed: %s", why)
             self._server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
             self._close(eio_sid)
 

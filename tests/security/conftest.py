@@ -68,19 +68,28 @@ def new_account(sec_stack) -> Callable[[], Account]:
     return make
 
 
-@pytest.fixture
-def admin(sec_stack, users_db: sa.Engine) -> Account:
+def fresh_admin(stack, users_db: sa.Engine) -> Account:
     """The dev admin with a fresh token: a role change or logout an earlier test (or the fuzzer) made
-    revokes tokens now, so none is shared across tests, and the role is put back first."""
+    revokes tokens now, so none is shared across modules, and the role is put back first."""
     with users_db.begin() as conn:
         conn.execute(
             sa.text("UPDATE users SET role = 'admin' WHERE email = :email"), {"email": DEV_ADMIN_EMAIL}
         )
-    token = login(sec_stack, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)
+    token = login(stack, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)
     me = requests.get(
-        sec_stack.nginx_url + "/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        stack.nginx_url + "/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
     return Account(me.json()["id"], DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, token)
+
+
+@pytest.fixture
+def admin(sec_stack, users_db: sa.Engine) -> Account:
+    return fresh_admin(sec_stack, users_db)
+
+
+@pytest.fixture(scope="module")
+def module_admin(sec_stack, users_db: sa.Engine) -> Account:
+    return fresh_admin(sec_stack, users_db)
 
 
 @pytest.fixture(scope="session")

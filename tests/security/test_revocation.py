@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import requests
 
+from booking_service.realtime.client import NotificationClient
+from booking_service.realtime.events import REVOCATION_SWEEP_SECONDS
 from common.revocation import REVOCATION_BOUND_SECONDS
 from tests.security.conftest import Account, login
 
@@ -90,3 +92,57 @@ def test_refresh_gives_a_working_token_with_the_current_role(
 def test_logout_needs_a_token(sec_stack):
     response = requests.post(sec_stack.nginx_url + "/api/users/logout", timeout=5)
     assert response.status_code == 401
+
+
+SOCKET_BOUND_S = REVOCATION_SWEEP_SECONDS + REVOCATION_BOUND_SECONDS + SLACK_S
+
+
+def seconds_until_disconnected(client: NotificationClient, limit: float = 15.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if not client.sio.connected:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return float("inf")
+
+
+def test_logout_ends_a_silent_socketio_connection_within_the_bound(
+    sec_stack, new_account: Callable[[], Account]
+):
+    account = new_account()
+    client = NotificationClient.connect(sec_stack.socket_url, account.token)
+    try:
+        assert client.sio.connected
+        out = requests.post(sec_stack.nginx_url + "/api/users/logout", headers=account.auth, timeout=5)
+        assert out.status_code == 200
+        assert seconds_until_disconnected(client) <= SOCKET_BOUND_S
+    finally:
+        client.close()
+
+
+def test_a_demoted_admin_can_no_longer_broadcast(
+    sec_stack, new_account: Callable[[], Account], admin: Account
+):
+    account, watcher_account = new_account(), new_account()
+    role_url = f"{sec_stack.nginx_url}/api/users/{account.id}/role"
+    assert requests.patch(role_url, json={"role": "admin"}, headers=admin.auth, timeout=5).status_code == 200
+    promoted = login(sec_stack, account.email, account.password)
+    client = NotificationClient.connect(sec_stack.socket_url, promoted)
+    watcher = NotificationClient.connect(sec_stack.socket_url, watcher_account.token)
+    try:
+        watcher.request("get-notification", {"property_id": 1}, "notification_response")
+        watcher.request("join-room", {"property_id": 1}, "join_response")
+        assert (
+            requests.patch(role_url, json={"role": "user"}, headers=admin.auth, timeout=5).status_code == 200
+        )
+        time.sleep(REVOCATION_BOUND_SECONDS + SLACK_S)
+        mark = watcher.mark()
+        if client.sio.connected:  # not swept yet: its next event is checked, and refused
+            client.sio.emit("broadcast_notification", {"property_id": 1, "notification": "still admin?"})
+        assert seconds_until_disconnected(client) <= SOCKET_BOUND_S
+        time.sleep(0.5)
+        updates = [e.data for e in watcher.received[mark:] if e.event == "notification_update"]
+        assert {"update": "still admin?"} not in updates
+    finally:
+        client.close()
+        watcher.close()
