@@ -110,11 +110,12 @@ def test_every_forged_token_gets_401_on_every_protected_endpoint(sec_stack, toke
     assert wrong == []
 
 
-def test_the_genuine_admin_token_passes_the_same_checks(sec_stack):
-    """Control: the forged variants fail because they are forged, not because the endpoint is broken."""
-    headers = {"Authorization": f"Bearer {sec_stack.token(ADMIN_ID, 'admin')}"}
+def test_the_genuine_admin_token_passes_the_same_checks(sec_stack, admin):
+    """Control: the forged variants fail because they are forged, not because the endpoint is broken.
+    (A token of the admin's current version: earlier suites' role changes revoked older ones.)"""
+    assert admin.id == ADMIN_ID
     assert (
-        requests.get(sec_stack.nginx_url + "/api/users/allusers", headers=headers, timeout=10).status_code
+        requests.get(sec_stack.nginx_url + "/api/users/allusers", headers=admin.auth, timeout=10).status_code
         == 200
     )
 
