@@ -8,10 +8,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import redis
 import requests
 import sqlalchemy as sa
 
 from tests.support.data import booking_engine, insert_property
+from tests.support.faults import wait_until
 from tests.support.users import registered_user_id
 
 SEED_PROPERTIES = [
@@ -151,6 +153,11 @@ def test_booking_for_someone_else_is_403_unless_admin(base, user, fresh_property
 
 
 def test_admin_booking_for_a_user_that_does_not_exist_is_400(base, fresh_property, stack):
+    """Only once the user directory is known to be whole: until then booking_service cannot tell, and by
+    design lets the admin's booking through (user_service fills it in the background at start)."""
+    directory = redis.Redis.from_url(stack.env["REDIS_URL"])
+    assert wait_until(lambda: directory.exists("hrp:user-ids:complete"), 30), "user directory never filled"
+    directory.close()
     admin = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}
     response = book(
         base, admin, 2_000_000_000 + uuid.uuid4().int % 100_000_000, fresh_property, day(3), day(4)
