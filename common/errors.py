@@ -68,10 +68,6 @@ class TooManyRequests(ApiError):
     status = 429
 
 
-class ServiceUnavailable(ApiError):
-    status = 503
-
-
 def error_response(
     status: int, message: str, key: str = "error", headers: Mapping[str, str] | None = None
 ) -> Response:

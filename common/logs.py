@@ -10,8 +10,6 @@ from typing import Any
 import ecs_logging
 import orjson
 
-SENSITIVE_KEYS = ("password", "token", "secret", "authorization", "hash")
-
 
 class ContextFilter(logging.Filter):
     """Adds the service name and, inside a request, its request id and user id."""

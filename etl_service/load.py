@@ -28,8 +28,6 @@ from etl_service.transform import (
     date_dimension,
 )
 
-STAR_TABLES = ("fact_booking", "dim_user", "dim_property", "dim_date")
-
 
 @dataclass(frozen=True)
 class TargetTable:

@@ -6,7 +6,6 @@ import random
 import socket
 from dataclasses import dataclass, field
 
-INSTANCES = 2
 CLUSTER_NODES = 6
 
 

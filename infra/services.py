@@ -17,59 +17,22 @@ DEV_ADMIN_PASSWORD = "admin-dev-password"
 class ServiceSpec:
     name: str
     app: str
-    source: str
     worker_class: str = "gthread"
     migrate_package: str | None = None
 
-    def exists(self) -> bool:
-        """Services join the stack as they come to exist in the repo."""
-        path = REPO_ROOT / self.source
-        if not (path.exists() and "def create_app" in path.read_text()):
-            return False
-        if self.migrate_package is None:
-            return True
-        cli = REPO_ROOT / self.migrate_package / "__main__.py"
-        return cli.exists() and "migrate" in cli.read_text()
-
 
 SERVICES = (
+    ServiceSpec("user_service", "user_service", worker_class="granian", migrate_package="user_service"),
     ServiceSpec(
-        "user_service",
-        "user_service",
-        "user_service/__init__.py",
-        worker_class="granian",
-        migrate_package="user_service",
+        "booking_service", "booking_service", worker_class="granian", migrate_package="booking_service"
     ),
-    ServiceSpec(
-        "booking_service",
-        "booking_service",
-        "booking_service/__init__.py",
-        worker_class="granian",
-        migrate_package="booking_service",
-    ),
-    ServiceSpec(
-        "booking_realtime",
-        "booking_service.realtime:create_app()",
-        "booking_service/realtime.py",
-        worker_class="gevent",
-    ),
-    ServiceSpec("gateway", "gateway", "gateway/__init__.py", worker_class="granian"),
+    ServiceSpec("booking_realtime", "booking_service.realtime:create_app()", worker_class="gevent"),
+    ServiceSpec("gateway", "gateway", worker_class="granian"),
 )
 
 
-def realtime_source() -> str:
-    package = REPO_ROOT / "booking_service" / "realtime" / "__init__.py"
-    return "booking_service/realtime/__init__.py" if package.exists() else "booking_service/realtime.py"
-
-
 def available_services() -> list[ServiceSpec]:
-    specs = []
-    for spec in SERVICES:
-        if spec.name == "booking_realtime":
-            spec = ServiceSpec(spec.name, spec.app, realtime_source(), spec.worker_class)
-        if spec.exists():
-            specs.append(spec)
-    return specs
+    return list(SERVICES)
 
 
 @dataclass(frozen=True)
@@ -169,10 +132,6 @@ def create_admin_argv() -> list[str]:
         "--username",
         "admin",
     ]
-
-
-def etl_exists() -> bool:
-    return (REPO_ROOT / "etl_service" / "migrations" / "env.py").exists()
 
 
 def etl_schedule_argv() -> list[str]:

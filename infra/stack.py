@@ -28,7 +28,6 @@ from infra.services import (
     available_services,
     base_env,
     create_admin_argv,
-    etl_exists,
     etl_schedule_argv,
     migrate_argv,
     server_argv,
@@ -233,16 +232,13 @@ class Stack:
 
     def _start_services(self) -> None:
         migrations = [migrate_argv(s.migrate_package) for s in self.services if s.migrate_package]
-        if etl_exists():
-            migrations.append(migrate_argv("etl_service"))
+        migrations.append(migrate_argv("etl_service"))
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda argv: run(argv, env=self._env_for_cli(), cwd=REPO_ROOT), migrations))
-            if any(s.name == "user_service" for s in self.services):
-                run(create_admin_argv(), env=self._env_for_cli("user_service"), cwd=REPO_ROOT)
+            run(create_admin_argv(), env=self._env_for_cli("user_service"), cwd=REPO_ROOT)
             jobs = [(s, i) for s in self.services for i in range(len(self.ports.services[s.name]))]
             list(pool.map(lambda job: self._start_instance(*job), jobs))
-        if etl_exists():
-            self._start_etl_scheduler()
+        self._start_etl_scheduler()
 
     def _start_etl_scheduler(self) -> None:
         """The ETL's cron loop (`ETL_SCHEDULE`, nightly by default) as one more long-running process."""

@@ -29,7 +29,3 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
-
-    def public(self) -> dict[str, object]:
-        """The seed's user shape; never the password hash."""
-        return {"id": self.id, "username": self.username, "email": self.email}
