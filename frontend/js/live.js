@@ -11,6 +11,15 @@ let userKey = null;
 let propertyNames = new Map();
 // Subscribe/join replies are plain events, not acks: serialise requests so each reply matches its request.
 let queue = Promise.resolve();
+// The server allows 20 events a second per connection (booking_service/realtime/guard.py): rejoining many
+// watched properties after a reconnect is paced under that instead of tripping it.
+const MIN_EVENT_GAP_MS = 60;
+let lastEmitAt = 0;
+
+function paced() {
+  const wait = Math.max(0, lastEmitAt + MIN_EVENT_GAP_MS - Date.now());
+  return new Promise((resolve) => setTimeout(resolve, wait));
+}
 
 function storageKey() {
   return `hrp.watch.${userKey}`;
@@ -44,7 +53,12 @@ function request(event, reply, propertyId) {
       current.once(reply, onReply);
       current.emit(event, { property_id: propertyId });
     });
-  const result = queue.then(run, run);
+  const send = () =>
+    paced().then(() => {
+      lastEmitAt = Date.now();
+      return run();
+    });
+  const result = queue.then(send, send);
   queue = result.catch(() => undefined);
   return result;
 }

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
@@ -22,6 +23,7 @@ from tests.support.browser import (
     submit_booking,
     unique_user,
 )
+from tests.support.data import booking_engine, insert_property
 
 pytestmark = pytest.mark.browser
 
@@ -142,3 +144,23 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> No
     page.get_by_role("button", name="Send broadcast").click()
     expect(watcher.locator(".toast").filter(has_text="Pool closed on Friday")).to_be_visible(timeout=2000)
     shot(page, "11-admin")
+
+
+def test_rejoining_many_watched_properties_stays_within_the_servers_event_budget(
+    open_page, site, stack
+) -> None:
+    """25 watched properties are 50 events on every (re)connect, past the server's burst of 40: the page paces
+    them, so every room is rejoined and no "Error" toast appears."""
+    page = open_page()
+    signed_in(page, site, "many")
+    token = page.evaluate("sessionStorage.getItem('hrp.token')")
+    me = requests.get(f"{site}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    engine = booking_engine(stack)
+    ids = [insert_property(engine, "Paceville", 80, "pace") for _ in range(25)]
+    page.evaluate(
+        "([key, ids]) => sessionStorage.setItem(key, JSON.stringify(ids))",
+        [f"hrp.watch.{me.json()['id']}", ids],
+    )
+    page.reload()
+    expect(page.locator("#live-status")).to_have_attribute("data-rooms", "25", timeout=20_000)
+    expect(page.locator(".toast").filter(has_text="Error")).to_have_count(0)
