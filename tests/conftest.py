@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from infra.ports import free_block
 from infra.stack import Stack
+from tests.support.data import booking_engine
 
 pytest_plugins = ["tests.support.etl", "tests.support.browser"]
 
@@ -62,6 +64,14 @@ def stack() -> Iterator[Stack]:
     print(f"\n[stack] up in {timings['total_s']:.1f}s on ports from {private.ports.nginx_http}")
     yield private
     print(f"\n[stack] down in {stop_private_stack(private):.1f}s")
+
+
+@pytest.fixture(scope="session")
+def stack_booking_db(stack: Stack) -> Iterator[sa.Engine]:
+    """The session stack's booking database, for tests that need rows of their own (a property to watch)."""
+    engine = booking_engine(stack)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from tests.support.browser import (
     submit_booking,
     unique_user,
 )
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import insert_property
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +147,7 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> No
 
 
 def test_rejoining_many_watched_properties_stays_within_the_servers_event_budget(
-    open_page, site, stack
+    open_page, site, stack_booking_db
 ) -> None:
     """25 watched properties are 50 events on every (re)connect, past the server's burst of 40: the page paces
     them, so every room is rejoined and no "Error" toast appears."""
@@ -155,8 +155,7 @@ def test_rejoining_many_watched_properties_stays_within_the_servers_event_budget
     signed_in(page, site, "many")
     token = page.evaluate("sessionStorage.getItem('hrp.token')")
     me = requests.get(f"{site}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    engine = booking_engine(stack)
-    ids = [insert_property(engine, "Paceville", 80, "pace") for _ in range(25)]
+    ids = [insert_property(stack_booking_db, "Paceville", 80, "pace") for _ in range(25)]
     page.evaluate(
         "([key, ids]) => sessionStorage.setItem(key, JSON.stringify(ids))",
         [f"hrp.watch.{me.json()['id']}", ids],

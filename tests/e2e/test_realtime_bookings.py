@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 import socketio
-import sqlalchemy as sa
 
 from booking_service.realtime.client import NotificationClient
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import insert_property
 
 pytestmark = pytest.mark.timeout(120)
 UPDATE_KEYS = {"propertyId", "event", "startDate", "endDate"}
@@ -29,17 +28,10 @@ def new_id() -> int:
     return 500_000 + uuid.uuid4().int % 10_000_000
 
 
-@pytest.fixture(scope="module")
-def db(stack) -> Iterator[sa.Engine]:
-    engine = booking_engine(stack)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
-def property_id(db) -> int:
+def property_id(stack_booking_db) -> int:
     """A property only this test books, so its calendar and its room are its own."""
-    return insert_property(db, "Socketville, SV", 80, "rt")
+    return insert_property(stack_booking_db, "Socketville, SV", 80, "rt")
 
 
 @pytest.fixture

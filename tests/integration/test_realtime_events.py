@@ -16,12 +16,11 @@ import pytest
 import redis
 import requests
 import socketio
-import sqlalchemy as sa
 
 from booking_service.notifications import Notifier
 from booking_service.realtime.client import NotificationClient
 from booking_service.subscriptions import SubscriptionStore
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import insert_property
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,17 +46,10 @@ def fresh_id() -> int:
     return next(_ids)
 
 
-@pytest.fixture(scope="module")
-def db(stack) -> Iterator[sa.Engine]:
-    engine = booking_engine(stack)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
-def new_property(db) -> Callable[[], int]:
+def new_property(stack_booking_db) -> Callable[[], int]:
     """A property of this test's own, in the booking database (watching needs one that exists)."""
-    return lambda: insert_property(db, "Realtime, RT", 90, "rt-events")
+    return lambda: insert_property(stack_booking_db, "Realtime, RT", 90, "rt-events")
 
 
 @pytest.fixture
