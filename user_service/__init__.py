@@ -13,11 +13,14 @@ from common.health import health_blueprint
 from common.logs import configure_logging
 from common.settings import ConfigurationError
 from common.web import init_web
+from user_service.accounts import AccountDeps
 from user_service.api import users
 from user_service.database import UserDatabase
 from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
+from user_service.mail import Mailer
 from user_service.passwords import Passwords
+from user_service.resets import ResetTokens
 from user_service.services import UserDeps
 from user_service.settings import UserSettings
 from user_service.tokens import TokenSigner, ephemeral_private_key_pem, same_public_key
@@ -38,9 +41,11 @@ def create_app(config: UserSettings | None = None) -> Flask:
     init_auth(app, signer.public_key_pem, settings.jwt_issuer, settings.redis_url)
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     directory = UserDirectory(settings.redis_url)
-    app.extensions["user_service"] = UserDeps(
+    deps = UserDeps(
         db, password_hasher(settings), signer, limiter, app.extensions["token_versions"], directory=directory
     )
+    app.extensions["user_service"] = deps
+    app.extensions["user_accounts"] = account_deps(settings, deps)
     # Started by the first request, in the worker process (create_app itself connects to nothing).
     app.before_request(lambda: directory.start_reconciler(db, RECONCILE_SECONDS))
     app.register_blueprint(users)
@@ -64,6 +69,12 @@ def user_database(settings: UserSettings) -> UserDatabase:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
+
+
+def account_deps(settings: UserSettings, deps: UserDeps) -> AccountDeps:
+    mailer = Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    resets = ResetTokens(settings.secret_key, settings.password_reset_ttl_seconds)
+    return AccountDeps(deps, mailer, resets, settings.public_url)
 
 
 def password_hasher(settings: UserSettings) -> Passwords:

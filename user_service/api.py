@@ -8,13 +8,17 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.auth import current_identity, require_auth
 from common.web import json_body
-from user_service import services
+from user_service import accounts, services
 
 users = Blueprint("users", __name__, url_prefix="/api/users")
 
 
 def _deps() -> services.UserDeps:
     return current_app.extensions["user_service"]
+
+
+def _accounts() -> accounts.AccountDeps:
+    return current_app.extensions["user_accounts"]
 
 
 def client_ip() -> str:
@@ -77,3 +81,46 @@ def all_users() -> Response:
 @require_auth(roles={"admin"})
 def change_role(user_id: int) -> Response:
     return jsonify(services.change_role(_deps(), user_id, json_body()))
+
+
+@users.patch("/profile")
+@require_auth()
+def update_profile() -> Response:
+    return jsonify(accounts.update_profile(_accounts(), current_identity(), json_body()))
+
+
+@users.delete("/profile")
+@require_auth()
+def delete_account() -> Response:
+    accounts.delete_account(_accounts(), current_identity(), json_body())
+    return jsonify({"message": accounts.ACCOUNT_DELETED})
+
+
+@users.post("/password")
+@require_auth()
+def change_password() -> Response:
+    return jsonify(accounts.change_password(_accounts(), current_identity(), json_body()))
+
+
+@users.post("/password-reset")
+def request_password_reset() -> tuple[Response, int]:
+    accounts.request_reset(_accounts(), json_body())
+    return jsonify({"message": accounts.RESET_SENT}), 202
+
+
+@users.post("/password-reset/confirm")
+def confirm_password_reset() -> Response:
+    accounts.confirm_reset(_accounts(), json_body())
+    return jsonify({"message": accounts.RESET_DONE})
+
+
+@users.post("/become-host")
+@require_auth()
+def become_host() -> Response:
+    return jsonify(accounts.become_host(_accounts(), current_identity()))
+
+
+@users.get("/users")
+@require_auth(roles={"admin"})
+def search_users() -> Response:
+    return jsonify(accounts.search_users(_accounts(), request.args.to_dict()))

@@ -33,6 +33,12 @@ class UserSettings(BaseServiceSettings):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
+    # Password reset mail: no SMTP_HOST means links are logged as unsent (make run starts a local sink).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "Home Rental <no-reply@home-rental.invalid>"
+    public_url: str = "http://127.0.0.1:8080"
+    password_reset_ttl_seconds: int = 1800
 
     @model_validator(mode="after")
     def _refuse_production_without_private_key(self) -> UserSettings:
