@@ -3,16 +3,23 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK  := requirements.lock
 
-.PHONY: run stop status logs test test-fast lint bench clean venv system
+.PHONY: run stop status logs test test-fast lint bench clean venv system lock backup restore
 
-$(STAMP): pyproject.toml
+# The pinned, hashed lock first; then the project itself (anything a stale lock lacks comes in unpinned,
+# and tests/test_lock.py fails until `make lock` is run).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q --require-hashes -r $(LOCK)
 	@$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+lock: venv  ## rewrite requirements.lock (uv, hashes) after editing pyproject.toml's dependencies
+	@$(PY) infra/docker/requirements.py compile $(VENV)/bin/uv
 
 system: venv
 	@$(PY) -m infra.system

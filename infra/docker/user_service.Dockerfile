@@ -14,11 +14,13 @@ RUN groupadd --system --gid 10001 app \
     && mkdir -p /srv/keys /srv/reports \
     && chown app:app /srv/keys /srv/reports
 
-# Dependencies only: this layer is rebuilt when pyproject.toml changes, not when the code does,
-# and it is the same in every service image, so they share it.
-COPY pyproject.toml infra/docker/requirements.py ./
-RUN python requirements.py pyproject.toml > requirements.txt \
-    && pip install --no-cache-dir -r requirements.txt
+# Dependencies only, from the hashed lock: the shared kernel's layer is the same in every service image,
+# so they share it; the next layer adds this service's extra only. Rebuilt when the lock changes.
+COPY pyproject.toml requirements.lock infra/docker/requirements.py ./
+RUN python requirements.py slice > base.txt \
+    && pip install --no-cache-dir --require-hashes --no-deps -r base.txt
+RUN python requirements.py slice user > service.txt \
+    && pip install --no-cache-dir --require-hashes --no-deps -r service.txt
 
 COPY common/ common/
 COPY service_discovery/ service_discovery/
