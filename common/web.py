@@ -21,10 +21,14 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
+def valid_request_id(candidate: str) -> bool:
+    return _VALID_REQUEST_ID.match(candidate) is not None
+
+
 def incoming_request_id() -> str:
     """Reuse a well-formed upstream request id, otherwise mint one."""
     candidate = request.headers.get(REQUEST_ID_HEADER, "")
-    return candidate if _VALID_REQUEST_ID.match(candidate) else uuid.uuid4().hex
+    return candidate if valid_request_id(candidate) else uuid.uuid4().hex
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -14,7 +14,7 @@ from common.web import init_web
 from gateway.breaker import BreakerBoard
 from gateway.docs import docs_blueprint
 from gateway.edge import init_cors, init_edge
-from gateway.proxy import proxy_blueprint
+from gateway.proxy import ProxyApp
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from service_discovery import Registry, static_registry_from_urls
@@ -26,10 +26,6 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     settings = config or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
     app = Flask(__name__)
-    if settings.trusted_proxy_count > 0:
-        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, parse_networks(split_csv(settings.trusted_proxies)), settings.trusted_proxy_count
-        )
     init_web(app, settings)
     client = UpstreamClient(
         build_registry(settings),
@@ -43,10 +39,16 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     app.extensions["upstream_client"] = client
     app.extensions["gateway_settings"] = settings
     init_cors(app, settings.allowed_origins)
-    init_edge(app, settings)
+    edge = init_edge(app, settings)
     app.register_blueprint(health_blueprint({name: _has_healthy_instance(client, name) for name in SERVICES}))
     app.register_blueprint(docs_blueprint)
-    app.register_blueprint(proxy_blueprint)
+    app.wsgi_app = ProxyApp(  # type: ignore[method-assign]
+        app.wsgi_app, edge, client, max_body_bytes=settings.max_body_bytes, origins=settings.allowed_origins
+    )
+    if settings.trusted_proxy_count > 0:
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, parse_networks(split_csv(settings.trusted_proxies)), settings.trusted_proxy_count
+        )
     return app
 
 
