@@ -58,6 +58,14 @@ def build_registry(settings: GatewaySettings) -> Registry:
         from service_discovery.consul import ConsulRegistry
 
         return ConsulRegistry(settings.consul_host, settings.consul_port)
+    if settings.discovery_backend == "dns":  # Kubernetes: the URLs name headless Services
+        from service_discovery.dns import dns_registry_from_urls
+
+        return dns_registry_from_urls(
+            settings.service_urls(),
+            interval=settings.health_check_interval,
+            timeout=settings.health_check_timeout,
+        )
     return static_registry_from_urls(
         settings.service_urls(),
         interval=settings.health_check_interval,

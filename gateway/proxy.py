@@ -42,6 +42,8 @@ DROPPED_REQUEST_HEADERS = frozenset(
      "X_AUTHENTICATED_USER_ROLE", "X_FORWARDED_FOR", "X_REQUEST_ID"}
 )  # fmt: skip
 RESPONSE_DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
+# Set by the gateway on every answer (a relayed one's own are replaced).
+GATEWAY_SET_HEADERS = frozenset({"vary", "x-request-id", "x-content-type-options"})
 BUFFER_LIMIT = 256 * 1024
 CHUNK_SIZE = 64 * 1024
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -173,7 +175,7 @@ class ProxyApp:
     def _finish_headers(self, exchange: _Exchange, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         names = {name.lower() for name, _ in headers}
         vary = next((value for name, value in headers if name.lower() == "vary"), None)
-        headers = [(name, value) for name, value in headers if name.lower() != "vary"]
+        headers = [(name, value) for name, value in headers if name.lower() not in GATEWAY_SET_HEADERS]
         headers.append(("Vary", with_vary_origin(vary)))
         headers.append((REQUEST_ID_HEADER, exchange.request_id))
         headers.append(("X-Content-Type-Options", "nosniff"))

@@ -11,7 +11,7 @@ class GatewaySettings(BaseServiceSettings):
     service_name: str = "gateway"
     user_service_urls: str = "http://127.0.0.1:8201,http://127.0.0.1:8202"
     booking_service_urls: str = "http://127.0.0.1:8301,http://127.0.0.1:8302"
-    discovery_backend: Literal["static", "consul"] = "static"
+    discovery_backend: Literal["static", "consul", "dns"] = "static"
     consul_host: str = "127.0.0.1"
     consul_port: int = 8500
     health_check_interval: float = 0.5
