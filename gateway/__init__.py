@@ -19,7 +19,9 @@ from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from service_discovery import Registry, static_registry_from_urls
 
-SERVICES = ("user_service", "booking_service")
+SERVICES = ("user_service", "booking_service", "etl_reports")
+# The gateway is ready without the reports app: an outage there must not take the booking site down.
+CORE_SERVICES = frozenset({"user_service", "booking_service"})
 
 
 def create_app(config: GatewaySettings | None = None) -> Flask:
@@ -40,7 +42,8 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     app.extensions["gateway_settings"] = settings
     init_cors(app, settings.allowed_origins)
     edge = init_edge(app, settings)
-    app.register_blueprint(health_blueprint({name: _has_healthy_instance(client, name) for name in SERVICES}))
+    checks = {name: _has_healthy_instance(client, name) for name in SERVICES}
+    app.register_blueprint(health_blueprint(checks, required=CORE_SERVICES))
     app.register_blueprint(docs_blueprint)
     app.wsgi_app = ProxyApp(  # type: ignore[method-assign]
         app.wsgi_app, edge, client, max_body_bytes=settings.max_body_bytes, origins=settings.allowed_origins

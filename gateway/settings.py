@@ -11,6 +11,7 @@ class GatewaySettings(BaseServiceSettings):
     service_name: str = "gateway"
     user_service_urls: str = "http://127.0.0.1:8201,http://127.0.0.1:8202"
     booking_service_urls: str = "http://127.0.0.1:8301,http://127.0.0.1:8302"
+    reports_service_urls: str = "http://127.0.0.1:8401"
     discovery_backend: Literal["static", "consul", "dns"] = "static"
     consul_host: str = "127.0.0.1"
     consul_port: int = 8500
@@ -36,6 +37,7 @@ class GatewaySettings(BaseServiceSettings):
         return {
             "user_service": split_csv(self.user_service_urls),
             "booking_service": split_csv(self.booking_service_urls),
+            "etl_reports": split_csv(self.reports_service_urls),
         }
 
     @property

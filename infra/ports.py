@@ -43,6 +43,7 @@ class Ports:
                 "user_service": (8201, 8202),
                 "booking_service": (8301, 8302),
                 "booking_realtime": (8311, 8312),
+                "etl_reports": (8401,),
             },
         )
 
@@ -64,6 +65,7 @@ class Ports:
                 "user_service": (base + 20, base + 21),
                 "booking_service": (base + 30, base + 31),
                 "booking_realtime": (base + 40, base + 41),
+                "etl_reports": (base + 45,),
             },
         )
 

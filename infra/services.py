@@ -28,6 +28,8 @@ SERVICES = (
     ),
     ServiceSpec("booking_realtime", "booking_service.realtime:create_app()", worker_class="gevent"),
     ServiceSpec("gateway", "gateway", worker_class="granian"),
+    # The read-only reports app of the warehouse (admin-only, behind the gateway at /api/reports/).
+    ServiceSpec("etl_reports", "etl_service", worker_class="granian"),
 )
 
 
@@ -64,6 +66,7 @@ def base_env(ports: Ports, keys_dir: Path, env_name: str, secrets: StackSecrets)
         "REDIS_URL": f"redis://:{secrets.redis_password}@127.0.0.1:{ports.redis}/0",
         "USER_SERVICE_URLS": urls(ports.services["user_service"]),
         "BOOKING_SERVICE_URLS": urls(ports.services["booking_service"]),
+        "REPORTS_SERVICE_URLS": urls(ports.services["etl_reports"]),
         "DISCOVERY_BACKEND": "static",
         "CORS_ORIGINS": f"http://127.0.0.1:{ports.nginx_http},http://localhost:{ports.nginx_http}",
     }

@@ -11,7 +11,7 @@ from email.policy import SMTP
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 5.0
 # Long lines stay whole (7bit, not quoted-printable): the reset link can be copied straight from the mail.
-POLICY = SMTP.clone(max_line_length=None)
+POLICY = SMTP.clone(max_line_length=998)  # RFC 5322 hard limit
 
 
 class Mailer:
