@@ -7,11 +7,14 @@ from flask import Flask
 
 from booking_service.cache import PropertyCache, cluster_client_factory
 from booking_service.db import build_engine, register_db_error_handler
+from booking_service.metrics import init_booking_metrics
 from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
+from common.tracing import init_tracing
 from common.web import init_web
 
 
@@ -24,8 +27,10 @@ def create_app(config: BookingSettings | None = None) -> Flask:
 
     settings = config or BookingSettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     app = Flask(__name__)
     init_web(app, settings)
+    init_observability(app)
     register_db_error_handler(app)
     init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
 
@@ -35,6 +40,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
+    init_booking_metrics(app, engine)
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
     cache = PropertyCache(factory, settings.cache_ttl_seconds)

@@ -12,6 +12,8 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
+from booking_service import metrics
+
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "hrp:props:generation"
@@ -59,9 +61,7 @@ class PropertyCache:
 
     def get_list(self, generation: str | None, variant: str) -> bytes | None:
         """The encoded JSON of a cached list, exactly as stored (no decode on the hot path)."""
-        if generation is None:
-            return None
-        return self._call(lambda c: _encoded(c.hget(list_key(generation), variant)))
+        return self._lookup(generation, lambda c, g: _encoded(c.hget(list_key(g), variant)))
 
     def set_list(self, generation: str | None, variant: str, value: bytes) -> None:
         def write(client: RedisCluster) -> None:
@@ -72,9 +72,7 @@ class PropertyCache:
             self._call(write)
 
     def get_item(self, generation: str | None, property_id: int) -> bytes | None:
-        if generation is None:
-            return None
-        return self._call(lambda c: _encoded(c.get(item_key(generation, property_id))))
+        return self._lookup(generation, lambda c, g: _encoded(c.get(item_key(g, property_id))))
 
     def set_item(self, generation: str | None, property_id: int, value: bytes) -> None:
         if generation is not None:
@@ -91,6 +89,22 @@ class PropertyCache:
         if not self.enabled:
             raise RuntimeError("cache disabled")
         self._connected().ping()
+
+    def _lookup(
+        self, generation: str | None, read: Callable[[RedisCluster, str], bytes | None]
+    ) -> bytes | None:
+        """A read counted as a hit, a miss or a bypass (no generation: the cache is unusable)."""
+        if generation is None or not self.enabled or time.monotonic() < self._open_until:
+            metrics.redis_bypass()
+            return None
+        try:
+            value = read(self._connected(), generation)
+        except Exception as exc:  # as in `_call`: a cache problem never fails the request
+            self._trip(exc)
+            metrics.redis_bypass()
+            return None
+        (metrics.redis_miss if value is None else metrics.redis_hit)()
+        return value
 
     def _call(self, operation: Callable[[RedisCluster], Any], *, force: bool = False) -> Any | None:
         if not self.enabled or (time.monotonic() < self._open_until and not force):

@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import redis
 
+from booking_service import metrics
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "hrp:props:invalidated"
@@ -52,10 +54,13 @@ class NearCache:
 
     def get(self, key: str) -> bytes | None:
         if not self._live:
+            metrics.near_bypass()
             return None
         entry = self._entries.get(key)
         if entry is None or self._clock() - entry[1] > self._max_age:
+            metrics.near_miss()
             return None
+        metrics.near_hit()
         return entry[0]
 
     def put(self, epoch: int | None, key: str, value: bytes) -> None:

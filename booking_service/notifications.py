@@ -11,6 +11,8 @@ from typing import Any
 
 import socketio
 
+from common import tracing
+
 log = logging.getLogger(__name__)
 
 # Flask-SocketIO's default channel; the realtime server and every emitter must agree on it.
@@ -29,8 +31,27 @@ def room_for(property_id: int) -> str:
     return f"property:{property_id}"
 
 
+class TracedRedisManager(socketio.RedisManager):
+    """The queue message carries the publisher's trace context (beside the event, never inside the
+    payload clients receive), and the realtime process emits it to the room inside a span continuing
+    that trace: booking request → notification is one trace."""
+
+    def _publish(self, data: Any) -> Any:
+        if tracing.enabled and isinstance(data, dict):
+            data = {**data, "otel": tracing.carrier()}
+        return super()._publish(data)
+
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        if not tracing.enabled:
+            return super()._handle_emit(message)
+        name, carried = f"socketio emit {message.get('event')}", message.get("otel")
+        attributes = {"socketio.room": str(message.get("room"))}
+        with tracing.continued(carried, name, **attributes) if carried else tracing.span(name, **attributes):
+            super()._handle_emit(message)
+
+
 def queue_manager(redis_url: str, *, write_only: bool) -> socketio.RedisManager:
-    return socketio.RedisManager(
+    return TracedRedisManager(
         redis_url,
         channel=QUEUE_CHANNEL,
         write_only=write_only,

@@ -10,9 +10,12 @@ from typing import Any
 import ecs_logging
 import orjson
 
+from common import tracing
+
 
 class ContextFilter(logging.Filter):
-    """Adds the service name and, inside a request, its request id and user id."""
+    """Adds the service name, the current span's trace and span ids when tracing, and, inside a request,
+    its request id and user id."""
 
     def __init__(self, service_name: str) -> None:
         super().__init__()
@@ -20,13 +23,16 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         setattr(record, "service.name", self.service_name)
+        ids = tracing.current_ids()
+        if ids is not None:
+            setattr(record, "trace.id", ids[0])
+            setattr(record, "span.id", ids[1])
         flask = sys.modules.get("flask")  # CLI processes (the ETL) never import Flask just to log
         if flask is not None and flask.has_request_context():
             g = flask.g
             request_id = g.get("request_id")
             if request_id:
                 setattr(record, "http.request.id", request_id)
-                setattr(record, "trace.id", request_id)
             identity = g.get("identity")
             if identity is not None:
                 setattr(record, "user.id", str(identity.user_id))
@@ -85,11 +91,13 @@ def access_line(
         "log": {"logger": ACCESS_LOGGER},
         "service": {"name": getattr(logging.getLogger(ACCESS_LOGGER), "service_name", "service")},
         "http": {"request": {"id": request_id, "method": method}, "response": {"status_code": status}},
-        "trace": {"id": request_id},
         "url": {"path": path},
         "client": {"ip": client_ip},
         "event": {"duration": duration_ns},
     }
     if user_id is not None:
         doc["user"] = {"id": str(user_id)}
+    ids = tracing.current_ids()
+    if ids is not None:
+        doc["trace"], doc["span"] = {"id": ids[0]}, {"id": ids[1]}
     return orjson.dumps(doc).decode()

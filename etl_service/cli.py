@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.logs import configure_logging
 from common.settings import ConfigurationError
+from common.tracing import init_tracing
 from etl_service.errors import EtlError, RunInProgressError
 from etl_service.settings import EtlSettings
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = EtlSettings()
         configure_logging(settings.service_name, settings.log_level)
+        init_tracing(settings.service_name)
         return _dispatch(args, settings)
     except ConfigurationError as exc:
         return _fail(f"configuration error: {exc}", EXIT_CONFIG)

@@ -18,8 +18,9 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from common import tracing
 from common.db import make_engine
-from etl_service import load, transform
+from etl_service import load, metrics, transform
 from etl_service.errors import EtlError, RunInProgressError
 from etl_service.extract import (
     Source,
@@ -87,7 +88,18 @@ class _Run:
 
 
 def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
-    """Run once now; raises EtlError (RunInProgressError, SourceUnavailableError included) on failure."""
+    """Run once now; raises EtlError (RunInProgressError, SourceUnavailableError included) on failure.
+    Either way the outcome is pushed to the Pushgateway when one is configured."""
+    try:
+        summary = _run_once(settings, full)
+    except EtlError:
+        metrics.push_failure(settings.pushgateway_url)
+        raise
+    metrics.push_success(settings.pushgateway_url, summary)
+    return summary
+
+
+def _run_once(settings: EtlSettings, full: bool) -> RunSummary:
     started = time.perf_counter()
     summary = RunSummary("full" if full else "incremental")
     timeout = settings.db_connect_timeout
@@ -179,7 +191,10 @@ def _commit_batch(
     run: _Run, source: str, load_batch: BatchLoader, batch: list[Any], mark: Watermark
 ) -> load.BatchResult:
     """The batch (quarantined rows included) and its watermark in one transaction: all or nothing."""
-    with run.warehouse.begin() as conn:
+    with (
+        tracing.span("etl batch", **{"etl.source": source, "etl.rows": len(batch)}),
+        run.warehouse.begin() as conn,
+    ):
         result = load_batch(conn, batch)
         load.save_watermark(conn, source, mark)
         run.batch_number += 1

@@ -18,6 +18,8 @@ class EtlSettings(BaseServiceSettings):
     # `updated_at` earlier but committed after our previous read is not missed. Upserts make it free.
     etl_lookback_seconds: int = 60
     db_connect_timeout: float = 3.0
+    # Where each run pushes its metrics (Prometheus Pushgateway); unset: not pushed.
+    pushgateway_url: str | None = None
     # Test hook: pause inside batch N (before its commit) and touch this file, so a test can SIGKILL us.
     etl_test_pause_batch: int | None = None
     etl_test_pause_file: str | None = None

@@ -8,12 +8,15 @@ from flask import Flask
 
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
 from common.proxies import TrustedProxyFix, parse_networks
 from common.settings import split_csv
+from common.tracing import init_tracing
 from common.web import init_web
 from gateway.breaker import BreakerBoard
 from gateway.docs import docs_blueprint
 from gateway.edge import init_cors, init_edge
+from gateway.metrics import breaker_changed, observed_proxy
 from gateway.proxy import ProxyApp
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
@@ -27,11 +30,13 @@ CORE_SERVICES = frozenset({"user_service", "booking_service"})
 def create_app(config: GatewaySettings | None = None) -> Flask:
     settings = config or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     app = Flask(__name__)
     init_web(app, settings)
+    init_observability(app)
     client = UpstreamClient(
         build_registry(settings),
-        BreakerBoard(settings.breaker_failure_threshold, settings.breaker_reset_timeout),
+        BreakerBoard(settings.breaker_failure_threshold, settings.breaker_reset_timeout, breaker_changed),
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         max_retries=settings.upstream_max_retries,
@@ -48,6 +53,7 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     app.wsgi_app = ProxyApp(  # type: ignore[method-assign]
         app.wsgi_app, edge, client, max_body_bytes=settings.max_body_bytes, origins=settings.allowed_origins
     )
+    app.wsgi_app = observed_proxy(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxy_count > 0:
         app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, parse_networks(split_csv(settings.trusted_proxies)), settings.trusted_proxy_count

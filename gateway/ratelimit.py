@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import redis
 from limits import parse
 
+from gateway.metrics import RATE_LIMITED
+
 log = logging.getLogger(__name__)
 
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}
@@ -82,6 +84,12 @@ class SharedRateLimiter:
 
     def hit(self, scope: str, key: str, limit: Limit) -> int | None:
         """Counts one request; None when admitted, else the seconds until the window ends (Retry-After)."""
+        retry_after = self._hit(scope, key, limit)
+        if retry_after is not None:
+            RATE_LIMITED.labels(scope).inc()
+        return retry_after
+
+    def _hit(self, scope: str, key: str, limit: Limit) -> int | None:
         now = self._clock()
         start = int(now // limit.period) * limit.period
         redis_key = f"{KEY_PREFIX}:{scope}:{key}:{start}"

@@ -9,8 +9,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from common import tracing
 from gateway.breaker import BreakerBoard, CircuitBreaker
 from gateway.failures import UpstreamError, UpstreamFailure
+from gateway.metrics import UPSTREAM_RETRIES, upstream_outcome
 from gateway.transport import ConnectionPool, Pending, TransportError, UpstreamResponse, first_answered
 from service_discovery import Instance, Registry, RoundRobin
 
@@ -21,6 +23,7 @@ BACKOFF_BASE_SECONDS = 0.005
 # Statuses that say the instance itself is unwell; a 500 is one request's fault and never counts.
 UNHEALTHY_STATUSES = frozenset({502, 503, 504})
 SLOW_INSTANCE_SECONDS = 2.0
+STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ class UpstreamClient:
         failure, attempts = UpstreamFailure.ALL_OPEN, 0
         if self._hedge_after and outgoing.idempotent and len(candidates) > 1:
             try:
-                hedged = self._hedged(candidates, outgoing)
+                if tracing.enabled:
+                    with tracing.span(f"{outgoing.method} {service}", "CLIENT", **{"upstream.hedged": True}):
+                        hedged = self._hedged(service, candidates, outgoing)
+                else:
+                    hedged = self._hedged(service, candidates, outgoing)
                 if hedged is not None:
                     return hedged
             except TransportError as exc:
@@ -88,9 +95,13 @@ class UpstreamClient:
                 continue
             if attempts:
                 self._backoff(attempts)
+                UPSTREAM_RETRIES.labels(service).inc()
             attempts += 1
             try:
-                return self._attempt(instance, breaker, outgoing)
+                if tracing.enabled:
+                    with tracing.span(f"{outgoing.method} {service}", "CLIENT", **_span_attributes(instance)):
+                        return self._attempt(service, instance, breaker, outgoing)
+                return self._attempt(service, instance, breaker, outgoing)
             except TransportError as exc:
                 failure = exc.failure
                 log.warning("%s %s on %s: %s", outgoing.method, service, instance.base_url, failure.value)
@@ -122,7 +133,9 @@ class UpstreamClient:
         candidates.sort(key=lambda i: self._slow_until.get(i.id, 0.0) > now)
         return candidates
 
-    def _hedged(self, candidates: list[Instance], outgoing: OutgoingRequest) -> UpstreamResponse | None:
+    def _hedged(
+        self, service: str, candidates: list[Instance], outgoing: OutgoingRequest
+    ) -> UpstreamResponse | None:
         """An idempotent request that is not answered within `hedge_after` is also sent to the next
         instance (within the retry budget); the first answer wins, the other is dropped. None when the
         first instance could not take the request at all (the caller tries the rest as usual)."""
@@ -131,55 +144,67 @@ class UpstreamClient:
         if not breaker.try_acquire():
             return None
         try:
-            pending = self._start(first, breaker, outgoing)
+            pending = self._start(service, first, breaker, outgoing)
         except TransportError as exc:
             if exc.failure is UpstreamFailure.CONNECT:
                 return None
             raise
         assert self._hedge_after is not None
         if first_answered([pending], self._hedge_after) is not None:
-            return self._finish(breaker, pending)
+            return self._finish(service, first, breaker, pending)
         self._slow_until[first.id] = time.monotonic() + SLOW_INSTANCE_SECONDS
         second = next((i for i in candidates[1:] if self.breakers.get(i.id).try_acquire()), None)
         if second is None or not self._retry_budget.withdraw():
-            return self._finish(breaker, pending)
+            return self._finish(service, first, breaker, pending)
+        UPSTREAM_RETRIES.labels(service).inc()
         try:
-            backup = self._start(second, self.breakers.get(second.id), outgoing)
+            backup = self._start(service, second, self.breakers.get(second.id), outgoing)
         except TransportError:
-            return self._finish(breaker, pending)
+            return self._finish(service, first, breaker, pending)
         winner = first_answered([pending, backup], self._read_timeout - self._hedge_after)
         if winner is None:
             pending.abandon()
             backup.abandon()
             breaker.record_failure()
+            upstream_outcome(service, first.id, UpstreamFailure.TIMEOUT.name.lower())
             raise TransportError(UpstreamFailure.TIMEOUT, TimeoutError("neither instance answered"))
         loser = backup if winner is pending else pending
         loser.abandon()
-        return self._finish(breaker if winner is pending else self.breakers.get(second.id), winner)
+        if winner is pending:
+            return self._finish(service, first, breaker, winner)
+        return self._finish(service, second, self.breakers.get(second.id), winner)
 
-    def _start(self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest) -> Pending:
+    def _start(
+        self, service: str, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
+    ) -> Pending:
+        headers = tracing.with_trace_headers(outgoing.headers) if tracing.enabled else outgoing.headers
         try:
-            return self._pool(instance).start(outgoing.method, outgoing.path, outgoing.headers, outgoing.body)
-        except TransportError:
+            return self._pool(instance).start(outgoing.method, outgoing.path, headers, outgoing.body)
+        except TransportError as exc:
             breaker.record_failure()
+            upstream_outcome(service, instance.id, exc.failure.name.lower())
             raise
 
-    def _finish(self, breaker: CircuitBreaker, pending: Pending) -> UpstreamResponse:
+    def _finish(
+        self, service: str, instance: Instance, breaker: CircuitBreaker, pending: Pending
+    ) -> UpstreamResponse:
         try:
             response = pending.response()
-        except TransportError:
+        except TransportError as exc:
             breaker.record_failure()
+            upstream_outcome(service, instance.id, exc.failure.name.lower())
             raise
         if response.status in UNHEALTHY_STATUSES:
             breaker.record_failure()
         else:
             breaker.record_success()
+        upstream_outcome(service, instance.id, STATUS_CLASSES.get(response.status // 100, "other"))
         return response
 
     def _attempt(
-        self, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
+        self, service: str, instance: Instance, breaker: CircuitBreaker, outgoing: OutgoingRequest
     ) -> UpstreamResponse:
-        return self._finish(breaker, self._start(instance, breaker, outgoing))
+        return self._finish(service, instance, breaker, self._start(service, instance, breaker, outgoing))
 
     def _pool(self, instance: Instance) -> ConnectionPool:
         pool = self._pools.get(instance.id)
@@ -205,6 +230,10 @@ class UpstreamClient:
         for pool in list(self._pools.values()):
             pool.close()
         self.registry.close()
+
+
+def _span_attributes(instance: Instance) -> dict[str, object]:
+    return {"server.address": instance.address, "server.port": instance.port, "peer.instance": instance.id}
 
 
 class RetryBudget:

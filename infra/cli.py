@@ -13,7 +13,7 @@ from infra.stack import DEFAULT_ROOT, Stack
 
 
 def local_stack(root: Path = DEFAULT_ROOT) -> Stack:
-    return Stack(root, Ports.local())
+    return Stack(root, Ports.local(), observability=True)
 
 
 def print_urls(stack: Stack) -> None:
@@ -23,6 +23,8 @@ def print_urls(stack: Stack) -> None:
     print(
         f"  Socket.IO               : ws://127.0.0.1:{stack.ports.nginx_socket} (and {stack.nginx_url}/socket.io/)"
     )
+    print(f"  Prometheus              : {stack.prometheus_url}/  (targets: {stack.prometheus_url}/targets)")
+    print(f"  Pushgateway (ETL runs)  : {stack.pushgateway_url}/")
     print("  dev admin               : admin@example.com / admin-dev-password")
     print(f"  logs                    : {stack.logs}/")
 

@@ -8,6 +8,9 @@ from pathlib import Path
 TEMPLATE = Path(__file__).parent / "nginx" / "nginx.conf.tmpl"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NGINX_WORKER_USER = "www-data"  # workers never run as root
+COMPOSE_STATUS_PORT = (
+    8081  # stub_status for the nginx exporter: exposed on the compose network, never published
+)
 
 
 def upstream_lines(addresses: Sequence[str], passive_checks: bool = True) -> str:
@@ -36,6 +39,7 @@ def render_local(
     gateways: Sequence[int],
     realtimes: Sequence[int],
     as_root: bool,
+    status_port: int,
 ) -> str:
     return render(
         {
@@ -50,6 +54,7 @@ def render_local(
             "REALTIME_SERVERS": upstream_lines([f"127.0.0.1:{port}" for port in realtimes]),
             "HTTP_LISTEN": f"127.0.0.1:{http_port}",
             "SOCKET_LISTEN": f"127.0.0.1:{socket_port}",
+            "STATUS_LISTEN": f"127.0.0.1:{status_port}",
             "FRONTEND_ROOT": str(frontend_root()),
         }
     )
@@ -70,6 +75,7 @@ def render_compose() -> str:
             "REALTIME_SERVERS": upstream_lines(["booking_realtime:8000"]),
             "HTTP_LISTEN": "8080",
             "SOCKET_LISTEN": "5001",
+            "STATUS_LISTEN": str(COMPOSE_STATUS_PORT),
             "FRONTEND_ROOT": "/usr/share/nginx/html",
         }
     )

@@ -7,6 +7,10 @@ import socket
 from dataclasses import dataclass, field
 
 CLUSTER_NODES = 6
+OBSERVABILITY = ("nginx_status", "prometheus", "pushgateway", "postgres_exporter", "mysqld_exporter",
+                 "redis_exporter", "nginx_exporter")  # fmt: skip
+# Debian's defaults for the exporters and Prometheus; nginx's stub_status on a private port.
+LOCAL_OBSERVABILITY_PORTS = (8089, 9090, 9091, 9187, 9104, 9121, 9113)
 
 
 class PortInUse(RuntimeError):
@@ -25,6 +29,8 @@ class Ports:
     cluster: tuple[int, ...]
     cluster_bus: tuple[int, ...]
     services: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # nginx's private stub_status, Prometheus, the Pushgateway and the exporters (infra/observability.py)
+    observability: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def local(cls) -> Ports:
@@ -45,6 +51,7 @@ class Ports:
                 "booking_realtime": (8311, 8312),
                 "etl_reports": (8401,),
             },
+            observability=dict(zip(OBSERVABILITY, LOCAL_OBSERVABILITY_PORTS, strict=True)),
         )
 
     @classmethod
@@ -67,6 +74,7 @@ class Ports:
                 "booking_realtime": (base + 40, base + 41),
                 "etl_reports": (base + 45,),
             },
+            observability={name: base + 80 + i for i, name in enumerate(OBSERVABILITY)},
         )
 
     def named(self) -> dict[str, int]:
@@ -86,6 +94,8 @@ class Ports:
         for service, ports in self.services.items():
             for i, port in enumerate(ports):
                 names[f"{service} instance {i}"] = port
+        for name, port in self.observability.items():
+            names[name] = port
         return names
 
 

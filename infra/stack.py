@@ -19,6 +19,7 @@ from pathlib import Path
 from infra import servers as srv
 from infra.keys import ensure_keypair, sign_token
 from infra.nginx_conf import render_local
+from infra.observability import fresh_metrics_dir, observability_servers
 from infra.ports import Ports, ensure_free, port_in_use
 from infra.procs import StartupError, alive, read_pid, run, running_as_root, spawn, stop_pid, wait_or_fail
 from infra.services import (
@@ -42,9 +43,20 @@ class Stack:
     """One stack of real servers and service instances under `root`, on the ports of `ports`."""
 
     def __init__(
-        self, root: Path, ports: Ports, *, env_name: str = "development", workers: int = 2, threads: int = 8
+        self,
+        root: Path,
+        ports: Ports,
+        *,
+        env_name: str = "development",
+        workers: int = 2,
+        threads: int = 8,
+        observability: bool = False,
+        scrape_interval: str = "15s",
     ) -> None:
+        """`observability`: Prometheus, the Pushgateway and the exporters too (`make run`; test stacks
+        that measure them), scraping every `scrape_interval`."""
         self.root, self.ports, self.env_name = root, ports, env_name
+        self.observability, self.scrape_interval = observability, scrape_interval
         self.workers, self.threads = workers, threads
         self.logs, self.pids, self.data = root / "logs", root / "pids", root / "data"
         for directory in (self.logs, self.pids, self.data):
@@ -108,6 +120,7 @@ class Stack:
                 self.ports.services["gateway"],
                 self.ports.services["booking_realtime"],
                 running_as_root(),
+                self.ports.observability["nginx_status"],
             )
         )
         return srv.nginx(prefix, conf, self.ports.nginx_http)
@@ -120,6 +133,14 @@ class Stack:
     @property
     def socket_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.nginx_socket}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.observability['prometheus']}"
+
+    @property
+    def pushgateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.observability['pushgateway']}"
 
     @property
     def keys(self) -> dict[str, Path]:
@@ -148,6 +169,8 @@ class Stack:
             if with_services:
                 self._start_services()
                 timings["services_s"] = time.monotonic() - started - timings["infrastructure_s"]
+                if self.observability:
+                    self._start_observability()
         except BaseException:
             self.down()
             raise
@@ -215,7 +238,8 @@ class Stack:
         if self._running(server.name):
             return
         server.prepare()
-        spawn(server.name, server.argv, logs=self.logs, pids=self.pids, user=server.user, cwd="/")
+        env = {**os.environ, **server.env} if server.env else None
+        spawn(server.name, server.argv, logs=self.logs, pids=self.pids, env=env, user=server.user, cwd="/")
         log = self.logs / f"{server.name}.log"
         wait_or_fail(lambda: self._running(server.name) and server.ready(), 60, server.name, log)
         server.after_start()
@@ -240,11 +264,21 @@ class Stack:
             list(pool.map(lambda job: self._start_instance(*job), jobs))
         self._start_etl_scheduler()
 
+    def _start_observability(self) -> None:
+        passwords = {"postgres": self.postgres_password, "mariadb": self.mariadb_password}
+        servers = observability_servers(
+            self.root, self.ports, {**passwords, "redis": self.redis_password}, self.scrape_interval
+        )
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            list(pool.map(self._launch, servers))
+
     def _start_etl_scheduler(self) -> None:
         """The ETL's cron loop (`ETL_SCHEDULE`, nightly by default) as one more long-running process."""
         if self._running(ETL_SCHEDULER):
             return
         env = {**self._env_for_cli("etl_service"), "LOG_LEVEL": "INFO"}
+        if self.observability:
+            env["PUSHGATEWAY_URL"] = self.pushgateway_url
         spawn(ETL_SCHEDULER, etl_schedule_argv(), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
         log = self.logs / f"{ETL_SCHEDULER}.log"
         # No port to probe: ready once it has stayed up past start-up (a bad ETL_SCHEDULE exits at once).
@@ -266,6 +300,7 @@ class Stack:
         env = {
             **os.environ,
             **service_env(spec, instance, port, self.env, self.keys_dir, self.workers, self.threads),
+            "PROMETHEUS_MULTIPROC_DIR": str(fresh_metrics_dir(self.root, name)),
         }
         spawn(name, server_argv(spec), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
         wait_or_fail(lambda: self._running(name) and http_ready(port), 60, name, self.logs / f"{name}.log")

@@ -7,7 +7,19 @@ import subprocess
 import sys
 
 # binary that must exist -> Debian package that provides it
-REQUIRED = {"nginx": "nginx-light", "redis-server": "redis-server", "mariadbd": "mariadb-server"}
+REQUIRED = {
+    "nginx": "nginx-light",
+    "redis-server": "redis-server",
+    "mariadbd": "mariadb-server",
+    # observability (infra/observability.py): Prometheus (+ promtool), the Pushgateway, the exporters
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-pushgateway": "prometheus-pushgateway",
+    "prometheus-postgres-exporter": "prometheus-postgres-exporter",
+    "prometheus-mysqld-exporter": "prometheus-mysqld-exporter",
+    "prometheus-redis-exporter": "prometheus-redis-exporter",
+    "prometheus-nginx-exporter": "prometheus-nginx-exporter",
+}
 OPTIONAL = {"chromium": "chromium"}
 
 

@@ -11,7 +11,9 @@ from common.auth import init_auth
 from common.errors import error_response
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
 from common.settings import ConfigurationError
+from common.tracing import init_tracing
 from common.web import init_web
 from user_service.accounts import AccountDeps
 from user_service.api import users
@@ -19,6 +21,7 @@ from user_service.database import UserDatabase
 from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.mail import Mailer
+from user_service.metrics import init_login_metrics
 from user_service.passwords import Passwords
 from user_service.resets import ResetTokens
 from user_service.services import UserDeps
@@ -33,11 +36,14 @@ def create_app(config: UserSettings | None = None) -> Flask:
     """Build the app; engines are created here but connect lazily, on the first request."""
     settings = config or UserSettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     signer = token_signer(settings)
     db = user_database(settings)
     limiter = LoginLimiter(settings.redis_url, settings.login_limits)
     app = Flask(__name__)
     init_web(app, settings)
+    init_observability(app)
+    init_login_metrics(app)
     init_auth(app, signer.public_key_pem, settings.jwt_issuer, settings.redis_url)
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     directory = UserDirectory(settings.redis_url)

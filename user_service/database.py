@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from common.db import make_engine
+from user_service import metrics
 from user_service.watchdog import ReadWatchdog
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,8 @@ REPLICA_READ_DEADLINE = 1.0
 
 
 class UserDatabase:
-    """The primary engine, the replica engines, and per-engine statement counters (visible to tests)."""
+    """The primary engine, the replica engines, and per-engine statement counters (the
+    `user_db_statements` metric; `query_counts` reads them)."""
 
     def __init__(
         self,
@@ -45,8 +45,7 @@ class UserDatabase:
         replica_deadline: float = REPLICA_READ_DEADLINE,
     ) -> None:
         self._statement_timeout = statement_timeout
-        self.query_counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self._statements = metrics.statement_counter()
         self.primary = self._engine(PRIMARY, primary_url, pool_size)
         # No pre-ping on replicas: a ping to a frozen replica would hang outside the watchdog's reach;
         # a dead pooled connection fails the read instead, which then runs on the primary.
@@ -69,15 +68,15 @@ class UserDatabase:
             hide_parameters=True,
             pool_pre_ping=pre_ping,
         )
-        event.listen(engine, "before_cursor_execute", self._counter(name))
+        inc = self._statements.labels(name).inc
+        event.listen(engine, "before_cursor_execute", lambda *_args: inc())
         return engine
 
-    def _counter(self, name: str) -> Callable[..., None]:
-        def count(*_args: object) -> None:
-            with self._lock:
-                self.query_counts[name] += 1
-
-        return count
+    @property
+    def query_counts(self) -> dict[str, int]:
+        """Statements sent so far by server name (`primary`, `replica0`, ...)."""
+        found = metrics.counts(self._statements)
+        return {name: found.get(name, 0) for name in (PRIMARY, *self.replicas)}
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one primary transaction; later reads in this request also use the primary."""
@@ -105,6 +104,7 @@ class UserDatabase:
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
         if has_request_context() and g.get("user_db_wrote"):
+            metrics.READS.labels("primary", "after_write").inc()
             return self.read_primary(work)
         return self._replicas_then_primary(work)
 
@@ -112,11 +112,16 @@ class UserDatabase:
         for name in self._replica_order():
             try:
                 with self.replicas[name].connect() as connection, self._watchdog.guard(connection):
-                    return work(connection)
+                    result = work(connection)
+                metrics.READS.labels("replica", "routed").inc()
+                return result
             except DBAPIError as exc:
                 if not _is_connection_error(exc):
                     raise
                 self._mark_down(name, exc)
+        if self.replicas:
+            metrics.REPLICA_FALLBACKS.inc()
+        metrics.READS.labels("primary", "fallback" if self.replicas else "no_replica").inc()
         return self.read_primary(work)
 
     def _replica_order(self) -> list[str]:

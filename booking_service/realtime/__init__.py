@@ -24,6 +24,7 @@ from flask_socketio import SocketIO
 from booking_service.notifications import queue_manager
 from booking_service.realtime.events import REPLIES, RealtimeEvents
 from booking_service.realtime.guard import ConnectionGuard, GuardLimits
+from booking_service.realtime.metrics import count_deliveries
 from booking_service.realtime.properties import PropertyDirectory, live_property_lookup, read_only_engine
 from booking_service.realtime.settings import RealtimeSettings
 from booking_service.realtime.transport import install_paced_websockets
@@ -31,7 +32,9 @@ from booking_service.subscriptions import SubscriptionStore, connect_redis
 from common.auth import TokenVerifier
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
 from common.revocation import TokenVersions
+from common.tracing import init_tracing
 from common.web import init_web
 
 __all__ = ["RealtimeSettings", "create_app"]
@@ -41,8 +44,10 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
     """Builds the app; Redis is contacted on first use (first client, first event, /ready)."""
     settings = config or RealtimeSettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     app = Flask("booking_service.realtime")
     init_web(app, settings)
+    init_observability(app)
     store = SubscriptionStore(connect_redis(settings.redis_url), settings.realtime_max_subscriptions)
     socketio = SocketIO(
         app,
@@ -56,6 +61,7 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
         engineio_logger=False,
     )
     install_paced_websockets(socketio.server.eio, settings.socketio_max_message_bytes)
+    count_deliveries(socketio)
     guard = ConnectionGuard(socketio, guard_limits(settings), REPLIES)
     guard.install()
     directory = PropertyDirectory(live_property_lookup(read_only_engine(settings.booking_db_url)))

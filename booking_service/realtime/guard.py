@@ -27,6 +27,7 @@ from typing import Any
 import engineio
 from flask_socketio import SocketIO
 
+from booking_service.realtime import metrics
 from booking_service.realtime.deadlines import Deadlines
 from booking_service.realtime.ratelimit import EventBudget
 
@@ -84,7 +85,10 @@ class ConnectionGuard:
 
         def on_connect(eio_sid: str, environ: dict[str, Any], *rest: Any) -> Any:
             self._opened(eio_sid)
-            return opened(eio_sid, environ, *rest)
+            accepted = opened(eio_sid, environ, *rest)
+            if accepted is not False:
+                metrics.CLIENTS.inc()
+            return accepted
 
         def on_message(eio_sid: str, data: Any) -> Any:
             if self._admit(eio_sid, data):
@@ -96,6 +100,7 @@ class ConnectionGuard:
                 return closed(eio_sid, *rest)
             finally:
                 self._forget(eio_sid)
+                metrics.CLIENTS.dec()
 
         self._eio.on("connect", on_connect)
         self._eio.on("message", on_message)
@@ -175,9 +180,11 @@ class ConnectionGuard:
     def _admit(self, eio_sid: str, data: Any) -> bool:
         session = self._sessions.get(eio_sid)
         if session is None:
+            metrics.DROPPED.labels("closed").inc()
             return False  # closed by us: whatever is still in flight is dropped unread
         if session.budget.allow(self._clock()):
             return True
+        metrics.DROPPED.labels("over_budget").inc()
         if session.budget.flooding:
             log.warning("socket session of user %s closed: it kept sending past its budget", session.user_id)
             if session.user_id is not None:

@@ -108,7 +108,8 @@ def test_our_access_log_line_ships_with_the_mapped_types() -> None:
     events = [ecs_mapping.ship(line) for line in lines]
     access = next(e for e in events if e["log"]["logger"] == "access")
     assert access["service"]["name"] == "gateway"
-    assert access["http"]["request"]["id"] == access["trace"]["id"] == "req-123"
+    assert access["http"]["request"]["id"] == "req-123"
+    assert "trace" not in access, "trace.id is the OpenTelemetry trace id, absent while tracing is off"
     assert access["http"]["response"]["status_code"] == 200
     assert isinstance(access["event"]["duration"], int)
 
@@ -117,12 +118,13 @@ def test_nginx_log_format_ships_with_the_mapped_types() -> None:
     conf = (ecs_mapping.ELK_DIR.parents[1] / "nginx.conf").read_text()
     fmt = "".join(re.findall(r"'([^']*)'", re.search(r"log_format ecs_json[^;]*;", conf, re.S).group(0)))
     values = {"time_iso8601": "2026-01-01T10:00:00+00:00", "request_method": "GET", "uri": "/api/x",
-              "status": "502", "req_id": "abc", "remote_addr": "172.28.0.1", "request_time": "0.004",
+              "status": "502", "req_id": "abc", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "remote_addr": "172.28.0.1", "request_time": "0.004",
               "upstream_addr": "172.28.0.5:8000"}  # fmt: skip
     line = re.sub(r"\$(\w+)", lambda m: values[m.group(1)], fmt)
     event = ecs_mapping.ship(line)
     assert event["http"]["response"]["status_code"] == 502
-    assert event["service"]["name"] == "nginx" and event["trace"]["id"] == "abc"
+    assert event["service"]["name"] == "nginx" and event["http"]["request"]["id"] == "abc"
+    assert event["trace"]["id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,43 @@
+"""The booking service's metrics: cache lookups by layer and outcome, bookings, database pool in use."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from prometheus_client import Counter, Gauge
+from sqlalchemy import Engine, event
+
+from common.metrics import ensure_multiprocess_dir
+
+BOOK_RULE = "/api/bookings/book"
+BOOKING_OUTCOMES = {201: "confirmed", 409: "conflicted"}
+
+ensure_multiprocess_dir()
+CACHE_LOOKUPS = Counter(
+    "booking_cache_lookups",
+    "Property cache lookups: layer near (in process) or redis (cluster); outcome hit, miss or bypass "
+    "(the layer was unusable: Redis down or cooling off, the near cache not subscribed).",
+    ["layer", "outcome"],
+)
+BOOKINGS = Counter("booking_requests", "Booking requests by outcome (confirmed, conflicted).", ["outcome"])
+POOL_IN_USE = Gauge(
+    "booking_db_pool_in_use", "MariaDB connections checked out of the pool.", multiprocess_mode="livesum"
+)
+
+near_hit, near_miss, near_bypass = (CACHE_LOOKUPS.labels("near", o).inc for o in ("hit", "miss", "bypass"))
+redis_hit, redis_miss, redis_bypass = (
+    CACHE_LOOKUPS.labels("redis", o).inc for o in ("hit", "miss", "bypass")
+)
+
+
+def init_booking_metrics(app: Flask, engine: Engine) -> None:
+    event.listen(engine, "checkout", lambda *_args: POOL_IN_USE.inc())
+    event.listen(engine, "checkin", lambda *_args: POOL_IN_USE.dec())
+
+    @app.after_request
+    def _count_booking(response: Response) -> Response:
+        rule = request.url_rule
+        if rule is not None and rule.rule == BOOK_RULE and request.method == "POST":
+            outcome = BOOKING_OUTCOMES.get(response.status_code)
+            if outcome is not None:
+                BOOKINGS.labels(outcome).inc()
+        return response

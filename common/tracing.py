@@ -1,0 +1,221 @@
+"""OpenTelemetry traces: off unless an OTLP endpoint is configured through the standard `OTEL_*` variables.
+
+On (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, `OTEL_SDK_DISABLED` not
+`true`, `OTEL_TRACES_EXPORTER` not `none`): each inbound request gets a server span that continues a W3C
+`traceparent`, SQLAlchemy and Redis calls get client spans (the contrib instrumentations), and callers
+add spans for upstream calls, Socket.IO emits and ETL batches. Sampling follows `OTEL_TRACES_SAMPLER`
+(production: `parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG=0.1`, README).
+
+The SDK is set up by `init_tracing`, which the app factories call; servers call the factory in each
+worker after forking (granian's `--factory`, gunicorn without `--preload`), and the set-up is per
+process id, so a batch processor thread is never inherited through a fork. Off, the hot path pays
+one boolean check (`enabled`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+enabled = False
+_set_up_in: int | None = None
+_tracer: Any = None
+
+
+def configured(env: Mapping[str, str] = os.environ) -> bool:
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    if env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def init_tracing(service_name: str) -> bool:
+    """Sets the SDK up once in this process when configured; returns whether tracing is on."""
+    global enabled, _set_up_in, _tracer
+    if not configured():
+        return False
+    if _set_up_in == os.getpid():
+        return True
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name})
+    provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER(_ARG)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _instrument_libraries(provider)
+    _tracer = provider.get_tracer("home-rental-platform")
+    _set_up_in, enabled = os.getpid(), True
+    return True
+
+
+def _instrument_libraries(provider: Any) -> None:
+    """SQL statements and Redis calls get client spans; engines and clients created from here on (the
+    factories build them after this call). A library an image does not ship (the gateway has no
+    SQLAlchemy) is skipped."""
+    try:
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        RedisInstrumentor().instrument(tracer_provider=provider)
+    except ImportError:
+        pass
+    try:
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
+    except ImportError:
+        pass
+
+
+def tracer() -> Any:
+    return _tracer
+
+
+def init_request_spans(app: Flask, route_of: Any) -> None:
+    """A server span per request, current for the whole request (log lines carry its ids); named by the
+    route template once the route is known. Call right after `init_web`, before other hooks."""
+    if not enabled:
+        return
+    from flask import Response, g, request
+    from opentelemetry import context, propagate
+    from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+
+    @app.before_request
+    def _start_span() -> None:
+        parent = propagate.extract(request.headers)
+        span = _tracer.start_span(request.method, context=parent, kind=SpanKind.SERVER)
+        g.otel_span, g.otel_token = span, context.attach(set_span_in_context(span, parent))
+
+    @app.after_request
+    def _describe_span(response: Response) -> Response:
+        span = g.get("otel_span")
+        if span is not None and span.is_recording():
+            route = route_of()
+            span.update_name(f"{request.method} {route}")
+            span.set_attributes(
+                {
+                    "http.request.method": request.method,
+                    "http.route": route,
+                    "url.path": request.path,
+                    "http.response.status_code": response.status_code,
+                    "http.request.id": g.get("request_id", ""),
+                }
+            )
+            if response.status_code >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+        return response
+
+    @app.teardown_request
+    def _end_span(_error: BaseException | None) -> None:
+        span, token = g.pop("otel_span", None), g.pop("otel_token", None)
+        if span is not None:
+            span.end()
+        if token is not None:
+            context.detach(token)
+
+
+@contextlib.contextmanager
+def server_span(environ: Mapping[str, Any], method: str, route: str) -> Iterator[Any]:
+    """A server span for a request served outside Flask (a plain WSGI callable), continuing the
+    `traceparent` it carries; current while the block runs. Only call when `enabled`."""
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind
+
+    carried = {
+        name: environ[key]
+        for name, key in (("traceparent", "HTTP_TRACEPARENT"), ("tracestate", "HTTP_TRACESTATE"))
+        if key in environ
+    }
+    attributes = {
+        "http.request.method": method,
+        "http.route": route,
+        "url.path": environ.get("PATH_INFO", ""),
+    }
+    with _tracer.start_as_current_span(
+        f"{method} {route}", context=propagate.extract(carried), kind=SpanKind.SERVER, attributes=attributes
+    ) as current:
+        yield current
+
+
+def describe_response(status: int) -> None:
+    """Sets the status of the current server span."""
+    from opentelemetry import trace
+    from opentelemetry.trace import Status, StatusCode
+
+    current = trace.get_current_span()
+    current.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        current.set_status(Status(StatusCode.ERROR))
+
+
+def with_trace_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """`headers` plus the current span's `traceparent` (replacing any the client sent) when tracing."""
+    if not enabled:
+        return headers
+    from opentelemetry import propagate
+
+    carrier = {k: v for k, v in headers.items() if k.lower() not in ("traceparent", "tracestate")}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def span(name: str, kind: str = "INTERNAL", **attributes: Any) -> Iterator[Any]:
+    """A child span of the current one while tracing; nothing at all otherwise."""
+    if not enabled:
+        yield None
+        return
+    from opentelemetry.trace import SpanKind
+
+    with _tracer.start_as_current_span(name, kind=SpanKind[kind], attributes=attributes or None) as current:
+        yield current
+
+
+def current_ids() -> tuple[str, str] | None:
+    """(trace id, span id) of the current span as ECS writes them, or None."""
+    if not enabled:
+        return None
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+def carrier() -> dict[str, str]:
+    """The current context as W3C headers (to ride along a message), empty when not tracing."""
+    if not enabled:
+        return {}
+    from opentelemetry import propagate
+
+    found: dict[str, str] = {}
+    propagate.inject(found)
+    return found
+
+
+@contextlib.contextmanager
+def continued(
+    headers: Mapping[str, str], name: str, kind: str = "CONSUMER", **attributes: Any
+) -> Iterator[Any]:
+    """A span that continues the context carried by `headers` (a message from another process)."""
+    if not enabled:
+        yield None
+        return
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind
+
+    parent = propagate.extract(dict(headers))
+    with _tracer.start_as_current_span(
+        name, context=parent, kind=SpanKind[kind], attributes=attributes or None
+    ) as current:
+        yield current

@@ -1,0 +1,45 @@
+"""The user service's metrics: logins by outcome, replica versus primary reads, replica fallbacks."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from prometheus_client import Counter
+
+from common.metrics import ensure_multiprocess_dir
+
+LOGIN_RULE = "/api/users/login"
+LOGIN_OUTCOMES = {200: "success", 400: "invalid_input", 401: "wrong_credentials", 429: "throttled"}
+
+ensure_multiprocess_dir()
+LOGINS = Counter("user_logins", "Login attempts by outcome.", ["outcome"])
+READS = Counter(
+    "user_db_reads", "Reads by the server that answered (replica, or primary).", ["target", "reason"]
+)
+REPLICA_FALLBACKS = Counter(
+    "user_db_replica_fallbacks", "Reads meant for a replica that ran on the primary because none answered."
+)
+STATEMENTS_HELP = "SQL statements sent, by server (primary, replica0, ...)."
+
+
+def statement_counter() -> Counter:
+    """One per UserDatabase, in no registry: an in-process test sees its own database's counts, and in a
+    served process (one database per worker) the multiprocess files are what `/metrics` reads."""
+    return Counter("user_db_statements", STATEMENTS_HELP, ["server"], registry=None)
+
+
+def counts(counter: Counter) -> dict[str, int]:
+    return {
+        sample.labels["server"]: int(sample.value)
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+
+
+def init_login_metrics(app: Flask) -> None:
+    @app.after_request
+    def _count_login(response: Response) -> Response:
+        rule = request.url_rule
+        if rule is not None and rule.rule == LOGIN_RULE and request.method == "POST":
+            LOGINS.labels(LOGIN_OUTCOMES.get(response.status_code, "error")).inc()
+        return response
