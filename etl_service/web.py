@@ -19,7 +19,9 @@ from common.db import make_engine
 from common.errors import BadRequest, error_response
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
 from common.settings import ConfigurationError
+from common.tracing import init_tracing
 from common.web import init_web
 from etl_service.reports import REPORT_SQL, ReportRow
 from etl_service.settings import EtlSettings
@@ -40,10 +42,12 @@ class ReportsSettings(EtlSettings):
 def create_app(config: ReportsSettings | None = None) -> Flask:
     settings = config or ReportsSettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     if not settings.public_key_pem:
         raise ConfigurationError("JWT_PUBLIC_KEY(_FILE) must be set for the reports app")
     app = Flask(__name__)
     init_web(app, settings)
+    init_observability(app)
     init_auth(app, settings.public_key_pem, settings.jwt_issuer, settings.redis_url)
     engine = make_engine(
         settings.warehouse_db_url, pool_size=2, statement_timeout=settings.db_statement_timeout

@@ -31,7 +31,7 @@ _ROUTE_MEMO_LIMIT = 4096
 UPSTREAM_CALLS = Counter(
     "gateway_upstream_requests",
     "Attempts sent to a service instance, by outcome (status class, or connect/timeout/broken).",
-    ["service", "instance", "outcome"],
+    ["service", "upstream", "outcome"],  # `instance` is Prometheus' own target label
 )
 UPSTREAM_RETRIES = Counter(
     "gateway_upstream_retries", "Attempts beyond a request's first (retries and hedges).", ["service"]
@@ -39,7 +39,7 @@ UPSTREAM_RETRIES = Counter(
 BREAKER_STATE = Gauge(
     "gateway_breaker_state",
     "Circuit breaker per upstream instance: 0 closed, 1 half-open, 2 open (the worst of the workers).",
-    ["instance"],
+    ["upstream"],
     multiprocess_mode="livemax",
 )
 RATE_LIMITED = Counter(

@@ -21,7 +21,6 @@ from infra.ports import Ports
 from infra.servers import Server
 
 RULES_DIR = Path(__file__).parent / "prometheus" / "rules"
-SERVICE_JOBS = ("gateway", "user_service", "booking_service", "booking_realtime")
 EXPORTERS = ("postgres_exporter", "mysqld_exporter", "redis_exporter", "nginx_exporter")
 
 
@@ -35,11 +34,13 @@ def _local(port: int) -> str:
 
 
 def scrape_config(ports: Ports, interval: str = "15s") -> dict:
-    """The scrape configuration; docker-compose's `infra/prometheus/prometheus.yml` has the same jobs."""
+    """The scrape configuration; docker-compose's `infra/prometheus/prometheus.compose.yml` has the same
+    jobs (for the exporters it runs)."""
+    timeout = interval if int(interval.rstrip("s")) < 5 else "5s"
     obs = ports.observability
     jobs: list[dict] = [
         {"job_name": name, "static_configs": [{"targets": [_local(p) for p in ports.services[name]]}]}
-        for name in SERVICE_JOBS
+        for name in ports.services
     ]
     for exporter in EXPORTERS:
         jobs.append(
@@ -70,7 +71,7 @@ def scrape_config(ports: Ports, interval: str = "15s") -> dict:
     )
     jobs.append({"job_name": "prometheus", "static_configs": [{"targets": [_local(obs["prometheus"])]}]})
     return {
-        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": "1s"},
+        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": timeout},
         "rule_files": [str(RULES_DIR / "*.yml")],
         "scrape_configs": jobs,
     }
@@ -101,7 +102,8 @@ def observability_servers(
         f"[client]\nuser=app\npassword={passwords['mariadb']}\nhost=127.0.0.1\nport={ports.mariadb}\n",
     )
 
-    def server(name: str, argv: list[str], port: int, path: str = "/metrics", **env: str) -> Server:
+    # Ready once listening (the landing page): a first scrape of three databases may take seconds.
+    def server(name: str, argv: list[str], port: int, path: str = "/", **env: str) -> Server:
         return Server(name, argv, lambda: answers(port, path), stop_signal=signal.SIGTERM, env=env)
 
     def prepare_prometheus() -> None:
@@ -134,6 +136,11 @@ def observability_servers(
             [
                 _binary("prometheus-postgres-exporter"),
                 f"--web.listen-address={_local(obs['postgres_exporter'])}",
+                "--disable-settings-metrics",
+                # with several servers, 0.11's new collectors emit duplicate series (a 500): the per-server
+                # default metrics (`server` label) are the ones we use
+                "--no-collector.database",
+                "--no-collector.bgwriter",
             ],
             obs["postgres_exporter"],
             DATA_SOURCE_NAME=dsns,
@@ -143,6 +150,10 @@ def observability_servers(
             [
                 _binary("prometheus-mysqld-exporter"),
                 f"--config.my-cnf={my_cnf}",
+                # the app user has no PROCESS or replication privileges: these would only log refusals
+                "--no-collect.slave_status",
+                "--no-collect.info_schema.innodb_cmp",
+                "--no-collect.info_schema.innodb_cmpmem",
                 f"--web.listen-address={_local(obs['mysqld_exporter'])}",
             ],
             obs["mysqld_exporter"],

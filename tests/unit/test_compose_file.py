@@ -22,7 +22,7 @@ MODEL = composefile.load()
 RAW = composefile.load_raw()
 SERVICES: dict[str, dict[str, Any]] = MODEL["services"]
 ONE_SHOT = composefile.one_shot_jobs(MODEL)
-PUBLISHED_ALLOWED = {"nginx", "consul", "kibana", "prometheus", "jaeger"}
+PUBLISHED_ALLOWED = {"nginx", "consul", "kibana", "prometheus", "grafana", "jaeger"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE_KEY$|^JWT_PUBLIC_KEY$")
 
 
