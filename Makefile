@@ -4,6 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK  := requirements.lock
+BACKUP_DIR ?= backups
 
 .PHONY: run stop status logs test test-fast lint bench clean venv system lock backup restore
 
@@ -44,6 +45,13 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/lint-imports
+	@$(PY) -m deploy.k8s.validate  # kustomize overlays against the Kubernetes schemas, workflows by actionlint
+
+backup: venv  ## dump the `make run` stack's users (PostgreSQL) and bookings (MariaDB) into $(BACKUP_DIR)/
+	@$(PY) -m infra.backup backup --dir $(BACKUP_DIR)
+
+restore: venv  ## load the newest dumps in $(BACKUP_DIR)/ into the `make run` stack (replaces its tables)
+	@$(PY) -m infra.backup restore --dir $(BACKUP_DIR)
 
 bench: system
 	@$(PY) -m bench.run
