@@ -51,16 +51,49 @@ export function listOf(data, key) {
   return [];
 }
 
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== "" && value != null) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
 export const api = {
   login: (email, password) => request("POST", "/api/users/login", { email, password }),
   register: (username, email, password) =>
     request("POST", "/api/users/register", { username, email, password }),
   profile: () => request("GET", "/api/users/profile"),
+  updateProfile: (changes) => request("PATCH", "/api/users/profile", changes),
+  changePassword: (currentPassword, newPassword) =>
+    request("POST", "/api/users/password", { currentPassword, newPassword }),
+  requestReset: (email) => request("POST", "/api/users/password-reset", { email }),
+  confirmReset: (token, newPassword) =>
+    request("POST", "/api/users/password-reset/confirm", { token, newPassword }),
+  deleteAccount: (password) => request("DELETE", "/api/users/profile", { password }),
+  becomeHost: () => request("POST", "/api/users/become-host"),
   allUsers: async () => listOf(await request("GET", "/api/users/allusers"), "users"),
-  properties: async () => listOf(await request("GET", "/api/bookings/properties"), "properties"),
+  searchUsers: (params) => request("GET", `/api/users/users${query(params)}`),
+  changeRole: (userId, role) => request("PATCH", `/api/users/${encodeURIComponent(userId)}/role`, { role }),
+  // Every filter is applied by the server (location, from/to, guests, price, sort, limit/offset).
+  properties: async (params) =>
+    listOf(await request("GET", `/api/bookings/properties${query(params)}`), "properties"),
+  property: (id) => request("GET", `/api/bookings/properties/${encodeURIComponent(id)}`),
+  calendar: (id, from, to) =>
+    request("GET", `/api/bookings/properties/${encodeURIComponent(id)}/calendar${query({ from, to })}`),
+  createProperty: (body) => request("POST", "/api/bookings/properties", body),
+  updateProperty: (id, body) => request("PATCH", `/api/bookings/properties/${encodeURIComponent(id)}`, body),
+  retireProperty: (id) => request("DELETE", `/api/bookings/properties/${encodeURIComponent(id)}`),
+  blockDates: (id, startDate, endDate) =>
+    request("POST", `/api/bookings/properties/${encodeURIComponent(id)}/blocks`, { startDate, endDate }),
   // The same key for every retry of one booking form, so a resent request cannot book twice.
   book: (booking, idempotencyKey) =>
     request("POST", "/api/bookings/book", booking, { "Idempotency-Key": idempotencyKey }),
   myBookings: async () => listOf(await request("GET", "/api/bookings/mine"), "bookings"),
   cancelBooking: (bookingId) => request("DELETE", `/api/cancel-booking/${encodeURIComponent(bookingId)}`),
+  hostingBookings: async (params) =>
+    listOf(await request("GET", `/api/bookings/hosting/bookings${query(params)}`), "bookings"),
+  earnings: async () => listOf(await request("GET", "/api/bookings/hosting/earnings"), "earnings"),
+  report: (name, params) => request("GET", `/api/reports/${name}${query(params)}`),
 };

@@ -41,3 +41,29 @@ export function todayIso() {
 export function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
+
+export function monthStart(isoDay) {
+  return `${isoDay.slice(0, 7)}-01`;
+}
+
+export function addMonths(isoMonthStart, months) {
+  const [year, month] = isoMonthStart.split("-").map(Number);
+  return isoDate(new Date(Date.UTC(year, month - 1 + months, 1)));
+}
+
+export function monthLabel(isoDay) {
+  return new Date(`${isoDay}T00:00:00Z`).toLocaleDateString("en-US", {
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+/** Every night [start, end) of the given ranges, as ISO dates. */
+export function nightsOf(ranges) {
+  const nights = new Set();
+  for (const { startDate, endDate } of ranges) {
+    for (let day = startDate; day < endDate; day = addDays(day, 1)) nights.add(day);
+  }
+  return nights;
+}

@@ -93,9 +93,54 @@ function describe(update) {
   return { title: "Announcement", message: textOf(update) };
 }
 
+// My own bookings and cancellations come back as room events too: those are not news to me.
+const OWN_ACTION_MS = 30_000;
+const ownActions = new Map();
+
+function actionKey(propertyId, startDate, endDate) {
+  return `${Number(propertyId)}|${startDate}|${endDate}`;
+}
+
+export function noteOwnAction(propertyId, startDate, endDate) {
+  ownActions.set(actionKey(propertyId, startDate, endDate), Date.now() + OWN_ACTION_MS);
+}
+
+function isOwnAction(update) {
+  if (!update || typeof update !== "object" || !update.event) return false;
+  const until = ownActions.get(actionKey(update.propertyId, update.startDate, update.endDate));
+  return until != null && until > Date.now();
+}
+
+// The inbox: the last 50 notifications of this user in this browser, kept 30 days.
+const INBOX_MAX = 50;
+const INBOX_DAYS_MS = 30 * 86_400_000;
+
+function inboxKey() {
+  return `hrp.inbox.${userKey}`;
+}
+
+export function inbox() {
+  if (!userKey) return [];
+  try {
+    const items = JSON.parse(localStorage.getItem(inboxKey()) || "[]");
+    return items.filter((item) => item.at > Date.now() - INBOX_DAYS_MS);
+  } catch {
+    return [];
+  }
+}
+
+function remember(title, message) {
+  const items = [{ title, message, at: Date.now() }, ...inbox()].slice(0, INBOX_MAX);
+  localStorage.setItem(inboxKey(), JSON.stringify(items));
+  const link = document.getElementById("inbox-link");
+  link.textContent = `Notifications (${items.length})`;
+}
+
 function onUpdate(payload) {
   if (payload && typeof payload === "object" && "update" in payload) {
+    if (isOwnAction(payload.update)) return;
     const { title, message } = describe(payload.update);
+    remember(title, message);
     showToast(message, { title, kind: "info" });
   } else {
     showToast(textOf(payload), { title: "Notification error", kind: "error" });
@@ -111,6 +156,7 @@ function setStatus(state, label) {
 export function connectLive(user) {
   disconnectLive();
   userKey = String(user.id);
+  document.getElementById("inbox-link").textContent = `Notifications (${inbox().length})`;
   JSON.parse(sessionStorage.getItem(storageKey()) || "[]").forEach((id) => watched.add(Number(id)));
   socket = io({ path: "/socket.io/", auth: { token: user.token } });
   socket.on("connect", () => {
@@ -134,7 +180,7 @@ export function disconnectLive() {
 }
 
 export function setPropertyNames(properties) {
-  propertyNames = new Map(properties.map((p) => [Number(p.propertyId), p.name]));
+  properties.forEach((p) => propertyNames.set(Number(p.propertyId), p.name));
 }
 
 export function isWatching(propertyId) {

@@ -10,3 +10,8 @@ for (const file of files) {
   copyFileSync(join(root, "node_modules/socket.io-client/dist", file), join(root, "vendor", file));
 }
 console.log(`vendored socket.io-client: ${files.join(", ")}`);
+// axe-core runs only inside the browser tests (tests/support/browser.py), never in the served page.
+const testVendor = join(root, "..", "tests", "support", "vendor");
+mkdirSync(testVendor, { recursive: true });
+copyFileSync(join(root, "node_modules/axe-core/axe.min.js"), join(testVendor, "axe.min.js"));
+console.log("vendored axe-core for the browser tests: tests/support/vendor/axe.min.js");

@@ -16,7 +16,7 @@ from tests.support.browser import (
     free_dates,
     log_in,
     open_booking,
-    property_card,
+    open_property,
     register_by_api,
     shot,
     signed_in,
@@ -68,14 +68,13 @@ def test_overlapping_booking_shows_conflict(open_page, site) -> None:
     shot(page, "09-booking-conflict", full_page=False)
 
 
-def test_unavailable_property_shows_not_found_message(open_page, site) -> None:
+def test_unavailable_property_cannot_be_booked_from_the_page(open_page, site) -> None:
     page = open_page()
     signed_in(page, site)
     start, end = free_dates(2)
     open_booking(page, "Downtown Penthouse", start, end)
-    expect(page.locator("#booking-dialog")).to_contain_text("marked unavailable")
-    submit_booking(page)
-    expect(page.locator("#booking-alert")).to_have_text("Not available: Property not found or not available")
+    expect(page.locator("#unavailable-note")).to_be_visible()
+    expect(page.locator("#booking-form").get_by_role("button", name="Book now")).to_be_disabled()
 
 
 def test_invalid_dates_are_explained_before_and_after_the_server(open_page, site) -> None:
@@ -85,13 +84,13 @@ def test_invalid_dates_are_explained_before_and_after_the_server(open_page, site
     before = (dt.date.fromisoformat(start) - dt.timedelta(days=1)).isoformat()
     open_booking(page, "Charming Country Cottage", start, before)
     expect(page.locator("#price-preview")).to_have_text("Check-out must be after check-in.")
-    expect(page.get_by_role("button", name="Confirm booking")).to_be_disabled()
+    expect(page.get_by_role("button", name="Book now")).to_be_disabled()
 
     too_long = (dt.date.fromisoformat(start) + dt.timedelta(days=400)).isoformat()
-    page.locator("#booking-dialog").get_by_label("Check-out").fill(too_long)
+    page.locator("#booking-form").get_by_label("Check-out").fill(too_long)
     expect(page.locator("#price-preview")).to_have_text("400 nights × $90 = $36,000")
     submit_booking(page)
-    expect(page.locator("#booking-alert")).to_contain_text("Check your dates:")
+    expect(page.locator("#booking-alert")).to_contain_text("Check your booking:")
     expect(page.locator("#booking-alert")).to_contain_text("365 nights")
 
 
@@ -102,15 +101,18 @@ def test_rejected_token_ends_the_session_with_a_message(open_page, site) -> None
     forged = f"{header}.{payload}.{signature[::-1]}"
     page.evaluate("token => sessionStorage.setItem('hrp.token', token)", forged)
     page.goto("/#/bookings")  # same document: the next API calls carry the forged token
-    expect(page.locator("#login-alert")).to_have_text("Your session has expired. Please log in again.")
+    expect(page.locator("#login-alert")).to_have_text(
+        "Your session has ended (expired, or your role changed). Please log in again."
+    )
     assert page.evaluate("sessionStorage.getItem('hrp.token')") is None
 
 
 def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page, site) -> None:
     watcher, booker = open_page(), open_page()
     signed_in(watcher, site, "watcher")
+    open_property(watcher, "Rustic Mountain Cabin")
     watcher.get_by_role("button", name="Watch Rustic Mountain Cabin", exact=True).click()
-    bell = property_card(watcher, "Rustic Mountain Cabin").locator("button.watch")
+    bell = watcher.locator("button.watch")
     expect(bell).to_have_attribute("aria-pressed", "true")
     watcher.reload()  # the watch survives a reload: rooms are rejoined on the new connection
     expect(bell).to_have_attribute("aria-pressed", "true")
@@ -131,6 +133,7 @@ def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page
 def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> None:
     watcher = open_page()
     watcher_user = signed_in(watcher, site, "watcher")
+    open_property(watcher, "Charming Country Cottage")
     watcher.get_by_role("button", name="Watch Charming Country Cottage", exact=True).click()
     expect(watcher.get_by_role("button", name="Stop watching Charming Country Cottage")).to_be_visible()
     expect(watcher.get_by_role("link", name="Admin")).to_be_hidden()
@@ -138,6 +141,8 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> No
     page = open_page()
     log_in(page, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD)  # created by the launcher in every stack
     page.get_by_role("link", name="Admin").click()
+    page.get_by_label("Search", exact=True).fill(watcher_user["email"])
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#users-table")).to_contain_text(watcher_user["email"])
     page.get_by_label("Property").select_option(label="Charming Country Cottage")
     page.get_by_label("Message").fill("Pool closed on Friday")

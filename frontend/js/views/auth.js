@@ -30,6 +30,7 @@ export function renderLogin(main, ctx) {
     submit,
   );
   if (ctx.flash) alert.show(ctx.flash.message, ctx.flash.kind);
+  const next = ctx.flash?.next || null;
   if (ctx.flash?.email) form.email.value = ctx.flash.email;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -42,14 +43,21 @@ export function renderLogin(main, ctx) {
         saveToken(token);
         // The profile only names the user in the header; without it the header shows "User #id".
         saveProfile(await api.profile().catch(() => null));
-        ctx.onLogin();
+        ctx.onLogin(next);
       } catch (error) {
         alert.show(error.message);
         form.password.select();
       }
     });
   });
-  main.append(authCard("Log in", form, ["New here? ", h("a", { href: "#/register" }, "Create an account")]));
+  main.append(
+    authCard("Log in", form, [
+      "New here? ",
+      h("a", { href: "#/register" }, "Create an account"),
+      " · ",
+      h("a", { href: "#/forgot" }, "Forgot your password?"),
+    ]),
+  );
 }
 
 export function renderRegister(main, ctx) {

@@ -1,18 +1,27 @@
-// The caller's bookings with a confirmed cancel.
+// My bookings: upcoming and past stays apart, booking numbers, distinct confirmed/cancelled badges.
 import { api } from "../api.js";
 import { alertBox, busy, confirmAction, h, showToast } from "../dom.js";
-import { formatMoney, nightsBetween } from "../format.js";
-import { setPropertyNames } from "../live.js";
+import { formatMoney, nightsBetween, todayIso } from "../format.js";
+import { noteOwnAction } from "../live.js";
 
 function isCancelled(booking) {
   return String(booking.status || "").toLowerCase() === "cancelled";
 }
 
+export function statusBadge(status) {
+  const cancelled = String(status || "").toLowerCase() === "cancelled";
+  return h(
+    "span",
+    { class: `badge ${cancelled ? "badge-cancelled" : "badge-confirmed"}` },
+    cancelled ? "✕ Cancelled" : "✓ Confirmed",
+  );
+}
+
 function bookingRow(booking, name, onCancel) {
   const nights = nightsBetween(booking.startDate, booking.endDate);
-  const cancel = isCancelled(booking)
-    ? null
-    : h(
+  const canCancel = !isCancelled(booking) && booking.startDate >= todayIso();
+  const cancel = canCancel
+    ? h(
         "button",
         {
           type: "button",
@@ -20,36 +29,48 @@ function bookingRow(booking, name, onCancel) {
           "aria-label": `Cancel booking #${booking.bookingId} at ${name}`,
         },
         "Cancel",
-      );
+      )
+    : null;
   cancel?.addEventListener("click", () => busy(cancel, () => onCancel(booking, name)));
   return h(
     "tr",
     { dataset: { bookingId: booking.bookingId } },
-    h("td", { "data-label": "Property" }, h("strong", {}, name)),
+    h("td", { "data-label": "Booking" }, `#${booking.bookingId}`),
+    h(
+      "td",
+      { "data-label": "Property" },
+      h("a", { href: `#/property/${booking.propertyId}` }, h("strong", {}, name)),
+    ),
     h("td", { "data-label": "Dates" }, `${booking.startDate} → ${booking.endDate}`),
     h("td", { "data-label": "Nights" }, nights == null ? "–" : String(nights)),
     h("td", { "data-label": "Total" }, booking.totalPrice == null ? "–" : formatMoney(booking.totalPrice)),
-    h("td", { "data-label": "Status" }, h("span", { class: "badge" }, booking.status || "confirmed")),
+    h("td", { "data-label": "Status" }, statusBadge(booking.status)),
     h("td", { class: "cell-actions" }, cancel),
   );
 }
 
-function bookingsTable(rows) {
+function bookingsTable(id, caption, rows) {
   return h(
-    "table",
-    { id: "bookings-table", class: "table" },
-    h("caption", { class: "sr-only" }, "Your bookings"),
+    "div",
+    { class: "table-scroll" },
     h(
-      "thead",
-      {},
+      "table",
+      { id, class: "table" },
+      h("caption", { class: "sr-only" }, caption),
       h(
-        "tr",
+        "thead",
         {},
-        ["Property", "Dates", "Nights", "Total", "Status"].map((label) => h("th", { scope: "col" }, label)),
-        h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")),
+        h(
+          "tr",
+          {},
+          ["Booking", "Property", "Dates", "Nights", "Total", "Status"].map((label) =>
+            h("th", { scope: "col" }, label),
+          ),
+          h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")),
+        ),
       ),
+      h("tbody", {}, rows),
     ),
-    h("tbody", {}, rows),
   );
 }
 
@@ -60,8 +81,6 @@ export function renderBookings(main) {
     { id: "bookings", "aria-busy": "true" },
     h("p", { class: "muted" }, "Loading bookings…"),
   );
-  const showAll = h("input", { type: "checkbox", id: "show-cancelled" });
-  const toggle = h("label", { class: "check" }, showAll, " Show cancelled bookings");
   let bookings = [];
   let names = new Map();
 
@@ -73,6 +92,7 @@ export function renderBookings(main) {
     );
     if (!ok) return;
     try {
+      noteOwnAction(booking.propertyId, booking.startDate, booking.endDate);
       const { message } = await api.cancelBooking(booking.bookingId);
       showToast(message, { kind: "success" });
       await load();
@@ -82,26 +102,48 @@ export function renderBookings(main) {
   }
 
   function draw() {
-    const shown = bookings.filter((b) => showAll.checked || !isCancelled(b));
-    const nameOf = (b) => names.get(Number(b.propertyId)) || `Property #${b.propertyId}`;
-    const rows = shown.map((b) => bookingRow(b, nameOf(b), cancelBooking));
+    const today = todayIso();
+    const nameOf = (b) => b.propertyName || names.get(Number(b.propertyId)) || `Property #${b.propertyId}`;
+    const upcoming = bookings
+      .filter((b) => !isCancelled(b) && b.endDate > today)
+      .sort((a, b) => a.startDate.localeCompare(b.startDate));
+    const past = bookings
+      .filter((b) => !upcoming.includes(b))
+      .sort((a, b) => b.startDate.localeCompare(a.startDate));
+    const section = (id, title, list, empty) =>
+      h(
+        "section",
+        { class: "section-gap", "aria-labelledby": `${id}-title` },
+        h("h2", { id: `${id}-title` }, title),
+        list.length
+          ? bookingsTable(
+              `${id}-table`,
+              title,
+              list.map((b) => bookingRow(b, nameOf(b), cancelBooking)),
+            )
+          : h("p", { class: "empty" }, empty),
+      );
     holder.replaceChildren(
-      shown.length
-        ? h("div", { class: "table-scroll" }, bookingsTable(rows))
+      bookings.length
+        ? ""
         : h(
             "p",
             { class: "empty" },
             "No bookings yet. ",
             h("a", { href: "#/properties" }, "Browse properties"),
           ),
+      section("upcoming", "Upcoming stays", upcoming, "No upcoming stays."),
+      section("past", "Past and cancelled", past, "Nothing here yet."),
     );
   }
 
   async function load() {
     try {
-      const [mine, properties] = await Promise.all([api.myBookings(), api.properties().catch(() => [])]);
-      names = new Map(properties.map((p) => [Number(p.propertyId), p.name]));
-      setPropertyNames(properties);
+      const mine = await api.myBookings();
+      const missing = [...new Set(mine.filter((b) => !b.propertyName).map((b) => Number(b.propertyId)))];
+      // Names the list API does not give (e.g. retired listings) are looked up one by one, best effort.
+      const found = await Promise.all(missing.map((id) => api.property(id).catch(() => null)));
+      names = new Map(found.filter(Boolean).map((p) => [Number(p.propertyId), p.name]));
       bookings = mine;
       draw();
     } catch (error) {
@@ -112,7 +154,6 @@ export function renderBookings(main) {
     }
   }
 
-  showAll.addEventListener("change", draw);
-  main.append(h("h1", { id: "view-title" }, "My bookings"), toggle, alert, holder);
+  main.append(h("h1", { id: "view-title" }, "My bookings"), alert, holder);
   load();
 }

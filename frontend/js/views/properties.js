@@ -1,43 +1,41 @@
-// Property list with filters, a watch toggle per property and the booking dialog.
+// Anonymous browse and search: every filter, the sort and the paging go to the server as query parameters.
 import { api } from "../api.js";
-import { alertBox, busy, field, h, icon, showToast } from "../dom.js";
-import { formatMoney } from "../format.js";
-import { isWatching, onWatchChange, setPropertyNames, unwatch, watch } from "../live.js";
-import { openBookingDialog } from "./booking.js";
+import { alertBox, field, h } from "../dom.js";
+import { addDays, formatMoney, todayIso } from "../format.js";
+import { setPropertyNames } from "../live.js";
+import { photo } from "./photo.js";
 
-function watchButton(property) {
-  const button = h("button", { type: "button", class: "btn btn-icon watch" });
-  const sync = () => {
-    const on = isWatching(property.propertyId);
-    button.setAttribute("aria-pressed", String(on));
-    button.setAttribute("aria-label", `${on ? "Stop watching" : "Watch"} ${property.name}`);
-    button.title = on ? "Watching: you get live notifications" : "Watch for live notifications";
-    button.replaceChildren(icon(on ? "bell" : "bellOff"), on ? "Watching" : "Watch");
+const PAGE_SIZE = 12;
+const SORTS = [
+  ["", "Recommended"],
+  ["price", "Price: low to high"],
+  ["-price", "Price: high to low"],
+  ["name", "Name"],
+];
+
+export function searchParams(form, offset) {
+  const value = (name) => form[name].value.trim();
+  return {
+    location: value("location"),
+    from: value("from") && value("to") ? value("from") : "",
+    to: value("from") && value("to") ? value("to") : "",
+    guests: value("guests"),
+    minPrice: value("minPrice"),
+    maxPrice: value("maxPrice"),
+    sort: value("sort"),
+    limit: PAGE_SIZE + 1, // one more than shown: tells whether a next page exists
+    offset,
   };
-  button.addEventListener("click", () =>
-    busy(button, async () => {
-      const was = isWatching(property.propertyId);
-      try {
-        await (was ? unwatch : watch)(property.propertyId);
-        showToast(`${was ? "Stopped watching" : "Watching"} ${property.name}`, { kind: "success" });
-      } catch (error) {
-        showToast(error.message, { kind: "error", title: "Notifications" });
-      }
-      sync();
-    }),
-  );
-  sync();
-  return { button, sync };
 }
 
-function propertyCard(property, ctx, syncers) {
+function propertyCard(property, dates) {
   const available = property.availability !== false;
-  const { button, sync } = watchButton(property);
-  syncers.push(sync);
+  const link = `#/property/${property.propertyId}${dates ? `?from=${dates.from}&to=${dates.to}` : ""}`;
   return h(
     "li",
     { class: "card property", dataset: { propertyId: property.propertyId } },
-    h("h2", {}, property.name),
+    photo(property, true),
+    h("h2", {}, h("a", { href: link, class: "card-link" }, property.name)),
     h("p", { class: "muted location" }, property.location),
     h(
       "p",
@@ -50,29 +48,19 @@ function propertyCard(property, ctx, syncers) {
       { class: `badge ${available ? "badge-ok" : "badge-off"}` },
       available ? "Available" : "Unavailable",
     ),
-    h(
-      "div",
-      { class: "property-actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "btn btn-primary",
-          "aria-label": `Book ${property.name}`,
-          onclick: () => openBookingDialog(property, ctx),
-        },
-        "Book",
-      ),
-      button,
-    ),
   );
 }
 
-function filterForm(onChange) {
-  const form = h(
+function filterForm() {
+  const today = todayIso();
+  return h(
     "form",
-    { class: "filters", role: "search", "aria-label": "Filter properties" },
-    field("Location", { name: "location", type: "search", placeholder: "e.g. Malibu" }),
+    { class: "filters", role: "search", "aria-label": "Search properties", id: "search-form" },
+    field("Location", { name: "location", type: "search", placeholder: "e.g. Malibu", maxlength: "200" }),
+    field("Check-in", { name: "from", type: "date", min: today }),
+    field("Check-out", { name: "to", type: "date", min: addDays(today, 1) }),
+    field("Guests", { name: "guests", type: "number", min: "1", max: "50", inputmode: "numeric" }),
+    field("Min price", { name: "minPrice", type: "number", min: "0", step: "1", inputmode: "numeric" }),
     field("Max price per night", {
       name: "maxPrice",
       type: "number",
@@ -80,46 +68,84 @@ function filterForm(onChange) {
       step: "1",
       inputmode: "numeric",
     }),
-    h("button", { type: "reset", class: "btn btn-ghost" }, "Clear"),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "f-sort" }, "Sort by"),
+      h(
+        "select",
+        { id: "f-sort", name: "sort" },
+        SORTS.map(([value, label]) => h("option", { value }, label)),
+      ),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Search"),
+      h("button", { type: "reset", class: "btn btn-ghost" }, "Clear"),
+    ),
   );
-  form.addEventListener("input", onChange);
-  form.addEventListener("reset", () => setTimeout(onChange));
-  form.addEventListener("submit", (event) => event.preventDefault());
-  return form;
 }
 
-function matches(property, location, maxPrice) {
-  const place = `${property.location} ${property.name}`.toLowerCase();
-  return (!location || place.includes(location)) && (maxPrice == null || property.pricePerNight <= maxPrice);
-}
-
-export function renderProperties(main, ctx) {
+export function renderProperties(main) {
   const alert = alertBox("properties-alert");
   const list = h("ul", { id: "property-list", class: "grid", "aria-busy": "true" });
-  const count = h("p", { class: "muted", "aria-live": "polite" }, "Loading properties…");
-  let properties = [];
-  const syncers = [];
-  const redraw = () => {
-    const location = form.location.value.trim().toLowerCase();
-    const maxPrice = form.maxPrice.value === "" ? null : Number(form.maxPrice.value);
-    const shown = properties.filter((p) => matches(p, location, maxPrice));
-    syncers.length = 0;
-    list.replaceChildren(...shown.map((p) => propertyCard(p, ctx, syncers)));
-    count.textContent = `${shown.length} of ${properties.length} properties`;
-  };
-  const form = filterForm(redraw);
-  main.append(h("h1", { id: "view-title" }, "Properties"), form, count, alert, list);
-  ctx.cleanup(onWatchChange(() => syncers.forEach((sync) => sync())));
-  api
-    .properties()
-    .then((items) => {
-      properties = items;
-      setPropertyNames(items);
-      redraw();
-    })
-    .catch((error) => {
+  const count = h("p", { class: "muted", "aria-live": "polite", id: "result-count" }, "Loading properties…");
+  const prev = h("button", { type: "button", class: "btn btn-ghost", disabled: true }, "Previous");
+  const next = h("button", { type: "button", class: "btn btn-ghost", disabled: true }, "Next");
+  const pager = h("nav", { class: "pager", "aria-label": "Result pages" }, prev, next);
+  const form = filterForm();
+  let offset = 0;
+  let generation = 0;
+
+  async function load() {
+    const mine = ++generation;
+    alert.clear();
+    list.setAttribute("aria-busy", "true");
+    count.textContent = "Loading properties…";
+    try {
+      const params = searchParams(form, offset);
+      const items = await api.properties(params);
+      if (mine !== generation) return; // a newer search answered first
+      const shown = items.slice(0, PAGE_SIZE);
+      setPropertyNames(shown);
+      const dates = params.from ? { from: params.from, to: params.to } : null;
+      list.replaceChildren(...shown.map((p) => propertyCard(p, dates)));
+      const first = shown.length ? offset + 1 : 0;
+      count.textContent = shown.length
+        ? `Showing ${first}–${offset + shown.length}`
+        : "No property matches these filters. Try other dates, fewer guests or a wider price range.";
+      prev.disabled = offset === 0;
+      next.disabled = items.length <= PAGE_SIZE;
+    } catch (error) {
+      if (mine !== generation) return;
+      list.replaceChildren();
       count.textContent = "";
       alert.show(error.message, "error", "Cannot load properties");
-    })
-    .finally(() => list.setAttribute("aria-busy", "false"));
+    } finally {
+      if (mine === generation) list.setAttribute("aria-busy", "false");
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    offset = 0;
+    load();
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "from" && form.from.value) form.to.min = addDays(form.from.value, 1);
+    if (event.target.name === "sort") form.requestSubmit();
+  });
+  form.addEventListener("input", () => alert.clear());
+  form.addEventListener("reset", () => setTimeout(() => form.requestSubmit()));
+  prev.addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE_SIZE);
+    load();
+  });
+  next.addEventListener("click", () => {
+    offset += PAGE_SIZE;
+    load();
+  });
+  main.append(h("h1", { id: "view-title" }, "Find a place to stay"), form, count, alert, list, pager);
+  load();
 }

@@ -1,0 +1,304 @@
+// Host dashboard: my listings (create, edit, retire, block dates), bookings on them, earnings per month.
+import { api } from "../api.js";
+import { alertBox, busy, confirmAction, field, h, showToast } from "../dom.js";
+import { formatMoney, todayIso } from "../format.js";
+import { currentUser } from "../session.js";
+import { timeChart } from "./chart.js";
+import { statusBadge } from "./bookings.js";
+
+// The list API has no owner filter (asked of booking_service): my listings are those created in this
+// browser plus those with bookings, each checked against its ownerId.
+function knownKey(userId) {
+  return `hrp.listings.${userId}`;
+}
+
+function knownListings(userId) {
+  try {
+    return JSON.parse(localStorage.getItem(knownKey(userId)) || "[]").map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function rememberListing(userId, propertyId) {
+  const ids = new Set([...knownListings(userId), Number(propertyId)]);
+  localStorage.setItem(knownKey(userId), JSON.stringify([...ids]));
+}
+
+async function myListings(userId) {
+  const ids = new Set(knownListings(userId));
+  const booked = await api.hostingBookings({ limit: 1000 }).catch(() => []);
+  booked.forEach((b) => ids.add(Number(b.propertyId)));
+  const details = await Promise.all([...ids].map((id) => api.property(id).catch(() => null)));
+  return details
+    .filter((d) => d && Number(d.ownerId) === userId)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function listingForm(id, title, values, label, onSubmit) {
+  const alert = alertBox(`${id}-alert`);
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, label);
+  const f = (text, attrs) => field(text, { ...attrs, id: `${id}-${attrs.name}` });
+  const form = h(
+    "form",
+    { id, class: "stack card", novalidate: true, "aria-labelledby": `${id}-title` },
+    h("h3", { id: `${id}-title` }, title),
+    f("Name", { name: "name", maxlength: "200", value: values.name || "" }),
+    f("Location", { name: "location", maxlength: "200", value: values.location || "" }),
+    h(
+      "div",
+      { class: "row" },
+      f("Price per night", {
+        name: "pricePerNight",
+        type: "number",
+        min: "1",
+        step: "0.01",
+        value: values.pricePerNight ?? "",
+      }),
+      f("Max guests", {
+        name: "maxGuests",
+        type: "number",
+        min: "1",
+        max: "50",
+        value: values.maxGuests ?? "",
+      }),
+    ),
+    f("Description", { tag: "textarea", name: "description", rows: "3", maxlength: "4000" }),
+    alert,
+    submit,
+  );
+  form.description.value = values.description || "";
+  form.addEventListener("input", () => alert.clear());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = {
+      name: form.name.value.trim(),
+      location: form.location.value.trim(),
+      pricePerNight: Number(form.pricePerNight.value),
+    };
+    if (form.maxGuests.value) body.maxGuests = Number(form.maxGuests.value);
+    if (form.description.value.trim()) body.description = form.description.value.trim();
+    busy(submit, () => onSubmit(body).catch((error) => alert.show(error.message)));
+  });
+  return form;
+}
+
+function listingCard(property, reload) {
+  const alert = alertBox(`listing-${property.propertyId}-alert`);
+  const retire = h("button", { type: "button", class: "btn btn-danger" }, "Retire");
+  retire.addEventListener("click", () =>
+    busy(retire, async () => {
+      if (!(await confirmAction("Retire this listing?", `${property.name} stops taking bookings.`, "Retire")))
+        return;
+      try {
+        showToast((await api.retireProperty(property.propertyId)).message, { kind: "success" });
+        reload();
+      } catch (error) {
+        alert.show(error.message);
+      }
+    }),
+  );
+  const edit = h(
+    "details",
+    {},
+    h("summary", {}, "Edit"),
+    listingForm(`edit-${property.propertyId}`, `Edit ${property.name}`, property, "Save", async (body) => {
+      await api.updateProperty(property.propertyId, body);
+      showToast(`${body.name} saved`, { kind: "success" });
+      reload();
+    }),
+  );
+  const blockForm = h(
+    "form",
+    { class: "inline-form", "aria-label": `Block dates of ${property.name}` },
+    field("Block from", {
+      name: "startDate",
+      type: "date",
+      min: todayIso(),
+      id: `block-from-${property.propertyId}`,
+    }),
+    field("to", { name: "endDate", type: "date", min: todayIso(), id: `block-to-${property.propertyId}` }),
+    h("button", { type: "submit", class: "btn btn-ghost" }, "Block dates"),
+  );
+  blockForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    api
+      .blockDates(property.propertyId, blockForm.startDate.value, blockForm.endDate.value)
+      .then(() =>
+        showToast(`Blocked ${blockForm.startDate.value} → ${blockForm.endDate.value}`, { kind: "success" }),
+      )
+      .catch((error) => alert.show(error.message));
+  });
+  return h(
+    "li",
+    { class: "card stack listing", dataset: { propertyId: property.propertyId } },
+    h("h3", {}, property.name),
+    h(
+      "p",
+      { class: "muted" },
+      `${property.location} · ${formatMoney(property.pricePerNight)} / night${property.maxGuests ? ` · up to ${property.maxGuests} guests` : ""}`,
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "btn btn-ghost", href: `#/property/${property.propertyId}` }, "Calendar"),
+      retire,
+    ),
+    blockForm,
+    edit,
+    alert,
+  );
+}
+
+export function bookingsOverview(bookings, id) {
+  if (!bookings.length) return h("p", { class: "empty" }, "No bookings yet.");
+  return h(
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      { class: "table", id },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Booking", "Property", "Guest", "Dates", "Guests", "Total", "Status"].map((l) =>
+            h("th", { scope: "col" }, l),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        bookings.map((b) =>
+          h(
+            "tr",
+            {},
+            h("td", { "data-label": "Booking" }, `#${b.id ?? b.bookingId}`),
+            h("td", { "data-label": "Property" }, b.propertyName || `#${b.propertyId}`),
+            h("td", { "data-label": "Guest" }, `User #${b.userId}`),
+            h("td", { "data-label": "Dates" }, `${b.startDate} → ${b.endDate}`),
+            h("td", { "data-label": "Guests" }, String(b.guests ?? 1)),
+            h("td", { "data-label": "Total" }, formatMoney(b.totalPrice)),
+            h("td", { "data-label": "Status" }, statusBadge(b.status)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export function renderHost(main, ctx) {
+  const user = currentUser();
+  const alert = alertBox("host-alert");
+  if (ctx.flash) alert.show(ctx.flash.message, ctx.flash.kind);
+  const listings = h("ul", { id: "my-listings", class: "stack-list", "aria-busy": "true" });
+  const bookings = h("div", { id: "host-bookings" }, h("p", { class: "muted" }, "Loading bookings…"));
+  const earnings = h("div", { id: "host-earnings" }, h("p", { class: "muted" }, "Loading earnings…"));
+  const create = listingForm("create-listing", "New listing", {}, "Create listing", async (body) => {
+    const created = await api.createProperty(body);
+    rememberListing(user.id, created.propertyId);
+    showToast(`${created.name || body.name} is listed`, { kind: "success" });
+    create.reset();
+    loadListings();
+  });
+  async function loadListings() {
+    listings.setAttribute("aria-busy", "true");
+    try {
+      const mine = await myListings(user.id);
+      listings.replaceChildren(
+        ...(mine.length
+          ? mine.map((p) => listingCard(p, loadListings))
+          : [h("li", { class: "empty" }, "No listings yet: create one.")]),
+      );
+    } catch (error) {
+      alert.show(error.message, "error", "Cannot load listings");
+    } finally {
+      listings.setAttribute("aria-busy", "false");
+    }
+  }
+  main.append(
+    h("h1", { id: "view-title" }, "Hosting"),
+    alert,
+    h(
+      "div",
+      { class: "admin-grid" },
+      h(
+        "section",
+        { "aria-labelledby": "listings-title" },
+        h("h2", { id: "listings-title" }, "My listings"),
+        listings,
+      ),
+      create,
+    ),
+    h(
+      "section",
+      { class: "card section-gap", "aria-labelledby": "hb-title" },
+      h("h2", { id: "hb-title" }, "Upcoming bookings on my listings"),
+      bookings,
+    ),
+    h(
+      "section",
+      { class: "card section-gap", "aria-labelledby": "earn-title" },
+      h("h2", { id: "earn-title" }, "Earnings per month"),
+      earnings,
+    ),
+  );
+  loadListings();
+  api
+    .hostingBookings({ from: todayIso(), limit: 100 })
+    .then((list) => bookings.replaceChildren(bookingsOverview(list, "host-bookings-table")))
+    .catch((error) =>
+      bookings.replaceChildren(
+        h("p", { class: "alert alert-error" }, `Cannot load bookings: ${error.message}`),
+      ),
+    );
+  api
+    .earnings()
+    .then((months) =>
+      earnings.replaceChildren(
+        months.length
+          ? timeChart(
+              months.map((m) => ({ month: m.month, bar: Number(m.revenue) })),
+              { title: "Revenue per month", barLabel: "revenue" },
+            )
+          : h("p", { class: "empty" }, "No earnings yet."),
+        months.length
+          ? h(
+              "table",
+              { class: "table", id: "earnings-table" },
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  ["Month", "Revenue", "Nights", "Bookings"].map((l) => h("th", { scope: "col" }, l)),
+                ),
+              ),
+              h(
+                "tbody",
+                {},
+                months.map((m) =>
+                  h(
+                    "tr",
+                    {},
+                    h("td", {}, m.month),
+                    h("td", {}, formatMoney(m.revenue)),
+                    h("td", {}, String(m.nights)),
+                    h("td", {}, String(m.bookings)),
+                  ),
+                ),
+              ),
+            )
+          : "",
+      ),
+    )
+    .catch((error) =>
+      earnings.replaceChildren(
+        h("p", { class: "alert alert-error" }, `Cannot load earnings: ${error.message}`),
+      ),
+    );
+}
