@@ -50,7 +50,7 @@ class UserDatabase:
         # No pre-ping on replicas: a ping to a frozen replica would hang outside the watchdog's reach;
         # a dead pooled connection fails the read instead, which then runs on the primary.
         self.replicas = {
-            f"replica{i}": self._engine(f"replica{i}", url, pool_size, pre_ping=False)
+            f"replica{i}": self._engine(f"replica{i}", url, pool_size, pre_ping=False, autocommit=True)
             for i, url in enumerate(replica_urls)
         }
         self._watchdog = ReadWatchdog(replica_deadline)
@@ -58,7 +58,9 @@ class UserDatabase:
         self._down_until: dict[str, float] = {}
         self._next_replica = itertools.count()
 
-    def _engine(self, name: str, url: str, pool_size: int, pre_ping: bool = True) -> Engine:
+    def _engine(
+        self, name: str, url: str, pool_size: int, pre_ping: bool = True, autocommit: bool = False
+    ) -> Engine:
         # hide_parameters: a failed INSERT's message would otherwise carry the password hash into logs.
         url = _with_application_name(url, f"user_service:{name}")
         engine = make_engine(
@@ -67,6 +69,8 @@ class UserDatabase:
             statement_timeout=self._statement_timeout,
             hide_parameters=True,
             pool_pre_ping=pre_ping,
+            # Replicas only serve single-statement reads: no BEGIN/ROLLBACK round trips around them.
+            **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         )
         inc = self._statements.labels(name).inc
         event.listen(engine, "before_cursor_execute", lambda *_args: inc())
