@@ -23,11 +23,14 @@ RUN python requirements.py slice etl > service.txt \
     && pip install --no-cache-dir --require-hashes --no-deps -r service.txt
 
 COPY common/ common/
+COPY service_discovery/ service_discovery/
 COPY etl_service/ etl_service/
-COPY infra/__init__.py infra/
+COPY infra/__init__.py infra/serve.py infra/
 COPY infra/docker/ infra/docker/
 
 USER 10001:10001
+# `schedule etl_service` (the default) runs the ETL; `web etl_service` serves the reports app on 8000.
+EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "infra/docker/healthcheck.py", "--database-env", "WAREHOUSE_DB_URL"]
 ENTRYPOINT ["sh", "/app/infra/docker/entrypoint.sh"]
