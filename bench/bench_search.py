@@ -23,8 +23,9 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from booking_service.property_repository import PropertyFilters, search_query
-from booking_service.validation import parse_property_filters
+from booking_service.inputs import parse_property_filters
+from booking_service.properties.model import PropertyFilters
+from booking_service.properties.repository import search_query
 from infra.ports import free_block
 from infra.stack import Stack
 

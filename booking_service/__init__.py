@@ -6,32 +6,29 @@ import sqlalchemy as sa
 from flask import Flask
 
 from booking_service.cache import PropertyCache, cluster_client_factory
-from booking_service.db import build_engine, register_db_error_handler
-from booking_service.metrics import init_booking_metrics
+from booking_service.db import SqlUnitOfWork, build_engine
 from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
+from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
-from common.metrics import init_observability
-from common.tracing import init_tracing
 from common.web import init_web
 
 
 def create_app(config: BookingSettings | None = None) -> Flask:
     """Builds the app; connections are opened lazily on first use, never here."""
-    from booking_service.api import api
+    from booking_service.api import api, register_domain_errors
     from booking_service.notifications import Notifier
-    from booking_service.property_services import PropertyService
-    from booking_service.services import BookingService, RedisUserDirectory
+    from booking_service.properties.views import PropertyViews
+    from booking_service.users import RedisUserDirectory
 
     settings = config or BookingSettings()
     configure_logging(settings.service_name, settings.log_level)
-    init_tracing(settings.service_name)
     app = Flask(__name__)
     init_web(app, settings)
-    init_observability(app)
-    register_db_error_handler(app)
+    register_database_outage(app)
+    register_domain_errors(app)
     init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
 
     engine = build_engine(
@@ -40,17 +37,22 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
-    init_booking_metrics(app, engine)
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
     cache = PropertyCache(factory, settings.cache_ttl_seconds)
-    notifier = Notifier(settings.redis_url)
+    near = NearCache(settings.redis_url)
+
+    def properties_changed() -> None:
+        cache.invalidate()
+        near.publish_invalidation()
+
+    uow = SqlUnitOfWork(engine, Notifier(settings.redis_url), properties_changed)
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache
-    app.extensions["notifier"] = notifier
-    app.extensions["booking"] = BookingService(engine, notifier, RedisUserDirectory(settings.redis_url))
-    app.extensions["properties"] = PropertyService(engine, cache, notifier, NearCache(settings.redis_url))
+    app.extensions["uow"] = uow
+    app.extensions["user_directory"] = RedisUserDirectory(settings.redis_url)
+    app.extensions["property_views"] = PropertyViews(uow, cache, near)
 
     def mariadb_check() -> None:
         with engine.connect() as conn:

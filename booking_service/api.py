@@ -1,14 +1,20 @@
-"""HTTP routes of the booking API (seed paths plus host property management): parse, call, shape."""
+"""HTTP routes of the booking API: parse the request into a typed input, call one service function, shape
+the answer. `ERRORS` is the one table from domain exceptions to HTTP answers (the seed's keys and messages)."""
 
 from __future__ import annotations
 
-import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from typing import Any
 
-from booking_service.property_services import PropertyService
-from booking_service.services import BookingService
-from booking_service.validation import parse_property_filters
+import orjson
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from booking_service import errors, inputs, serializers
+from booking_service.bookings import services as bookings
+from booking_service.ports import UnitOfWork, UserDirectory
+from booking_service.properties import services as properties
+from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
+from common.errors import error_response
 from common.web import json_body
 
 api = Blueprint("booking_api", __name__)
@@ -16,77 +22,145 @@ MANAGERS = {"host", "admin"}
 # Public reads may sit in nginx's edge cache: fresh 1 s, then served stale for at most 1 s more.
 EDGE_CACHEABLE = "public, max-age=1, stale-while-revalidate=1, stale-if-error=1"
 
+# Domain exception -> (status, JSON key, message)
+ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
+    errors.PropertyNotFound: (404, "error", "Property not found"),
+    errors.PropertyUnavailable: (404, "message", "Property not found or not available"),
+    errors.NotPropertyOwner: (403, "error", "You can only manage your own properties"),
+    errors.HasUpcomingBookings: (409, "error", "Property has upcoming bookings and cannot be removed"),
+    errors.BlockNotFound: (404, "error", "Block not found"),
+    errors.BookingNotFound: (404, "error", "Booking not found"),
+    errors.DatesTaken: (409, "error", "Property is already booked for these dates"),
+    errors.AlreadyCancelled: (409, "error", "Booking is already cancelled"),
+    errors.BookForSelfOnly: (403, "error", "You can only book for yourself"),
+    errors.UnknownUser: (400, "error", "userId is not a registered user"),
+    errors.OwnProperty: (403, "error", "Hosts cannot book their own property"),
+    errors.TooManyGuests: (400, "error", "Too many guests for this property"),
+    errors.TotalTooLarge: (400, "error", "The total price of this stay is too large; book fewer nights"),
+    errors.IdempotencyKeyReused: (422, "error", "Idempotency-Key was already used with a different request"),
+}
 
-def bookings() -> BookingService:
-    return current_app.extensions["booking"]
+
+def register_domain_errors(app: Flask) -> None:
+    @app.errorhandler(errors.DomainError)
+    def _domain_error(error: errors.DomainError) -> Response:
+        status, key, message = ERRORS.get(type(error), (500, "error", "Internal server error"))
+        return error_response(status, message, key)
 
 
-def properties() -> PropertyService:
-    return current_app.extensions["properties"]
+def uow() -> UnitOfWork:
+    return current_app.extensions["uow"]
+
+
+def users() -> UserDirectory:
+    return current_app.extensions["user_directory"]
+
+
+def views() -> PropertyViews:
+    return current_app.extensions["property_views"]
 
 
 def edge_cacheable(encoded: bytes) -> Response:
-    """Encoded JSON from the property cache, sent as is, cacheable at the edge."""
+    """Encoded JSON sent as is, cacheable at the edge."""
     return Response(encoded, mimetype="application/json", headers={"Cache-Control": EDGE_CACHEABLE})
+
+
+def created(body: dict[str, Any]) -> tuple[Response, int]:
+    return jsonify(body), 201
 
 
 @api.get("/api/bookings/properties")
 def list_properties() -> Response:
-    filters = parse_property_filters(request.args)
+    filters = inputs.parse_property_filters(request.args)
     use_cache = request.headers.get("Cache-Control", "").lower() != "no-cache"
-    return edge_cacheable(properties().search(filters, use_cache=use_cache))
+    return edge_cacheable(views().search(filters, use_cache=use_cache))
 
 
 @api.post("/api/bookings/properties")
 @require_auth(roles=MANAGERS)
 def create_property() -> tuple[Response, int]:
-    return jsonify(properties().create(current_identity(), json_body())), 201
+    fields = inputs.parse_property_fields(json_body(), partial=False)
+    return created(serializers.property_detail_json(properties.create(uow(), current_identity(), fields)))
 
 
 @api.get("/api/bookings/properties/<int:property_id>")
 def get_property(property_id: int) -> Response:
-    return edge_cacheable(properties().get(property_id))
+    return edge_cacheable(views().get(property_id))
 
 
 @api.patch("/api/bookings/properties/<int:property_id>")
 @require_auth(roles=MANAGERS)
 def update_property(property_id: int) -> Response:
-    return jsonify(properties().update(current_identity(), property_id, json_body()))
+    fields = inputs.parse_property_fields(json_body(), partial=True)
+    prop = properties.update(uow(), current_identity(), property_id, fields)
+    return jsonify(serializers.property_detail_json(prop))
 
 
 @api.delete("/api/bookings/properties/<int:property_id>")
 @require_auth(roles=MANAGERS)
 def retire_property(property_id: int) -> Response:
-    return jsonify(properties().retire(current_identity(), property_id))
+    properties.retire(uow(), current_identity(), property_id)
+    return jsonify({"message": "Property removed"})
 
 
 @api.get("/api/bookings/properties/<int:property_id>/calendar")
 def property_calendar(property_id: int) -> Response:
-    return edge_cacheable(orjson.dumps(properties().calendar(property_id, request.args)))
+    calendar = properties.calendar(uow(), property_id, inputs.parse_calendar_window(request.args))
+    return edge_cacheable(orjson.dumps(serializers.calendar_json(calendar)))
+
+
+@api.post("/api/bookings/properties/<int:property_id>/blocks")
+@require_auth(roles=MANAGERS)
+def block_dates(property_id: int) -> tuple[Response, int]:
+    block = properties.add_block(uow(), current_identity(), property_id, inputs.future_window(json_body()))
+    return created(serializers.block_json(block))
+
+
+@api.delete("/api/bookings/properties/<int:property_id>/blocks/<int:block_id>")
+@require_auth(roles=MANAGERS)
+def unblock_dates(property_id: int, block_id: int) -> Response:
+    properties.remove_block(uow(), current_identity(), property_id, block_id)
+    return jsonify({"message": "Block removed"})
 
 
 @api.post("/api/bookings/book")
 @require_auth()
 def book() -> tuple[Response, int]:
-    body = json_body()
-    key = request.headers.get("Idempotency-Key")
-    payload, status = bookings().book(current_identity(), body, key)
-    return jsonify(payload), status
+    booking = inputs.parse_booking(json_body())
+    key = inputs.parse_idempotency_key(request.headers.get("Idempotency-Key"))
+    return created(serializers.booked_json(bookings.book(uow(), users(), current_identity(), booking, key)))
 
 
 @api.get("/api/bookings/booking/<int:booking_id>")
 @require_auth()
 def get_booking(booking_id: int) -> Response:
-    return jsonify(bookings().get_booking(current_identity(), booking_id))
+    return jsonify(serializers.booking_json(bookings.get_booking(uow(), current_identity(), booking_id)))
 
 
 @api.get("/api/bookings/mine")
 @require_auth()
 def my_bookings() -> Response:
-    return jsonify(bookings().my_bookings(current_identity()))
+    return jsonify(
+        [serializers.booking_summary_json(b) for b in bookings.my_bookings(uow(), current_identity())]
+    )
 
 
 @api.delete("/api/cancel-booking/<int:booking_id>")
 @require_auth()
 def cancel_booking(booking_id: int) -> Response:
-    return jsonify(bookings().cancel(current_identity(), booking_id))
+    bookings.cancel(uow(), current_identity(), booking_id)
+    return jsonify({"message": "Booking cancelled successfully"})
+
+
+@api.get("/api/bookings/hosting/bookings")
+@require_auth(roles=MANAGERS)
+def hosting_bookings() -> Response:
+    query = inputs.parse_hosting_query(request.args)
+    found = bookings.hosting_bookings(uow(), current_identity(), query)
+    return jsonify([serializers.hosting_booking_json(b) for b in found])
+
+
+@api.get("/api/bookings/hosting/earnings")
+@require_auth(roles=MANAGERS)
+def hosting_earnings() -> Response:
+    return jsonify([serializers.earnings_json(m) for m in bookings.earnings(uow(), current_identity())])

@@ -1,4 +1,5 @@
-"""MariaDB engine for the booking service, and the one place database outages become 503s."""
+"""MariaDB engine and the unit of work: one transaction per business operation, rerun on deadlock,
+with after-commit hooks (notifications, cache invalidation) that run only once it committed."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import exc as sa_exc
 
+from booking_service.bookings.repository import SqlBookingRepository, SqlIdempotencyRepository
+from booking_service.ports import Notifications
+from booking_service.properties.repository import SqlPropertyRepository
 from common.db import make_engine
-from common.errors import error_response
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSACTION_ATTEMPTS = 3
-
-UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply rerun
 
 
@@ -46,34 +46,46 @@ def is_retryable(error: sa_exc.DBAPIError) -> bool:
     return bool(args) and args[0] in RETRYABLE_MYSQL_ERRORS
 
 
-def register_db_error_handler(app: Flask) -> None:
-    def unavailable(error: Exception) -> Response:
-        log.error("database unavailable: %s", type(error).__name__)
-        return error_response(503, "Service unavailable", headers={"Retry-After": "1"})
+class SqlTransaction:
+    """The repositories of one connection, and the actions to run once it commits."""
 
-    for error_class in UNAVAILABLE:
-        app.register_error_handler(error_class, unavailable)
+    def __init__(self, conn: Connection) -> None:
+        self.properties = SqlPropertyRepository(conn)
+        self.bookings = SqlBookingRepository(conn)
+        self.idempotency = SqlIdempotencyRepository(conn)
+        self.actions: list[Callable[[], object]] = []
 
-
-def transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
-    """Runs `work` in one transaction, rerun on deadlock; its `after_commit` actions run only on success."""
-    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
-        try:
-            with engine.connect() as conn:
-                conn.info["after_commit"] = []
-                with conn.begin():
-                    result = work(conn)
-                actions = conn.info.pop("after_commit")
-            break
-        except sa_exc.OperationalError as error:
-            if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
-                raise
-            log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
-    for action in actions:
-        action()
-    return result
+    def after_commit(self, action: Callable[[], object]) -> None:
+        self.actions.append(action)
 
 
-def after_commit(conn: Connection, action: Callable[[], object]) -> None:
-    """Schedules `action` (cache invalidation, notification) for after this transaction commits."""
-    conn.info["after_commit"].append(action)
+class SqlUnitOfWork:
+    def __init__(
+        self, engine: Engine, notifier: Notifications, on_properties_changed: Callable[[], None]
+    ) -> None:
+        self.engine = engine
+        self.notifier = notifier
+        self._on_properties_changed = on_properties_changed
+
+    def transaction(self, work: Callable[[SqlTransaction], T]) -> T:
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                with self.engine.connect() as conn:
+                    tx = SqlTransaction(conn)
+                    with conn.begin():
+                        result = work(tx)
+                break
+            except sa_exc.OperationalError as error:
+                if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
+                    raise
+                log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
+        for action in tx.actions:
+            action()
+        return result
+
+    def read(self, work: Callable[[SqlTransaction], T]) -> T:
+        with self.engine.connect() as conn:
+            return work(SqlTransaction(conn))
+
+    def properties_changed(self) -> None:
+        self._on_properties_changed()

@@ -33,6 +33,7 @@ bookings = sa.Table(
     sa.Column("status", sa.String(16)),
     sa.Column("price_per_night", sa.Numeric(10, 2)),
     sa.Column("total_price", sa.Numeric(12, 2)),
+    sa.Column("guests", sa.SmallInteger),
     sa.Column("created_at", sa.DateTime),
     sa.Column("updated_at", sa.DateTime),
 )
@@ -45,5 +46,16 @@ idempotency_keys = sa.Table(
     sa.Column("request_hash", sa.String(64)),
     sa.Column("status_code", sa.SmallInteger),
     sa.Column("response_body", sa.Text),
+    sa.Column("created_at", sa.DateTime),
+)
+
+property_blocks = sa.Table(
+    "property_blocks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("property_id", sa.Integer),
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("created_by", sa.Integer),
     sa.Column("created_at", sa.DateTime),
 )

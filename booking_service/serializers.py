@@ -1,11 +1,23 @@
-"""JSON shapes of the seed contract (field names byte-for-byte)."""
+"""JSON shapes of the seed contract (field names byte-for-byte) and of the additions, from domain objects."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
+from booking_service.bookings.model import Booked, Booking, MonthlyEarnings
+from booking_service.properties.model import Block, Calendar, Property
+
+# Property attribute -> JSON field, for the properties a host manages.
+PROPERTY_FIELDS = {
+    "name": "name",
+    "location": "location",
+    "price_per_night": "pricePerNight",
+    "availability": "availability",
+    "description": "description",
+    "max_guests": "maxGuests",
+}
 
 
 def json_number(value: Decimal) -> int | float:
@@ -13,38 +25,91 @@ def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def property_json(row: Row) -> dict[str, Any]:
+def property_json(prop: Property) -> dict[str, Any]:
     # Key order follows the seed's example response.
     return {
-        "availability": bool(row.availability),
-        "location": row.location,
-        "name": row.name,
-        "pricePerNight": json_number(row.price_per_night),
-        "propertyId": row.id,
+        "availability": bool(prop.availability),
+        "location": prop.location,
+        "name": prop.name,
+        "pricePerNight": json_number(prop.price_per_night),
+        "propertyId": prop.id,
     }
 
 
-def property_detail_json(row: Row) -> dict[str, Any]:
+def property_detail_json(prop: Property) -> dict[str, Any]:
     """One property: the seed's fields plus what hosts manage (left out when unset, e.g. no owner)."""
-    extra = {"description": row.description, "maxGuests": row.max_guests, "ownerId": row.owner_id}
-    return {**property_json(row), **{key: value for key, value in extra.items() if value is not None}}
+    extra = {"description": prop.description, "maxGuests": prop.max_guests, "ownerId": prop.owner_id}
+    return {**property_json(prop), **{key: value for key, value in extra.items() if value is not None}}
 
 
-def booking_json(row: Row) -> dict[str, Any]:
+def property_update_json(changed: Mapping[str, Any]) -> dict[str, Any]:
+    """The `changes` of a property's `updated` notification, in JSON field names."""
+    return {PROPERTY_FIELDS[name]: _json(value) for name, value in changed.items()}
+
+
+def booked_json(booked: Booked) -> dict[str, Any]:
+    return {"bookingId": booked.booking_id, "message": "Booking confirmed",
+            "totalPrice": json_number(booked.total_price)}  # fmt: skip
+
+
+def booking_json(booking: Booking) -> dict[str, Any]:
+    """The seed's fields, then the guest count and status."""
     return {
-        "bookingId": row.id,
-        "userId": row.user_id,
-        "propertyId": row.property_id,
-        "startDate": row.start_date.isoformat(),
-        "endDate": row.end_date.isoformat(),
+        "bookingId": booking.id,
+        "userId": booking.user_id,
+        "propertyId": booking.property_id,
+        "startDate": booking.start_date.isoformat(),
+        "endDate": booking.end_date.isoformat(),
+        "guests": booking.guests,
+        "status": booking.status,
     }
 
 
-def booking_summary_json(row: Row) -> dict[str, Any]:
-    """The caller's own bookings list: the seed's fields plus status and price."""
+def booking_summary_json(booking: Booking) -> dict[str, Any]:
+    """The caller's own bookings list: the booking plus its prices."""
     return {
-        **booking_json(row),
-        "status": row.status,
-        "pricePerNight": json_number(row.price_per_night),
-        "totalPrice": json_number(row.total_price),
+        **booking_json(booking),
+        "pricePerNight": json_number(booking.price_per_night),
+        "totalPrice": json_number(booking.total_price),
     }
+
+
+def hosting_booking_json(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.id,
+        "propertyId": booking.property_id,
+        "propertyName": booking.property_name,
+        "userId": booking.user_id,
+        "startDate": booking.start_date.isoformat(),
+        "endDate": booking.end_date.isoformat(),
+        "guests": booking.guests,
+        "totalPrice": json_number(booking.total_price),
+        "status": booking.status,
+        "createdAt": booking.created_at.isoformat(timespec="seconds") + "Z" if booking.created_at else None,
+    }
+
+
+def earnings_json(month: MonthlyEarnings) -> dict[str, Any]:
+    return {"month": month.month, "revenue": f"{month.revenue:.2f}", "nights": month.nights,
+            "bookings": month.bookings}  # fmt: skip
+
+
+def block_json(block: Block) -> dict[str, Any]:
+    return {"id": block.id, "propertyId": block.property_id, "startDate": block.start_date.isoformat(),
+            "endDate": block.end_date.isoformat()}  # fmt: skip
+
+
+def calendar_json(calendar: Calendar) -> dict[str, Any]:
+    """`booked` lists every unavailable range (bookings and blocks, no guest identity); `blocked` the
+    owner's blocks with their ids."""
+    return {
+        "propertyId": calendar.property_id,
+        "from": calendar.window.start.isoformat(),
+        "to": calendar.window.end.isoformat(),
+        "booked": [{"startDate": s.isoformat(), "endDate": e.isoformat()} for s, e in calendar.taken],
+        "blocked": [block_json(block) for block in calendar.blocks],
+    }
+
+
+def _json(value: Any) -> Any:
+    return json_number(value) if isinstance(value, Decimal) else value

@@ -6,7 +6,6 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import jwt
@@ -14,27 +13,16 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import current_app, g, request
 
 from common.errors import Forbidden, Unauthorized
+from common.identity import ROLES, Identity
 from common.revocation import TokenVersions
 
 ALGORITHMS = ["EdDSA"]
-ROLES = ("user", "host", "admin")
 _SUBJECT = re.compile(r"[0-9]{1,19}")  # a user id; `str.isdigit()` also takes "²", which int() refuses
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, badly signed or from another issuer."""
-
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: int
-    role: str
-    token_version: int = 0
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 class TokenVerifier:

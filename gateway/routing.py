@@ -1,50 +1,57 @@
-"""The route table: which service answers a public path, and which paths need a token at the edge."""
+"""Which service answers a public path, and which paths need a token at the edge: both compiled once, at
+import, from the route manifest (`common/routes.py`), so the hot path is a dict lookup and one regex."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
 
-ANY_METHOD = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+from common.routes import ROUTES, Route
 
-# Longest prefix first; a prefix also matches the bare path without its trailing slash.
-SERVICE_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("/api/users/", "user_service"),
-    ("/api/bookings/", "booking_service"),
-    ("/api/cancel-booking/", "booking_service"),
-)
+ANY_METHOD = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+_PARAMETER = re.compile(r"\{[^}/]+\}")
 
 
-@dataclass(frozen=True)
-class ProtectedRule:
-    pattern: re.Pattern[str]
-    methods: frozenset[str]
-
-    def matches(self, path: str, method: str) -> bool:
-        return method in self.methods and self.pattern.fullmatch(path) is not None
+def _path_pattern(template: str) -> str:
+    """`/api/users/{id}/role` -> `/api/users/[^/]+/role/?` (a trailing slash is the same path)."""
+    literals = _PARAMETER.split(template)
+    return "[^/]+".join(re.escape(literal) for literal in literals) + "/?"
 
 
-def _rule(pattern: str, methods: frozenset[str] = ANY_METHOD) -> ProtectedRule:
-    return ProtectedRule(re.compile(pattern), methods)
+def compile_service_prefixes(routes: Iterable[Route]) -> tuple[tuple[str, str], ...]:
+    """`/api/<first segment>/` -> owning service; one service per prefix."""
+    prefixes: dict[str, str] = {}
+    for route in routes:
+        prefix = "/".join(route.path.split("/")[:3]) + "/"
+        if prefixes.setdefault(prefix, route.service) != route.service:
+            raise ValueError(f"{prefix} is claimed by two services")
+    return tuple(sorted(prefixes.items(), key=lambda item: -len(item[0])))
 
 
-PROTECTED: tuple[ProtectedRule, ...] = (
-    _rule(r"/api/users/profile/?"),
-    _rule(r"/api/users/logout/?"),
-    _rule(r"/api/users/refresh/?"),
-    _rule(r"/api/users/allusers/?"),
-    _rule(r"/api/users/[^/]+/role/?"),
-    _rule(r"/api/users/password/?"),
-    _rule(r"/api/users/become-host/?"),
-    _rule(r"/api/users/users/?"),
-    _rule(r"/api/bookings/book/?"),
-    _rule(r"/api/bookings/booking(/.*)?"),
-    _rule(r"/api/bookings/mine/?"),
-    _rule(r"/api/cancel-booking(/.*)?"),
-    _rule(r"/api/bookings/properties(/.*)?", WRITE_METHODS),
-)
+def compile_token_rules(routes: Iterable[Route]) -> dict[str, re.Pattern[str]]:
+    """Per method, one regex of the paths that need a token.
 
+    A path with any token route needs a token for every method not listed as public on it (so an
+    unlisted method on a protected path is a 401, not a hint); HEAD follows GET; OPTIONS never needs one.
+    """
+    by_path: dict[str, list[Route]] = defaultdict(list)
+    for route in routes:
+        by_path[route.path].append(route)
+    protected: dict[str, list[str]] = defaultdict(list)
+    for path, on_path in by_path.items():
+        if not any(route.token for route in on_path):
+            continue
+        public = {route.method for route in on_path if not route.token}
+        if "GET" in public:
+            public.add("HEAD")
+        for method in ANY_METHOD - public:
+            protected[method].append(_path_pattern(path))
+    return {method: re.compile("|".join(patterns)) for method, patterns in protected.items()}
+
+
+SERVICE_PREFIXES = compile_service_prefixes(ROUTES)
+TOKEN_RULES = compile_token_rules(ROUTES)
 
 _REPEATED_SLASHES = re.compile(r"/{2,}")
 _DOT_SEGMENT = re.compile(r"/\.{1,2}(/|$)")
@@ -68,6 +75,5 @@ def service_for(path: str) -> str | None:
 
 def requires_token(path: str, method: str) -> bool:
     # CORS preflights never carry credentials; the actual request is checked.
-    if method == "OPTIONS":
-        return False
-    return any(rule.matches(path, method) for rule in PROTECTED)
+    rule = TOKEN_RULES.get(method)
+    return rule is not None and rule.fullmatch(path) is not None

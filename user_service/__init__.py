@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from flask import Flask
 
 from common.auth import init_auth
-from common.errors import error_response
+from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
 from common.metrics import init_observability
@@ -29,7 +26,6 @@ from user_service.settings import UserSettings
 from user_service.tokens import TokenSigner, ephemeral_private_key_pem, same_public_key
 
 MIGRATIONS = "user_service:migrations"
-log = logging.getLogger(__name__)
 
 
 def create_app(config: UserSettings | None = None) -> Flask:
@@ -57,14 +53,8 @@ def create_app(config: UserSettings | None = None) -> Flask:
     app.register_blueprint(users)
     checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}
     app.register_blueprint(health_blueprint(checks, required=frozenset({"primary"})))
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)
+    register_database_outage(app)
     return app
-
-
-def _database_unavailable(error: Exception) -> Response:
-    log.error("database unavailable: %s", type(getattr(error, "orig", None) or error).__name__)
-    return error_response(503, "Database unavailable")
 
 
 def user_database(settings: UserSettings) -> UserDatabase:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 
-from booking_service.property_repository import LIVE
+from booking_service.properties.repository import LIVE
 from booking_service.schema import properties
 from common.db import connect_args_for
 

@@ -113,7 +113,7 @@ def test_postgres_primary_stopped_profiles_served_by_the_replica_and_registratio
     assert run.load.failures(("profile",)) == [], "profiles must be served by the replica"
     assert (during["register"].status_code, during["register"].json()) == (
         503,
-        {"error": "Database unavailable"},
+        {"error": "Service unavailable"},
     )
     # Login reads the primary by design (a just-registered user must be able to log in): 200 or 503.
     assert during["login"].status_code in (200, 503) and during["login"].json()

@@ -218,7 +218,7 @@ def test_get_booking_owner_and_admin_see_it_others_get_404(base, user, fresh_pro
     user_id, headers = user
     booking_id = book(base, headers, user_id, fresh_property, day(50), day(52)).json()["bookingId"]
     expected = {"bookingId": booking_id, "userId": user_id, "propertyId": fresh_property,
-                "startDate": day(50), "endDate": day(52)}  # fmt: skip
+                "startDate": day(50), "endDate": day(52), "guests": 1, "status": "confirmed"}  # fmt: skip
     url = f"{base}/api/bookings/booking/{booking_id}"
     assert requests.get(url, headers=headers, timeout=5).json() == expected
     admin = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}

@@ -1,5 +1,6 @@
-"""The OpenAPI document the gateway serves stays honest: every path in it is routed by the gateway with
-the same token rule it advertises, and every `/api/` route the services define is documented."""
+"""The route manifest (`common/routes.py`) is the one list of public routes, and nothing drifts from it:
+the OpenAPI document the gateway serves has exactly its operations with the same token rule and roles,
+each service answers exactly its routes, and the gateway's compiled routing agrees with every entry."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from common.routes import ROUTES, Route
 from gateway.docs import load_spec
 from gateway.routing import requires_token, service_for
 from infra.keys import ensure_keypair
@@ -37,8 +39,7 @@ def shape(path: str) -> str:
 def test_spec_is_openapi_3_and_every_reference_resolves() -> None:
     spec = load_spec()
     assert spec["openapi"].startswith("3.")
-    text = str(spec)
-    for ref in set(re.findall(r"'\$ref': '#/([^']+)'", text)):
+    for ref in set(re.findall(r"'\$ref': '#/([^']+)'", str(spec))):
         node: Any = spec
         for key in ref.split("/"):
             node = node[key]
@@ -47,42 +48,53 @@ def test_spec_is_openapi_3_and_every_reference_resolves() -> None:
     assert all(op["responses"] for _, _, op in spec_operations())
 
 
-@pytest.mark.parametrize(("path", "method", "operation"), list(spec_operations()), ids=lambda v: str(v)[:40])
-def test_every_documented_operation_is_routed_with_the_advertised_token_rule(
-    path: str, method: str, operation: dict[str, Any]
-) -> None:
-    assert service_for(concrete(path)) is not None, f"{method} {path} is documented but not routed"
-    assert requires_token(concrete(path), method) is bool(operation.get("security")), (
-        f"{method} {path}: spec security and the gateway's edge check disagree"
-    )
+def test_the_manifest_lists_each_route_once() -> None:
+    keys = [route.key for route in ROUTES]
+    assert len(keys) == len(set(keys))
 
 
-def _service_apps(tmp: Path) -> list[Flask]:
+def test_the_spec_documents_exactly_the_manifests_routes_with_their_token_rule_and_roles() -> None:
+    documented = {
+        (method, path): (bool(op.get("security")), frozenset(op.get("x-roles", ())))
+        for path, method, op in spec_operations()
+    }
+    manifest = {route.key: (route.token, route.roles) for route in ROUTES}
+    assert documented == manifest
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_the_gateway_routes_each_entry_as_the_manifest_says(route: Route) -> None:
+    path = concrete(route.path)
+    assert service_for(path) == route.service
+    assert requires_token(path, route.method) is route.token
+    assert requires_token(path + "/", route.method) is route.token
+    assert requires_token(path, "OPTIONS") is False
+
+
+def _service_apps(tmp: Path) -> dict[str, Flask]:
     from booking_service import create_app as booking_app
     from booking_service.settings import BookingSettings
+    from etl_service import create_app as reports_app
+    from etl_service.web import ReportsSettings
     from user_service import create_app as user_app
     from user_service.settings import UserSettings
 
     private, public = ensure_keypair(tmp)
-    return [
-        user_app(
+    return {
+        "user_service": user_app(
             UserSettings(env="test", jwt_private_key_file=str(private), jwt_public_key_file=str(public))
         ),
-        booking_app(BookingSettings(env="test", jwt_public_key_file=str(public))),
-    ]
+        "booking_service": booking_app(BookingSettings(env="test", jwt_public_key_file=str(public))),
+        "etl_reports": reports_app(ReportsSettings(env="test", jwt_public_key_file=str(public))),
+    }
 
 
-def test_every_service_route_is_documented(tmp_path: Path) -> None:
-    documented = {(shape(path), method) for path, method, _ in spec_operations()}
-    routes = {
-        (shape(rule.rule), method)
-        for app in _service_apps(tmp_path)
+def test_each_service_answers_exactly_its_manifest_routes(tmp_path: Path) -> None:
+    served = {
+        (service, method, shape(rule.rule))
+        for service, app in _service_apps(tmp_path).items()
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
-    planned = {(shape(path), method) for path, method, op in spec_operations() if op.get("x-planned")}
-    assert routes, "the services define no /api/ routes?"
-    assert routes - documented == set(), "service routes missing from gateway/openapi.json"
-    assert documented - routes == planned, "documented operations no service implements (mark x-planned?)"
-    assert routes & planned == set(), "implemented now: drop their x-planned flag in gateway/openapi.json"
+    assert served == {(route.service, route.method, shape(route.path)) for route in ROUTES}

@@ -205,6 +205,7 @@ def test_calendar_lists_booked_ranges_without_guests(base, host, stack):
     assert calendar == {
         "propertyId": property_id, "from": day(11), "to": day(21),
         "booked": [{"startDate": day(10), "endDate": day(12)}, {"startDate": day(20), "endDate": day(25)}],
+        "blocked": [],
     }  # fmt: skip
     assert requests.get(url, params={"from": day(5), "to": day(5)}, timeout=5).status_code == 400
     missing = f"{base}/api/bookings/properties/987654321/calendar"

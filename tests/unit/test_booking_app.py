@@ -49,6 +49,7 @@ def test_database_down_is_json_503(settings):
     response = create_app(settings).test_client().get("/api/bookings/properties")
     assert response.status_code == 503
     assert response.get_json() == {"error": "Service unavailable"}
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_cache_with_no_cluster_misses_and_stops_reading_for_a_while(settings):

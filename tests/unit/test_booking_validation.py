@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from booking_service.inputs import parse_booking, parse_property_filters
 from booking_service.serializers import json_number
-from booking_service.validation import parse_booking, parse_property_filters
 from common.errors import BadRequest
 
 

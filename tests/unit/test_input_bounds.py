@@ -16,20 +16,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking_service import schema
-from booking_service.property_input import MAX_PRICE, parse_property_fields
-from booking_service.services import MAX_TOTAL
-from booking_service.validation import (
+from booking_service.bookings.services import MAX_TOTAL
+from booking_service.inputs import (
     BOOKING_HORIZON_DAYS,
     MAX_NIGHTS,
+    MAX_PRICE,
     parse_booking,
     parse_property_filters,
-    today,
 )
+from booking_service.inputs import parse_property_fields as parse_property_body
+from booking_service.properties.model import today
 from common import inputs
 from common.auth import InvalidToken, _identity_from_claims
 from common.errors import BadRequest
 from common.web import BoundedIntConverter
 from user_service import validation as user_validation
+
+
+def parse_property_fields(body: Any, *, partial: bool) -> dict[str, Any]:
+    return dict(parse_property_body(body, partial=partial).values)
+
 
 FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

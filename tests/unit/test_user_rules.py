@@ -128,7 +128,8 @@ def test_database_outage_is_a_json_503_not_a_500() -> None:
     body = {"username": "nodb_user", "email": "nodb@example.com", "password": "long enough"}
     response = client.post("/api/users/register", json=body)
     assert response.status_code == 503
-    assert response.get_json() == {"error": "Database unavailable"}
+    assert response.get_json() == {"error": "Service unavailable"}
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_forwarded_for_is_honoured_only_from_a_trusted_proxy() -> None:

@@ -1,0 +1,145 @@
+"""SQL for bookings and idempotency keys, over one open connection (the unit of work's)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Row
+from sqlalchemy import exc as sa_exc
+
+from booking_service import errors
+from booking_service.bookings.model import CONFIRMED, Booking, HostingQuery
+from booking_service.schema import bookings, idempotency_keys, properties, property_blocks
+
+
+def overlapping(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool]:
+    """Confirmed bookings of a property sharing at least one night with [start, end)."""
+    return sa.and_(
+        bookings.c.property_id == property_id,
+        bookings.c.status == CONFIRMED,
+        bookings.c.start_date < end,
+        bookings.c.end_date > start,
+    )
+
+
+def blocked(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool]:
+    """The owner's blocks of a property sharing at least one night with [start, end)."""
+    return sa.and_(
+        property_blocks.c.property_id == property_id,
+        property_blocks.c.start_date < end,
+        property_blocks.c.end_date > start,
+    )
+
+
+def to_booking(row: Row) -> Booking:
+    return Booking(
+        id=row.id,
+        user_id=row.user_id,
+        property_id=row.property_id,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        status=row.status,
+        price_per_night=row.price_per_night,
+        total_price=row.total_price,
+        guests=row.guests,
+        created_at=row.created_at,
+        property_name=getattr(row, "property_name", None),
+    )
+
+
+class SqlBookingRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def dates_taken(self, property_id: int, start: dt.date, end: dt.date) -> bool:
+        booked = sa.select(bookings.c.id).where(overlapping(property_id, start, end)).limit(1)
+        taken = sa.select(property_blocks.c.id).where(blocked(property_id, start, end)).limit(1)
+        return self.conn.execute(booked).first() is not None or self.conn.execute(taken).first() is not None
+
+    def add(self, booking: Booking) -> int:
+        result = self.conn.execute(
+            bookings.insert().values(
+                user_id=booking.user_id,
+                property_id=booking.property_id,
+                start_date=booking.start_date,
+                end_date=booking.end_date,
+                status=booking.status,
+                price_per_night=booking.price_per_night,
+                total_price=booking.total_price,
+                guests=booking.guests,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
+        query = sa.select(bookings).where(bookings.c.id == booking_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return None if row is None else to_booking(row)
+
+    def of_user(self, user_id: int) -> Sequence[Booking]:
+        query = sa.select(bookings).where(bookings.c.user_id == user_id).order_by(bookings.c.id)
+        return [to_booking(row) for row in self.conn.execute(query)]
+
+    def set_status(self, booking_id: int, status: str) -> None:
+        self.conn.execute(
+            bookings.update()
+            .where(bookings.c.id == booking_id)
+            .values(status=status, updated_at=sa.func.current_timestamp(6))
+        )
+
+    def on_listings(self, owner_id: int | None, query: HostingQuery) -> Sequence[Booking]:
+        select = _with_property_name(owner_id)
+        if query.start is not None:
+            select = select.where(bookings.c.end_date > query.start)
+        if query.end is not None:
+            select = select.where(bookings.c.start_date < query.end)
+        if query.property_id is not None:
+            select = select.where(bookings.c.property_id == query.property_id)
+        if query.status is not None:
+            select = select.where(bookings.c.status == query.status)
+        select = select.order_by(bookings.c.start_date, bookings.c.id).limit(query.limit).offset(query.offset)
+        return [to_booking(row) for row in self.conn.execute(select)]
+
+    def confirmed_on_listings(self, owner_id: int | None) -> Sequence[Booking]:
+        select = _with_property_name(owner_id).where(bookings.c.status == CONFIRMED)
+        return [to_booking(row) for row in self.conn.execute(select)]
+
+
+def _with_property_name(owner_id: int | None) -> sa.Select:
+    joined = bookings.join(properties, properties.c.id == bookings.c.property_id)
+    select = sa.select(bookings, properties.c.name.label("property_name")).select_from(joined)
+    return select if owner_id is None else select.where(properties.c.owner_id == owner_id)
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, user_id: int, key: str) -> tuple[str, str] | None:
+        query = sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.response_body).where(
+            idempotency_keys.c.user_id == user_id, idempotency_keys.c.idem_key == key
+        )
+        row = self.conn.execute(query).first()
+        return None if row is None else (row.request_hash, row.response_body)
+
+    def reserve(self, user_id: int, key: str, fingerprint: str) -> None:
+        try:
+            self.conn.execute(
+                idempotency_keys.insert().values(
+                    user_id=user_id, idem_key=key, request_hash=fingerprint, status_code=0, response_body=""
+                )
+            )
+        except sa_exc.IntegrityError as error:
+            raise errors.IdempotencyKeyTaken from error
+
+    def record(self, user_id: int, key: str, answer: str) -> None:
+        self.conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.idem_key == key)
+            .values(status_code=201, response_body=answer)
+        )

@@ -1,0 +1,97 @@
+"""Property rules: hosts manage their own listings (admins any), retire only without stays ahead, block
+dates; every change retires the cached reads and notifies watchers after commit. No HTTP here."""
+
+from __future__ import annotations
+
+from booking_service import errors
+from booking_service.ports import Transaction, UnitOfWork
+from booking_service.properties.model import Block, Calendar, DateWindow, Property, PropertyFields, today
+from booking_service.serializers import property_update_json
+from common.identity import Identity
+
+
+def create(uow: UnitOfWork, identity: Identity, fields: PropertyFields) -> Property:
+    def insert(tx: Transaction) -> Property:
+        property_id = tx.properties.add({**fields.values, "owner_id": identity.user_id})
+        tx.after_commit(uow.properties_changed)
+        return _live(tx, property_id)
+
+    return uow.transaction(insert)
+
+
+def update(uow: UnitOfWork, identity: Identity, property_id: int, fields: PropertyFields) -> Property:
+    def change(tx: Transaction) -> Property:
+        current = _owned(tx, identity, property_id)
+        changed = {name: v for name, v in fields.values.items() if getattr(current, name) != v}
+        if changed:
+            tx.properties.update(property_id, changed)
+            _after_change(uow, tx, property_id, property_update_json(changed))
+        return _live(tx, property_id)
+
+    return uow.transaction(change)
+
+
+def retire(uow: UnitOfWork, identity: Identity, property_id: int) -> None:
+    def retire_locked(tx: Transaction) -> None:
+        _owned(tx, identity, property_id)
+        if tx.properties.has_stays_after(property_id, today()):
+            raise errors.HasUpcomingBookings
+        tx.properties.retire(property_id)
+        _after_change(uow, tx, property_id, {"retired": True})
+
+    uow.transaction(retire_locked)
+
+
+def calendar(uow: UnitOfWork, property_id: int, window: DateWindow) -> Calendar:
+    def read(tx: Transaction) -> Calendar:
+        if tx.properties.get(property_id) is None:
+            raise errors.PropertyNotFound
+        taken = tx.properties.taken_ranges(property_id, window.start, window.end)
+        blocks = tx.properties.blocks(property_id, window.start, window.end)
+        return Calendar(property_id, window, taken, list(blocks))
+
+    return uow.read(read)
+
+
+def add_block(uow: UnitOfWork, identity: Identity, property_id: int, window: DateWindow) -> Block:
+    """The owner takes nights off the calendar; nights already booked or blocked cannot be blocked."""
+
+    def block(tx: Transaction) -> Block:
+        _owned(tx, identity, property_id)
+        if tx.bookings.dates_taken(property_id, window.start, window.end):
+            raise errors.DatesTaken
+        block_id = tx.properties.add_block(property_id, window.start, window.end, identity.user_id)
+        return Block(block_id, property_id, window.start, window.end)
+
+    return uow.transaction(block)
+
+
+def remove_block(uow: UnitOfWork, identity: Identity, property_id: int, block_id: int) -> None:
+    def unblock(tx: Transaction) -> None:
+        _owned(tx, identity, property_id)
+        if not tx.properties.remove_block(property_id, block_id):
+            raise errors.BlockNotFound
+
+    uow.transaction(unblock)
+
+
+def _owned(tx: Transaction, identity: Identity, property_id: int) -> Property:
+    """The live property, locked; unknown or retired, or not the caller's (unless admin): refused."""
+    prop = tx.properties.get(property_id, lock=True)
+    if prop is None:
+        raise errors.PropertyNotFound
+    if not identity.is_admin and prop.owner_id != identity.user_id:
+        raise errors.NotPropertyOwner
+    return prop
+
+
+def _live(tx: Transaction, property_id: int) -> Property:
+    prop = tx.properties.get(property_id)
+    assert prop is not None  # written in this same transaction
+    return prop
+
+
+def _after_change(uow: UnitOfWork, tx: Transaction, property_id: int, changes: dict) -> None:
+    update = {"propertyId": property_id, "event": "updated", "changes": changes}
+    tx.after_commit(uow.properties_changed)
+    tx.after_commit(lambda: uow.notifier.property_event(property_id, update))

@@ -1,0 +1,63 @@
+"""The read side of properties (cosmicpython's "views"): search and lookups answered as encoded JSON, so
+a cache hit is served as stored, never decoded and encoded again.
+
+Three levels: this process's copies (`NearCache`), Redis Cluster (shared by the instances), MariaDB.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import orjson
+
+from booking_service import errors
+from booking_service.cache import PropertyCache
+from booking_service.near_cache import NearCache
+from booking_service.ports import UnitOfWork
+from booking_service.properties.model import PropertyFilters
+from booking_service.serializers import property_detail_json, property_json
+
+
+class PropertyViews:
+    def __init__(self, uow: UnitOfWork, cache: PropertyCache, near: NearCache | None = None) -> None:
+        self.uow = uow
+        self.cache = cache
+        self.near = near or NearCache(None)
+
+    def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> bytes:
+        # Date-window searches depend on bookings, which change far more often than properties.
+        if not use_cache or filters.free_from is not None:
+            return self._list_from_db(filters)
+        near_key = f"list:{filters!r}"
+        epoch = self.near.epoch()
+        if (copy := self.near.get(near_key)) is not None:
+            return copy
+        generation = self.cache.generation()
+        variant = json.dumps(asdict(filters), default=str, sort_keys=True)
+        encoded = self.cache.get_list(generation, variant)
+        if encoded is None:
+            encoded = self._list_from_db(filters)
+            self.cache.set_list(generation, variant, encoded)
+        self.near.put(epoch, near_key, encoded)
+        return encoded
+
+    def get(self, property_id: int) -> bytes:
+        near_key = f"item:{property_id}"
+        epoch = self.near.epoch()
+        if (copy := self.near.get(near_key)) is not None:
+            return copy
+        generation = self.cache.generation()
+        encoded = self.cache.get_item(generation, property_id)
+        if encoded is None:
+            prop = self.uow.read(lambda tx: tx.properties.get(property_id))
+            if prop is None:
+                raise errors.PropertyNotFound
+            encoded = orjson.dumps(property_detail_json(prop))
+            self.cache.set_item(generation, property_id, encoded)
+        self.near.put(epoch, near_key, encoded)
+        return encoded
+
+    def _list_from_db(self, filters: PropertyFilters) -> bytes:
+        found = self.uow.read(lambda tx: tx.properties.search(filters))
+        return orjson.dumps([property_json(prop) for prop in found])
