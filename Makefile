@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK  := requirements.lock
 BACKUP_DIR ?= backups
 
-.PHONY: run stop status logs test test-fast lint bench clean venv system lock backup restore
+.PHONY: run stop status logs etl test test-fast lint bench clean venv system lock backup restore
 
 # The pinned, hashed lock first; then the project itself (anything a stale lock lacks comes in unpinned,
 # and tests/test_lock.py fails until `make lock` is run).
@@ -27,15 +27,19 @@ system: venv
 
 run: system  ## start the whole suite in the background and print its URLs
 	@$(PY) -m infra.stack up
+	@$(PY) -m infra.operate mail-sink
 
 stop:  ## stop everything `make run` started
 	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; else echo "nothing running"; fi
 
-status: venv
-	@$(PY) -m infra.stack status
+status: venv  ## every process of `make run`, its URL and its health
+	@$(PY) -m infra.operate status
 
-logs:
-	@tail -n 30 .run/logs/*.log .run/nginx/logs/*.log 2>/dev/null || echo "no logs (is the stack running?)"
+logs: venv  ## readable logs: `make logs`, `make logs NAME=gateway N=100`
+	@$(PY) -m infra.operate logs $(NAME) -n $(or $(N),30)
+
+etl: venv  ## run the ETL once against `make run`'s stack and write the report to .run/reports/ (FULL=1 reloads)
+	@$(PY) -m infra.operate etl $(if $(FULL),--full)
 
 test: venv  ## every test suite on a private stack (real servers)
 	@$(PY) -m infra.system --browser

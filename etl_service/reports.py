@@ -102,11 +102,20 @@ def write_csv(rows: list[ReportRow], path: Path) -> None:
             )  # fmt: skip
 
 
+EMPTY_WAREHOUSE = (
+    "The warehouse holds no bookings yet: nothing to report (run the ETL first: `make etl`, or "
+    "`python -m etl_service run` with the stack's settings). No CSV or chart written."
+)
+
+
 def write_report(settings: EtlSettings, out: Path, *, limit: int = 100) -> str:
-    """Writes occupancy_revenue.csv and occupancy_revenue.png under `out`; returns the text table."""
+    """Writes occupancy_revenue.csv and occupancy_revenue.png under `out`; returns the text table (or says
+    the warehouse is empty and writes nothing)."""
     from etl_service.charts import draw_chart
 
     rows = fetch_report(settings.warehouse_db_url)
+    if not rows:
+        return EMPTY_WAREHOUSE
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "occupancy_revenue.csv")
     draw_chart(rows, out / "occupancy_revenue.png")

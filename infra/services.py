@@ -11,6 +11,7 @@ from infra.ports import Ports
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
 DEV_ADMIN_PASSWORD = "admin-dev-password"
+MAIL_SINK_PORT = 8025  # `make run`'s local SMTP sink (infra/mailsink.py); test stacks send no mail
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def base_env(ports: Ports, keys_dir: Path, env_name: str, secrets: StackSecrets)
         "REPORTS_SERVICE_URLS": urls(ports.services["etl_reports"]),
         "DISCOVERY_BACKEND": "static",
         "CORS_ORIGINS": f"http://127.0.0.1:{ports.nginx_http},http://localhost:{ports.nginx_http}",
+        "PUBLIC_URL": f"http://127.0.0.1:{ports.nginx_http}",
+        **({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(MAIL_SINK_PORT)} if env_name == "development" else {}),
     }
 
 
