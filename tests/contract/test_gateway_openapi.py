@@ -98,3 +98,26 @@ def test_each_service_answers_exactly_its_manifest_routes(tmp_path: Path) -> Non
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
     assert served == {(route.service, route.method, shape(route.path)) for route in ROUTES}
+
+
+REPO = Path(__file__).resolve().parents[2]
+# Every nginx configuration of the repository (local stack, docker-compose, Kubernetes edge).
+NGINX_CONFIGS = [
+    str(path.relative_to(REPO))
+    for pattern in ("nginx.conf", "infra/nginx/nginx.conf.tmpl", "deploy/**/nginx.conf")
+    for path in sorted(REPO.glob(pattern))
+]
+
+
+@pytest.mark.parametrize("config", NGINX_CONFIGS)
+def test_nginx_edge_caches_exactly_the_anonymous_reads_of_the_manifest(config: str) -> None:
+    """nginx's micro-cache location lists paths by regex (GET and HEAD only, bypassed with a token): it must
+    cover every path with a public read of booking_service (`Cache-Control: public`), and no other path."""
+    text = (REPO / config).read_text()
+    (regex,) = re.findall(r"location ~ (\^/api/bookings/properties\S*) \{", text)
+    cached = re.compile(regex)
+    public_reads = {
+        r.path for r in ROUTES if r.method == "GET" and not r.token and r.service == "booking_service"
+    }
+    for path in {route.path for route in ROUTES}:
+        assert (cached.search(concrete(path)) is not None) is (path in public_reads), (path, config)

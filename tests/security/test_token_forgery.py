@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import jwt
@@ -16,19 +17,14 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common.routes import ROUTES
+
 ADMIN_ID = 1
-# (service, method, path) of every endpoint that needs a token
+# (service, method, path) of every endpoint that needs a token, from the route manifest
 PROTECTED = [
-    ("user_service", "GET", "/api/users/profile"),
-    ("user_service", "GET", "/api/users/allusers"),
-    ("user_service", "PATCH", f"/api/users/{ADMIN_ID}/role"),
-    ("booking_service", "POST", "/api/bookings/book"),
-    ("booking_service", "GET", "/api/bookings/booking/1"),
-    ("booking_service", "GET", "/api/bookings/mine"),
-    ("booking_service", "DELETE", "/api/cancel-booking/1"),
-    ("booking_service", "POST", "/api/bookings/properties"),
-    ("booking_service", "PATCH", "/api/bookings/properties/1"),
-    ("booking_service", "DELETE", "/api/bookings/properties/1"),
+    (route.service, route.method, re.sub(r"\{[^}]+\}", str(ADMIN_ID), route.path))
+    for route in ROUTES
+    if route.token
 ]
 BODIES = {"PATCH": {"role": "user", "pricePerNight": 1}, "POST": {"userId": ADMIN_ID, "propertyId": 1}}
 
