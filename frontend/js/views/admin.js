@@ -200,11 +200,17 @@ export function renderReports(main) {
   );
   main.append(
     h("h1", { id: "view-title" }, "Reports"),
-    h("p", { class: "muted" }, "From the data warehouse (updated by the nightly ETL)."),
+    h(
+      "p",
+      { class: "muted" },
+      "From the data warehouse (updated by the nightly ETL), three years back to two ahead.",
+    ),
     alert,
     holder,
   );
-  Promise.all([api.report("revenue"), api.report("occupancy")])
+  const year = new Date().getUTCFullYear();
+  const window = { from: `${year - 3}-01`, to: `${year + 2}-12` };
+  Promise.all([api.report("revenue", window), api.report("occupancy", window)])
     .then(([revenue, occupancy]) => {
       if (revenue.empty) {
         holder.replaceChildren(
