@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 enabled = False
+UNTRACED_PATHS = frozenset({"/metrics", "/health", "/ready"})  # scrapes and probes: noise, not traffic
 _set_up_in: int | None = None
 _tracer: Any = None
 
@@ -71,7 +72,10 @@ def _instrument_libraries(provider: Any) -> None:
     try:
         from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-        SQLAlchemyInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
+        # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses are unchanged.
+        SQLAlchemyInstrumentor().instrument(
+            tracer_provider=provider, enable_commenter=False, skip_dep_check=True
+        )
     except ImportError:
         pass
 
@@ -91,6 +95,8 @@ def init_request_spans(app: Flask, route_of: Any) -> None:
 
     @app.before_request
     def _start_span() -> None:
+        if request.path in UNTRACED_PATHS:
+            return
         parent = propagate.extract(request.headers)
         span = _tracer.start_span(request.method, context=parent, kind=SpanKind.SERVER)
         g.otel_span, g.otel_token = span, context.attach(set_span_in_context(span, parent))

@@ -63,7 +63,7 @@ def init_web(app: Flask, settings: BaseServiceSettings) -> None:
         # Tokens, profiles and bookings must never sit in a shared or browser cache; the few public
         # reads that may be cached say so themselves.
         response.headers.setdefault("Cache-Control", "no-store")
-        if request.path not in ("/health", "/ready") and access_log.isEnabledFor(logging.INFO):
+        if request.path not in ("/health", "/ready", "/metrics") and access_log.isEnabledFor(logging.INFO):
             identity = g.get("identity")
             line = access_line(
                 method=request.method,

@@ -1,0 +1,172 @@
+"""Traces end to end: a booking sent through real nginx with a W3C `traceparent` is one trace from the
+gateway through booking_service (its SQL) to the realtime process that emits the notification, and every
+log line of it (nginx, gateway, booking_service) carries that trace id.
+
+The spans are received by a fake OTLP/HTTP collector the test runs (tests/support/otlp_collector.py): no
+OpenTelemetry collector or Jaeger is installable on these machines. Everything else is the real stack
+(tests/integration/conftest.py: tracing on through the standard OTEL_* variables).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from booking_service.realtime.client import NotificationClient
+from tests.support.data import booking_engine, insert_property
+from tests.support.otlp_collector import FakeCollector, ReceivedSpan
+
+pytestmark = pytest.mark.slow
+SERVER, CLIENT = 2, 3  # OTLP span kinds
+
+
+def traceparent() -> tuple[str, str, str]:
+    trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
+    return trace_id, parent_id, f"00-{trace_id}-{parent_id}-01"
+
+
+def spans_when(
+    collector: FakeCollector, trace_id: str, services: set[str], timeout: float = 15
+) -> list[ReceivedSpan]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        spans = collector.of_trace(trace_id)
+        if services <= {span.service for span in spans}:
+            return spans
+        time.sleep(0.2)
+    return collector.of_trace(trace_id)
+
+
+def log_lines(paths: list[Path], trace_id: str, timeout: float = 10) -> dict[str, list[dict[str, Any]]]:
+    """ECS lines carrying `trace_id`, by service (nginx writes flat keys, our services nested ones)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for path in paths:
+            for line in path.read_text(errors="replace").splitlines():
+                if trace_id in line and line.startswith("{"):
+                    doc = json.loads(line)
+                    service = doc.get("service.name") or doc.get("service", {}).get("name")
+                    found.setdefault(service, []).append(doc)
+        if {"nginx", "gateway", "booking_service"} <= found.keys() or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def field(doc: dict[str, Any], dotted: str) -> Any:
+    if dotted in doc:
+        return doc[dotted]
+    node: Any = doc
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+@pytest.fixture(scope="module")
+def booked(observed_stack: Any, otlp_collector: FakeCollector) -> dict[str, Any]:
+    stack = observed_stack
+    engine = booking_engine(stack)
+    property_id = insert_property(engine, "Tracetown", 120, "traced")
+    engine.dispose()
+    trace_id, parent_id, header = traceparent()
+    guest = 700000 + secrets.randbelow(100000)
+    # A watcher on each realtime instance (a Socket.IO server listens to the queue once it has a client).
+    watchers = [
+        NotificationClient.connect(stack.url("booking_realtime", i), stack.token(guest + 1 + i))
+        for i in (0, 1)
+    ]
+    for watcher in watchers:
+        subscribed = watcher.message(
+            "get-notification", {"property_id": property_id}, "notification_response"
+        )
+        assert subscribed.startswith("Subscribed"), subscribed
+        joined = watcher.message("join-room", {"property_id": property_id}, "join_response")
+        assert "joined" in joined.lower() or str(property_id) in joined, joined
+    start = dt.date.today() + dt.timedelta(days=40)
+    response = requests.post(
+        f"{stack.nginx_url}/api/bookings/book",
+        json={
+            "userId": guest,
+            "propertyId": property_id,
+            "startDate": start.isoformat(),
+            "endDate": (start + dt.timedelta(days=3)).isoformat(),
+        },
+        headers={"Authorization": f"Bearer {stack.token(guest)}", "traceparent": header},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    try:
+        delivered = [w.wait_for("notification_update", timeout=10) for w in watchers]
+    finally:
+        for watcher in watchers:
+            watcher.close()
+    spans = spans_when(otlp_collector, trace_id, {"gateway", "booking_service", "booking_realtime"})
+    return {"trace_id": trace_id, "parent_id": parent_id, "spans": spans, "delivered": delivered}
+
+
+def test_the_gateway_continues_the_callers_trace(booked: dict[str, Any]) -> None:
+    gateway = [s for s in booked["spans"] if s.service == "gateway" and s.kind == SERVER]
+    assert len(gateway) == 1, booked["spans"]
+    assert gateway[0].parent_span_id == booked["parent_id"]
+    assert gateway[0].name == "POST /api/bookings/book"
+    assert gateway[0].attributes["http.response.status_code"] == 201
+
+
+def test_booking_service_span_is_a_child_of_the_gateways_upstream_call(booked: dict[str, Any]) -> None:
+    spans = booked["spans"]
+    calls = {s.span_id for s in spans if s.service == "gateway" and s.kind == CLIENT}
+    served = [s for s in spans if s.service == "booking_service" and s.kind == SERVER]
+    assert calls and served, spans
+    assert served[0].parent_span_id in calls
+    assert served[0].name == "POST /api/bookings/book"
+
+
+def test_sql_statements_of_the_booking_are_spans_of_the_same_trace(booked: dict[str, Any]) -> None:
+    sql = [s for s in booked["spans"] if s.service == "booking_service" and s.attributes.get("db.system")]
+    statements = " ".join(s.name for s in sql).upper()
+    assert "INSERT" in statements and "SELECT" in statements, [s.name for s in sql]
+
+
+def test_the_notification_the_booking_triggers_is_in_the_same_trace(
+    booked: dict[str, Any], otlp_collector: FakeCollector
+) -> None:
+    emits = [s for s in booked["spans"] if s.service == "booking_realtime" and "socketio emit" in s.name]
+    assert emits, (
+        sorted({s.service for s in booked["spans"]}),
+        sorted({s.name for s in otlp_collector.spans if s.service == "booking_realtime"}),
+    )
+    ids = {s.span_id for s in booked["spans"] if s.service == "booking_service"}
+    assert all(emit.parent_span_id in ids for emit in emits), "continued from the booking request's context"
+    assert all(booked["delivered"]), "and each watcher got the notification"
+
+
+def test_nginx_gateway_and_booking_service_log_the_trace_id(
+    observed_stack: Any, booked: dict[str, Any]
+) -> None:
+    stack = observed_stack
+    paths = [stack.root / "nginx" / "logs" / "access.log"]
+    paths += [p for name in ("gateway", "booking_service") for p in stack.logs.glob(f"{name}-*.log")]
+    found = log_lines(paths, booked["trace_id"])
+    assert {"nginx", "gateway", "booking_service"} <= found.keys(), sorted(found)
+    for service in ("nginx", "gateway", "booking_service"):
+        assert all(field(doc, "trace.id") == booked["trace_id"] for doc in found[service])
+    served = {s.span_id for s in booked["spans"] if s.service == "booking_service" and s.kind == SERVER}
+    access = [d for d in found["booking_service"] if field(d, "log.logger") == "access"]
+    assert access and field(access[0], "span.id") in served, "the access line names its server span"
+    assert all(field(doc, "http.request.id") for doc in found["gateway"]), (
+        "the request id keeps its own field"
+    )
+
+
+def test_redis_calls_are_spans_of_the_same_trace(booked: dict[str, Any]) -> None:
+    redis = [s for s in booked["spans"] if s.attributes.get("db.system") == "redis"]
+    # booking_service publishes the notification; the gateway checks the token's version
+    assert {"booking_service", "gateway"} <= {s.service for s in redis}, [(s.service, s.name) for s in redis]
+    assert any(s.name == "PUBLISH" for s in redis if s.service == "booking_service")
