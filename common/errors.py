@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify
-from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -23,8 +22,6 @@ HTTP_MESSAGES = {
     429: "Too many requests",
     503: "Service unavailable",
 }
-# A database that cannot be reached, or does not answer in time (connect, pool or statement timeout).
-DATABASE_OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 RETRY_AFTER_SECONDS = "1"
 
 
@@ -105,11 +102,13 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_database_outage(app: Flask) -> None:
     """Every service answers "my database is down" the same way: 503 `{"error": "Service unavailable"}`
-    with `Retry-After: 1` (the gateway's breaker counts it against the instance, clients may retry)."""
+    with `Retry-After: 1` (the gateway's breaker counts it against the instance, clients may retry):
+    a database that cannot be reached or does not answer in time (connect, pool or statement timeout)."""
+    from sqlalchemy import exc as sa_exc  # here: the gateway, which has no database, never imports it
 
     def unavailable(error: Exception) -> Response:
         log.error("database unavailable: %s", type(getattr(error, "orig", None) or error).__name__)
         return error_response(503, HTTP_MESSAGES[503], headers={"Retry-After": RETRY_AFTER_SECONDS})
 
-    for error_class in DATABASE_OUTAGES:
+    for error_class in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
         app.register_error_handler(error_class, unavailable)

@@ -30,16 +30,7 @@ from prometheus_client import (
 )
 
 from common import tracing
-
-MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def ensure_multiprocess_dir() -> None:
-    """Workers write their files there from their first metric on; a module defining metrics calls this
-    first (the launcher makes the directory; in a container it is a path under /tmp made here)."""
-    if os.environ.get(MULTIPROC_DIR_ENV):
-        os.makedirs(os.environ[MULTIPROC_DIR_ENV], exist_ok=True)
-
+from common.multiproc import MULTIPROC_DIR_ENV, ensure_multiprocess_dir
 
 ensure_multiprocess_dir()
 # Never through the public nginx (its configuration refuses these paths); not counted as traffic either.

@@ -13,12 +13,11 @@ from common.settings import ConfigurationError
 from common.tracing import init_tracing
 from common.web import init_web
 from user_service.accounts import AccountDeps
-from user_service.api import users
+from user_service.api import init_login_metrics, register_domain_errors, users
 from user_service.database import UserDatabase
 from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.mail import Mailer
-from user_service.metrics import init_login_metrics
 from user_service.passwords import Passwords
 from user_service.resets import ResetTokens
 from user_service.services import UserDeps
@@ -48,9 +47,11 @@ def create_app(config: UserSettings | None = None) -> Flask:
     )
     app.extensions["user_service"] = deps
     app.extensions["user_accounts"] = account_deps(settings, deps)
+    app.before_request(db.start_request)
     # Started by the first request, in the worker process (create_app itself connects to nothing).
     app.before_request(lambda: directory.start_reconciler(db, RECONCILE_SECONDS))
     app.register_blueprint(users)
+    register_domain_errors(app)
     checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}
     app.register_blueprint(health_blueprint(checks, required=frozenset({"primary"})))
     register_database_outage(app)

@@ -1,16 +1,49 @@
-"""HTTP routes of the user service: parse, call one service function, shape the response."""
+"""HTTP routes of the user service: parse the request into a typed input (`validation.py`), call one
+service function, shape the answer. `ERRORS` is the one table from domain exceptions to HTTP answers."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from common.auth import current_identity, require_auth
+from common.errors import error_response
 from common.web import json_body
-from user_service import accounts, services
+from user_service import accounts, errors, metrics, services, validation
 
 users = Blueprint("users", __name__, url_prefix="/api/users")
+
+REGISTERED = "User registered successfully"
+LOGGED_IN = "Login successful"
+LOGGED_OUT = "Logged out"
+PROFILE_UPDATED = "Profile updated"
+PASSWORD_CHANGED = "Password changed"
+RESET_SENT = "If that email is registered, a reset link is on its way"
+RESET_DONE = "Password reset, you can log in now"
+ACCOUNT_DELETED = "Account deleted"
+NOW_HOST = "You are a host now"
+
+# Domain exception -> (status, JSON key, message); the seed's messages byte-for-byte.
+ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
+    errors.UserExists: (409, "error", "User already exists"),
+    errors.InvalidCredentials: (401, "error", "Invalid credentials"),
+    errors.LoginThrottled: (429, "error", "Too many failed login attempts, try again later"),
+    errors.InvalidSession: (401, "error", "Invalid or expired token"),
+    errors.UserNotFound: (404, "error", "User not found"),
+    errors.WrongPassword: (403, "error", "Current password is incorrect"),
+    errors.ResetLinkInvalid: (400, "error", "Invalid or expired reset link"),
+}
+
+
+def register_domain_errors(app: Flask) -> None:
+    @app.errorhandler(errors.DomainError)
+    def _domain_error(error: errors.DomainError) -> Response:
+        status, key, message = ERRORS.get(type(error), (500, "error", "Internal server error"))
+        headers = (
+            {"Retry-After": str(error.retry_after)} if isinstance(error, errors.LoginThrottled) else None
+        )
+        return error_response(status, message, key, headers)
 
 
 def _deps() -> services.UserDeps:
@@ -42,21 +75,21 @@ def from_trusted_proxy(remote: str, networks: tuple[IPv4Network | IPv6Network, .
 
 @users.post("/register")
 def register() -> tuple[Response, int]:
-    services.register(_deps(), json_body())
-    return jsonify({"message": services.REGISTERED}), 201
+    services.register(_deps(), validation.registration(json_body()))
+    return jsonify({"message": REGISTERED}), 201
 
 
 @users.post("/login")
 def login() -> Response:
-    token = services.login(_deps(), json_body(), client_ip())
-    return jsonify({"token": token, "message": services.LOGGED_IN})
+    token = services.login(_deps(), validation.credentials(json_body()), client_ip())
+    return jsonify({"token": token, "message": LOGGED_IN})
 
 
 @users.post("/logout")
 @require_auth()
 def logout() -> Response:
     services.logout(_deps(), current_identity())
-    return jsonify({"message": services.LOGGED_OUT})
+    return jsonify({"message": LOGGED_OUT})
 
 
 @users.post("/refresh")
@@ -74,53 +107,70 @@ def profile() -> Response:
 @users.get("/allusers")
 @require_auth(roles={"admin"})
 def all_users() -> Response:
-    return jsonify(services.list_users(_deps(), request.args.to_dict()))
+    limit, offset = validation.page(request.args.to_dict())
+    return jsonify(services.list_users(_deps(), limit, offset))
 
 
 @users.patch("/<int:user_id>/role")
 @require_auth(roles={"admin"})
 def change_role(user_id: int) -> Response:
-    return jsonify(services.change_role(_deps(), user_id, json_body()))
+    return jsonify(services.change_role(_deps(), user_id, validation.role(json_body())))
 
 
 @users.patch("/profile")
 @require_auth()
 def update_profile() -> Response:
-    return jsonify(accounts.update_profile(_accounts(), current_identity(), json_body()))
+    changes = validation.profile_changes(json_body())
+    return jsonify(
+        {**accounts.update_profile(_accounts(), current_identity(), changes), "message": PROFILE_UPDATED}
+    )
 
 
 @users.delete("/profile")
 @require_auth()
 def delete_account() -> Response:
-    accounts.delete_account(_accounts(), current_identity(), json_body())
-    return jsonify({"message": accounts.ACCOUNT_DELETED})
+    password = validation.required_string(json_body(), "password")
+    accounts.delete_account(_accounts(), current_identity(), password)
+    return jsonify({"message": ACCOUNT_DELETED})
 
 
 @users.post("/password")
 @require_auth()
 def change_password() -> Response:
-    return jsonify(accounts.change_password(_accounts(), current_identity(), json_body()))
+    change = validation.password_change(json_body())
+    token = accounts.change_password(_accounts(), current_identity(), change)
+    return jsonify({"message": PASSWORD_CHANGED, "token": token})
 
 
 @users.post("/password-reset")
 def request_password_reset() -> tuple[Response, int]:
-    accounts.request_reset(_accounts(), json_body())
-    return jsonify({"message": accounts.RESET_SENT}), 202
+    accounts.request_reset(_accounts(), validation.reset_email(json_body()))
+    return jsonify({"message": RESET_SENT}), 202
 
 
 @users.post("/password-reset/confirm")
 def confirm_password_reset() -> Response:
-    accounts.confirm_reset(_accounts(), json_body())
-    return jsonify({"message": accounts.RESET_DONE})
+    accounts.confirm_reset(_accounts(), validation.reset_confirmation(json_body()))
+    return jsonify({"message": RESET_DONE})
 
 
 @users.post("/become-host")
 @require_auth()
 def become_host() -> Response:
-    return jsonify(accounts.become_host(_accounts(), current_identity()))
+    role, token = accounts.become_host(_accounts(), current_identity())
+    return jsonify({"message": NOW_HOST, "role": role, "token": token})
 
 
 @users.get("/users")
 @require_auth(roles={"admin"})
 def search_users() -> Response:
-    return jsonify(accounts.search_users(_accounts(), request.args.to_dict()))
+    return jsonify(accounts.search_users(_accounts(), validation.user_query(request.args.to_dict())))
+
+
+def init_login_metrics(app: Flask) -> None:
+    @app.after_request
+    def _count_login(response: Response) -> Response:
+        rule = request.url_rule
+        if rule is not None and rule.rule == metrics.LOGIN_RULE and request.method == "POST":
+            metrics.LOGINS.labels(metrics.LOGIN_OUTCOMES.get(response.status_code, "error")).inc()
+        return response

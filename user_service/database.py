@@ -10,9 +10,9 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
-from flask import g, has_request_context
 from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
@@ -28,6 +28,8 @@ PRIMARY = "primary"
 # Replica reads are key lookups and bounded pages (milliseconds); one still unanswered after this long
 # is on a frozen replica and reruns on the primary.
 REPLICA_READ_DEADLINE = 1.0
+# Read-your-writes: set by a write, cleared when a request starts (`UserDatabase.start_request`).
+_WROTE: ContextVar[bool] = ContextVar("user_db_wrote", default=False)
 
 
 class UserDatabase:
@@ -82,10 +84,14 @@ class UserDatabase:
         found = metrics.counts(self._statements)
         return {name: found.get(name, 0) for name in (PRIMARY, *self.replicas)}
 
+    @staticmethod
+    def start_request() -> None:
+        """A new request has written nothing yet: its reads may go to a replica again."""
+        _WROTE.set(False)
+
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one primary transaction; later reads in this request also use the primary."""
-        if has_request_context():
-            g.user_db_wrote = True
+        _WROTE.set(True)
         with self.primary.begin() as connection:
             return work(connection)
 
@@ -107,7 +113,7 @@ class UserDatabase:
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
-        if has_request_context() and g.get("user_db_wrote"):
+        if _WROTE.get():
             metrics.READS.labels("primary", "after_write").inc()
             return self.read_primary(work)
         return self._replicas_then_primary(work)

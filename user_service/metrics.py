@@ -1,11 +1,11 @@
-"""The user service's metrics: logins by outcome, replica versus primary reads, replica fallbacks."""
+"""The user service's metrics: logins by outcome, replica versus primary reads, replica fallbacks.
+No Flask here (the database layer imports this module); the login hook is `api.init_login_metrics`."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
 from prometheus_client import Counter
 
-from common.metrics import ensure_multiprocess_dir
+from common.multiproc import ensure_multiprocess_dir
 
 LOGIN_RULE = "/api/users/login"
 LOGIN_OUTCOMES = {200: "success", 400: "invalid_input", 401: "wrong_credentials", 429: "throttled"}
@@ -34,12 +34,3 @@ def counts(counter: Counter) -> dict[str, int]:
         for sample in metric.samples
         if sample.name.endswith("_total")
     }
-
-
-def init_login_metrics(app: Flask) -> None:
-    @app.after_request
-    def _count_login(response: Response) -> Response:
-        rule = request.url_rule
-        if rule is not None and rule.rule == LOGIN_RULE and request.method == "POST":
-            LOGINS.labels(LOGIN_OUTCOMES.get(response.status_code, "error")).inc()
-        return response

@@ -1,13 +1,26 @@
-"""SQLAlchemy 2 models of the user database (the schema itself is owned by the Alembic migrations)."""
+"""The user database's SQLAlchemy 2 model (the schema itself is owned by the Alembic migrations), and the
+typed inputs of the rules (parsed from requests by `validation.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ROLES = ("user", "host", "admin")
+from common.identity import ROLES
+
+__all__ = [
+    "ROLES",
+    "Base",
+    "Credentials",
+    "PasswordChange",
+    "Registration",
+    "ResetConfirmation",
+    "User",
+    "UserQuery",
+]
 
 
 class Base(DeclarativeBase):
@@ -29,3 +42,36 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
+
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    current: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ResetConfirmation:
+    token: str
+    new_password: str
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    text: str | None
+    role: str | None
+    limit: int
+    offset: int

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from common import inputs
 from common.errors import BadRequest
-from user_service.models import ROLES
+from user_service.models import (
+    ROLES,
+    Credentials,
+    PasswordChange,
+    Registration,
+    ResetConfirmation,
+    UserQuery,
+)
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -17,20 +23,8 @@ PASSWORD_LENGTH = (8, 128)
 MAX_PAGE = 1000
 MAX_OFFSET = 10_000_000
 DEFAULT_PAGE = 100
+MAX_QUERY_LENGTH = 100  # the admins' user search text
 MAX_FIELD_LENGTH = 1000  # longer than any valid username, email, password or role
-
-
-@dataclass(frozen=True)
-class Registration:
-    username: str
-    email: str
-    password: str
-
-
-@dataclass(frozen=True)
-class Credentials:
-    email: str
-    password: str
 
 
 def required_string(body: dict[str, Any], field: str) -> str:
@@ -78,6 +72,41 @@ def credentials(body: dict[str, Any]) -> Credentials:
     if len(email) > MAX_EMAIL_LENGTH:  # no account can have it; keeps rate-limit keys bounded
         raise BadRequest("email is not a valid email address")
     return Credentials(email, password)
+
+
+def profile_changes(body: dict[str, Any]) -> dict[str, str]:
+    changes = {}
+    if body.get("username") is not None:
+        changes["username"] = valid_username(required_string(body, "username"))
+    if body.get("email") is not None:
+        changes["email"] = valid_email(required_string(body, "email"))
+    if not changes:
+        raise BadRequest("username or email is required")
+    return changes
+
+
+def password_change(body: dict[str, Any]) -> PasswordChange:
+    current = required_string(body, "currentPassword")
+    return PasswordChange(current, valid_password(required_string(body, "newPassword")))
+
+
+def reset_email(body: dict[str, Any]) -> str:
+    email = required_string(body, "email").strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise BadRequest("email is not a valid email address")
+    return email
+
+
+def reset_confirmation(body: dict[str, Any]) -> ResetConfirmation:
+    token = required_string(body, "token")
+    return ResetConfirmation(token.strip(), valid_password(required_string(body, "newPassword")))
+
+
+def user_query(args: dict[str, str]) -> UserQuery:
+    limit, offset = page(args)
+    text = inputs.text(args.get("q", ""), "q", max_length=MAX_QUERY_LENGTH, allow_empty=True).strip()
+    chosen = role({"role": args["role"]}) if args.get("role") else None
+    return UserQuery(text or None, chosen, limit, offset)
 
 
 def role(body: dict[str, Any]) -> str:
