@@ -100,6 +100,12 @@ def earlier_checks(results: dict) -> list[Check]:
     ratio = cached / uncached if uncached else 0.0
     checks.append(("booking_service cached / uncached property list throughput", f"{fmt(ratio, 2)}x", ">= 3",
                    ratio >= 3))  # fmt: skip
+    observed = results.get("external", {}).get("observability overhead", {}).get("figures") or {}
+    if observed.get("overhead_pct") is not None:
+        pct, goal = observed["overhead_pct"], observed["target_overhead_pct"]
+        checks.append((f"uncached property list, metrics on + traces exported at {observed['sampling_ratio']} "
+                       f"vs both off: throughput lost ({fmt(observed['on_rps'], 0)} vs {fmt(observed['off_rps'], 0)} "
+                       "req/s)", f"{fmt(pct, 1)} %", f"< {goal:g} %", pct < goal))  # fmt: skip
     seconds = results["suite_seconds"]
     checks.append(("whole suite wall time", f"{fmt(seconds, 0)} s", "< 600 s", seconds < TEN_MINUTES))
     return checks

@@ -1,0 +1,154 @@
+"""Observability overhead: the uncached property list through nginx → gateway → booking_service (MariaDB)
+with metrics on and traces exported, against both off — on one private stack, alternating.
+
+    .venv/bin/python bench/bench_observability.py [--seconds 6] [--rounds 2] [--json OUT]
+
+"On" is the production setting the README documents: RED metrics on every request (METRICS_ENABLED=true)
+and OpenTelemetry exporting over OTLP/HTTP with `parentbased_traceidratio` at 0.1, to a local receiver
+this script runs (it reads and acknowledges each export, nothing more: no collector installs here).
+"Off" is METRICS_ENABLED=false and OTEL_SDK_DISABLED=true. Between configurations the gateway and
+booking_service instances are restarted with the other environment; each round measures both with
+wrk -t2 -c32 (`Cache-Control: no-cache` and a token: neither nginx's nor the service's cache answers).
+The target (issue #18): throughput lost with both on < 10 %. 2 shared cores: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.workload import wrk
+from infra.ports import free_block, port_in_use
+from infra.procs import wait_for
+from infra.stack import Stack
+
+PATH = "/api/bookings/properties?limit=20"
+RESTARTED = ("gateway", "booking_service")
+UNTHROTTLED = {"RATE_LIMIT": "10000000/minute", "USER_RATE_LIMIT": "10000000/minute"}
+SAMPLING_RATIO = "0.1"  # README "Observing it": the production setting
+TARGET_OVERHEAD_PCT = 10.0
+
+
+class Receiver:
+    """OTLP/HTTP endpoint that acknowledges exports and counts them (bytes and requests)."""
+
+    def __init__(self) -> None:
+        self.exports = self.bytes = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(size)
+                receiver.exports, receiver.bytes = receiver.exports + 1, receiver.bytes + size
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def configurations(receiver: Receiver) -> dict[str, dict[str, str]]:
+    return {
+        "off": {"METRICS_ENABLED": "false", "OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": ""},
+        "on": {
+            "METRICS_ENABLED": "true",
+            "OTEL_SDK_DISABLED": "false",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": SAMPLING_RATIO,
+        },
+    }
+
+
+def switch(stack: Stack, env: dict[str, str]) -> None:
+    stack.env.update(env)
+    for name in RESTARTED:
+        for instance in range(len(stack.ports.services[name])):
+            stack.kill(name, instance)
+            port = stack.ports.services[name][instance]
+            wait_for(lambda port=port: not port_in_use(port), 15)  # its workers die with it
+            stack.start(name, instance)
+
+
+def run(seconds: float, rounds: int, binary: str) -> dict:
+    receiver = Receiver()
+    root = Path(tempfile.mkdtemp(prefix="hrp-bench-obs-"))
+    root.chmod(0o755)
+    stack = Stack(root, free_block(), env_name="test", workers=2, threads=8)
+    stack.env.update(UNTHROTTLED)
+    found: dict[str, list[dict]] = {"off": [], "on": []}
+    try:
+        stack.up()
+        headers = {"Authorization": f"Bearer {stack.token(4242)}", "Cache-Control": "no-cache"}
+        url = f"{stack.nginx_url}{PATH}"
+        for _ in range(rounds):
+            for name, env in configurations(receiver).items():
+                switch(stack, env)
+                wrk.measure(binary, url, 1, headers=headers)  # warm the pools and the workers
+                exports_before = receiver.exports
+                row = wrk.measure(binary, url, seconds, headers=headers)
+                row["exports"] = receiver.exports - exports_before
+                found[name].append(row)
+                print(f"[obs] {name:3}  {row['rps']:8.0f} req/s  p99 {row.get('p99_ms', 0):6.2f} ms  "
+                      f"exports {row['exports']}", flush=True)  # fmt: skip
+    finally:
+        stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+        receiver.server.shutdown()
+    off = statistics.median(r["rps"] for r in found["off"])
+    on = statistics.median(r["rps"] for r in found["on"])
+    errors = sum(r["socket_errors"] + r["status_errors"] for rows in found.values() for r in rows)
+    return {
+        "path": PATH,
+        "sampling_ratio": float(SAMPLING_RATIO),
+        "off_rps": round(off, 1),
+        "on_rps": round(on, 1),
+        "overhead_pct": round(100 * (1 - on / off), 2) if off else None,
+        "target_overhead_pct": TARGET_OVERHEAD_PCT,
+        "exports_while_on": sum(r["exports"] for r in found["on"]),
+        "exports_while_off": sum(r["exports"] for r in found["off"]),
+        "errors": errors,
+        "rounds": found,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    binary = wrk.ensure()
+    if binary is None:
+        print("wrk is needed (apt-get install wrk)")
+        return 1
+    result = run(args.seconds, args.rounds, binary)
+    print(f"| configuration | req/s |\n|---|---:|\n| metrics and tracing off | {result['off_rps']:.0f} |\n"
+          f"| metrics on, traces exported at {SAMPLING_RATIO} | {result['on_rps']:.0f} |")  # fmt: skip
+    print(f"overhead {result['overhead_pct']} % (target < {TARGET_OVERHEAD_PCT} %), "
+          f"{result['exports_while_on']} exports while on, {result['exports_while_off']} while off")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0 if result["errors"] == 0 and result["exports_while_on"] > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
