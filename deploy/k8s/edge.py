@@ -19,10 +19,9 @@ CLUSTER_DNS = "kube-dns.kube-system.svc.cluster.local"
 CONF = Path(__file__).parent / "base" / "edge" / "nginx.conf"
 
 
-def upstream(zone: str, service: str, port: int = 8000) -> str:
+def upstream(service: str, port: int = 8000) -> str:
     return "\n".join(
         [
-            f"        zone {zone} 256k;",
             f"        resolver {CLUSTER_DNS} valid=5s ipv6=off;",
             f"        server {service}.{NAMESPACE}.svc.cluster.local:{port} resolve max_fails=1 fail_timeout=2s;",
         ]
@@ -30,15 +29,23 @@ def upstream(zone: str, service: str, port: int = 8000) -> str:
 
 
 def render_kubernetes() -> str:
-    """Compose's config (same paths, ports and limits), with upstreams that follow the headless Services."""
+    """Compose's config (same paths, ports and limits), with upstreams that follow the headless Services.
+
+    `resolve` needs the upstream's state in shared memory: a `zone` is added where compose's has none.
+    """
     text = render_compose()
-    for compose_server, block in (
-        (upstream_lines(["gateway:8000"]), upstream("gateway_peers", "gateway")),
-        (upstream_lines(["booking_realtime:8000"]), upstream("realtime_peers", "booking-realtime")),
+    for name, compose_host, service in (
+        ("gateway", "gateway:8000", "gateway"),
+        ("booking_realtime", "booking_realtime:8000", "booking-realtime"),
     ):
+        compose_server = upstream_lines([compose_host])
         if compose_server not in text:
             raise ValueError(f"compose's nginx config has no {compose_server.strip()!r}")
-        text = text.replace(compose_server, block)
+        text = text.replace(compose_server, upstream(service))
+        opening = f"    upstream {name} {{\n"
+        block = text[text.index(opening) : text.index("\n    }", text.index(opening))]
+        if "        zone " not in block:
+            text = text.replace(opening, f"{opening}        zone {name}_peers 256k;\n", 1)
     return text
 
 
