@@ -11,6 +11,10 @@ REQUIRED = {
     "nginx": "nginx-light",
     "redis-server": "redis-server",
     "mariadbd": "mariadb-server",
+    # backups (infra/backup.py, the backup CronJobs' script)
+    "pg_dump": "postgresql-client",
+    "pg_restore": "postgresql-client",
+    "mariadb-dump": "mariadb-client",
     # observability (infra/observability.py): Prometheus (+ promtool), the Pushgateway, the exporters
     "prometheus": "prometheus",
     "promtool": "prometheus",
