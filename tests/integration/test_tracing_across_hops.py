@@ -170,3 +170,30 @@ def test_redis_calls_are_spans_of_the_same_trace(booked: dict[str, Any]) -> None
     # booking_service publishes the notification; the gateway checks the token's version
     assert {"booking_service", "gateway"} <= {s.service for s in redis}, [(s.service, s.name) for s in redis]
     assert any(s.name == "PUBLISH" for s in redis if s.service == "booking_service")
+
+
+def test_each_worker_process_exports_its_own_spans(
+    observed_stack: Any, otlp_collector: FakeCollector
+) -> None:
+    """The SDK is set up in each granian worker after the fork (its batch processor thread is not
+    inherited): spans come from the workers' own process ids, never from the server's master process."""
+    stack = observed_stack
+    sent = []
+    for _ in range(24):
+        trace_id, _, header = traceparent()
+        requests.get(f"{stack.nginx_url}/api/bookings/properties", timeout=10, headers={"traceparent": header,
+                     "Authorization": f"Bearer {stack.token(919191)}"})  # fmt: skip
+        sent.append(trace_id)
+    pids: set[object] = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(pids) < 2:
+        pids = {
+            s.resource.get("process.pid")
+            for t in sent
+            for s in otlp_collector.of_trace(t)
+            if s.service == "gateway"
+        }
+        time.sleep(0.2)
+    masters = {stack.pid("gateway", i) for i in range(len(stack.ports.services["gateway"]))}
+    assert len(pids) >= 2, f"spans from {pids}: two instances (of two workers each)"
+    assert not pids & masters, "a resource made before the fork would name the master"

@@ -25,6 +25,7 @@ class ReceivedSpan:
     parent_span_id: str
     kind: int
     attributes: dict[str, object] = field(hash=False)
+    resource: dict[str, object] = field(hash=False, default_factory=dict)
 
 
 def _value(any_value: object) -> object:
@@ -48,6 +49,7 @@ def decode(body: bytes) -> list[ReceivedSpan]:
                         parent_span_id=span.parent_span_id.hex(),
                         kind=span.kind,
                         attributes={a.key: _value(a.value) for a in span.attributes},
+                        resource=resource,
                     )
                 )
     return spans
