@@ -14,7 +14,7 @@ from booking_service.ports import UnitOfWork, UserDirectory
 from booking_service.properties import services as properties
 from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
-from common.errors import error_response
+from common.errors import register_error_table
 from common.web import json_body
 
 api = Blueprint("booking_api", __name__)
@@ -42,10 +42,7 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
 
 
 def register_domain_errors(app: Flask) -> None:
-    @app.errorhandler(errors.DomainError)
-    def _domain_error(error: errors.DomainError) -> Response:
-        status, key, message = ERRORS.get(type(error), (500, "error", "Internal server error"))
-        return error_response(status, message, key)
+    register_error_table(app, errors.DomainError, ERRORS)
 
 
 def uow() -> UnitOfWork:

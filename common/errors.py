@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -112,3 +112,21 @@ def register_database_outage(app: Flask) -> None:
 
     for error_class in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
         app.register_error_handler(error_class, unavailable)
+
+
+# Domain exception -> (status, JSON key, message): each service's one table (its `api.ERRORS`).
+ErrorTable = Mapping[type[Exception], tuple[int, str, str]]
+
+
+def register_error_table(
+    app: Flask,
+    base: type[Exception],
+    table: ErrorTable,
+    headers: Callable[[Exception], Mapping[str, str] | None] = lambda _error: None,
+) -> None:
+    """Answers every `base` exception as its table row says; one missing from the table is a bug: a 500."""
+
+    @app.errorhandler(base)
+    def _mapped(error: Exception) -> Response:
+        status, key, message = table.get(type(error), (500, "error", "Internal server error"))
+        return error_response(status, message, key, headers(error))

@@ -8,7 +8,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from common.auth import current_identity, require_auth
-from common.errors import error_response
+from common.errors import register_error_table
 from common.web import json_body
 from user_service import accounts, errors, metrics, services, validation
 
@@ -37,13 +37,11 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
 
 
 def register_domain_errors(app: Flask) -> None:
-    @app.errorhandler(errors.DomainError)
-    def _domain_error(error: errors.DomainError) -> Response:
-        status, key, message = ERRORS.get(type(error), (500, "error", "Internal server error"))
-        headers = (
-            {"Retry-After": str(error.retry_after)} if isinstance(error, errors.LoginThrottled) else None
-        )
-        return error_response(status, message, key, headers)
+    register_error_table(app, errors.DomainError, ERRORS, _retry_after)
+
+
+def _retry_after(error: Exception) -> dict[str, str] | None:
+    return {"Retry-After": str(error.retry_after)} if isinstance(error, errors.LoginThrottled) else None
 
 
 def _deps() -> services.UserDeps:

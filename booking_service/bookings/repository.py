@@ -34,19 +34,23 @@ def blocked(property_id: Any, start: Any, end: Any) -> sa.ColumnElement[bool]:
     )
 
 
+# The columns a new booking is written with, named as in `Booking`.
+WRITTEN = (
+    "user_id",
+    "property_id",
+    "start_date",
+    "end_date",
+    "status",
+    "price_per_night",
+    "total_price",
+    "guests",
+)
+
+
 def to_booking(row: Row) -> Booking:
+    values = {name: getattr(row, name) for name in WRITTEN}
     return Booking(
-        id=row.id,
-        user_id=row.user_id,
-        property_id=row.property_id,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        status=row.status,
-        price_per_night=row.price_per_night,
-        total_price=row.total_price,
-        guests=row.guests,
-        created_at=row.created_at,
-        property_name=getattr(row, "property_name", None),
+        id=row.id, **values, created_at=row.created_at, property_name=getattr(row, "property_name", None)
     )
 
 
@@ -60,19 +64,8 @@ class SqlBookingRepository:
         return self.conn.execute(booked).first() is not None or self.conn.execute(taken).first() is not None
 
     def add(self, booking: Booking) -> int:
-        result = self.conn.execute(
-            bookings.insert().values(
-                user_id=booking.user_id,
-                property_id=booking.property_id,
-                start_date=booking.start_date,
-                end_date=booking.end_date,
-                status=booking.status,
-                price_per_night=booking.price_per_night,
-                total_price=booking.total_price,
-                guests=booking.guests,
-            )
-        )
-        return int(result.inserted_primary_key[0])
+        values = {name: getattr(booking, name) for name in WRITTEN}
+        return int(self.conn.execute(bookings.insert().values(**values)).inserted_primary_key[0])
 
     def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
         query = sa.select(bookings).where(bookings.c.id == booking_id)

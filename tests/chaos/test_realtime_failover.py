@@ -4,7 +4,6 @@ Real servers throughout (nginx ip_hash, two gunicorn gevent instances, Redis, Ma
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import threading
@@ -14,14 +13,10 @@ import pytest
 import requests
 
 from booking_service.realtime.client import NotificationClient
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import booking_engine, day, insert_property
 
 pytestmark = pytest.mark.timeout(180)
 REALTIME = "booking_realtime"
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
 def new_property(stack) -> int:

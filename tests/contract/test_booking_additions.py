@@ -12,10 +12,7 @@ import pytest
 import requests
 
 from booking_service.realtime.client import NotificationClient
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
+from tests.support.data import day
 
 
 def new_id() -> int:

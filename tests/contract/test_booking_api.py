@@ -3,7 +3,6 @@ process, real MariaDB and real Redis Cluster started by the `stack` fixture. Not
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -12,7 +11,7 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import booking_engine, day, insert_property
 from tests.support.faults import wait_until
 from tests.support.users import registered_user_id
 
@@ -28,10 +27,6 @@ SEED_PROPERTIES = [
     {"availability": False, "location": "Chicago, IL", "name": "Downtown Penthouse",
      "pricePerNight": 600, "propertyId": 5},
 ]  # fmt: skip
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
 class Days(int):

@@ -3,18 +3,15 @@ MariaDB and Redis Cluster from the `stack` fixture. Nothing is mocked."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest
 import requests
 
+from tests.support.data import day
+
 DETAIL_KEYS = {"availability", "location", "name", "pricePerNight", "propertyId", "description", "maxGuests",
                "ownerId"}  # fmt: skip
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
 def new_id() -> int:

@@ -5,7 +5,6 @@ All servers are real; nothing is mocked."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator
 
@@ -14,14 +13,10 @@ import requests
 import socketio
 
 from booking_service.realtime.client import NotificationClient
-from tests.support.data import insert_property
+from tests.support.data import day, insert_property
 
 pytestmark = pytest.mark.timeout(120)
 UPDATE_KEYS = {"propertyId", "event", "startDate", "endDate"}
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
 def new_id() -> int:

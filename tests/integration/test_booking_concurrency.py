@@ -3,7 +3,6 @@ gunicorn workers each) on real MariaDB; nothing is mocked."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 from collections import Counter
@@ -14,13 +13,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import booking_engine, day, insert_property
 
 USERS = 50
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
 @pytest.fixture(scope="module")

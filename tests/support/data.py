@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
 import sqlalchemy as sa
+
+
+def date_in(offset: int) -> dt.date:
+    """The date `offset` days from today; the booking API's "today" is the UTC date."""
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)
+
+
+def day(offset: int) -> str:
+    """`date_in(offset)` as the API writes it, YYYY-MM-DD."""
+    return date_in(offset).isoformat()
 
 
 def booking_engine(stack) -> sa.Engine:

@@ -11,9 +11,10 @@ import pytest
 from booking_service import errors
 from booking_service.bookings import services
 from booking_service.bookings.model import CANCELLED, Booked, Booking, BookingRequest, HostingQuery
-from booking_service.properties.model import Block, today
-from common.auth import Identity
+from booking_service.properties.model import Block
+from common.identity import Identity
 from tests.support.booking_fakes import Directory, FakeUnitOfWork
+from tests.support.data import date_in as day
 
 GUEST, OTHER, HOST, ADMIN = (
     Identity(7, "user"),
@@ -21,10 +22,6 @@ GUEST, OTHER, HOST, ADMIN = (
     Identity(20, "host"),
     Identity(1, "admin"),
 )
-
-
-def day(offset: int) -> dt.date:
-    return today() + dt.timedelta(days=offset)
 
 
 def stay(

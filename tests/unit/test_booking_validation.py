@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -10,10 +9,7 @@ import pytest
 from booking_service.inputs import parse_booking, parse_property_filters
 from booking_service.serializers import json_number
 from common.errors import BadRequest
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
+from tests.support.data import day
 
 
 def body(**change: object) -> dict:

@@ -30,6 +30,7 @@ from common import inputs
 from common.auth import InvalidToken, _identity_from_claims
 from common.errors import BadRequest
 from common.web import BoundedIntConverter
+from tests.support.data import day
 from user_service import validation as user_validation
 
 
@@ -242,10 +243,6 @@ def test_price_body_takes_the_maximum_with_two_decimals() -> None:
     assert parse_property_fields({"pricePerNight": 175.5}, partial=True) == {
         "price_per_night": Decimal("175.5")
     }
-
-
-def day(offset: int) -> str:
-    return (today() + dt.timedelta(days=offset)).isoformat()
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ database. The same rules run on MariaDB in tests/contract/test_properties_api.py
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -12,9 +11,10 @@ from booking_service import errors
 from booking_service.bookings import services as bookings
 from booking_service.bookings.model import BookingRequest
 from booking_service.properties import services
-from booking_service.properties.model import DateWindow, PropertyFields, PropertyFilters, today
-from common.auth import Identity
+from booking_service.properties.model import DateWindow, PropertyFields, PropertyFilters
+from common.identity import Identity
 from tests.support.booking_fakes import Directory, FakeUnitOfWork
+from tests.support.data import date_in as day
 
 HOST, OTHER_HOST, ADMIN, GUEST = (
     Identity(20, "host"),
@@ -23,10 +23,6 @@ HOST, OTHER_HOST, ADMIN, GUEST = (
     Identity(7, "user"),
 )
 LOFT = PropertyFields({"name": "Loft", "location": "Oslo", "price_per_night": Decimal("99.00")})
-
-
-def day(offset: int) -> dt.date:
-    return today() + dt.timedelta(days=offset)
 
 
 def window(start: int, end: int) -> DateWindow:
