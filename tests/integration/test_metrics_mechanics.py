@@ -1,0 +1,84 @@
+"""The mechanics under the metrics, without a stack: worker processes' counts are summed (multiprocess
+mode never loses a worker's counts), a dead worker's live gauge is dropped while its counters stay, the
+gateway labels by route template, and breaker changes reach the gauge."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.breaker import BreakerBoard, BreakerState
+from gateway.metrics import UNKNOWN_ROUTE, route_template
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = """
+import sys
+from common.metrics import observe
+from booking_service.metrics import POOL_IN_USE
+for _ in range(int(sys.argv[1])):
+    observe("/api/bookings/properties", "GET", 200, None)
+POOL_IN_USE.inc(int(sys.argv[1]))
+"""
+
+
+def samples(directory: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))
+    found = {}
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def run_worker(directory: Path, count: int) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    subprocess.run([sys.executable, "-c", WORKER, str(count)], cwd=ROOT, env=env, check=True, timeout=60)
+
+
+def test_counts_of_every_worker_process_are_summed_and_dead_workers_gauges_dropped(tmp_path: Path) -> None:
+    run_worker(tmp_path, 3)
+    run_worker(tmp_path, 4)
+    found = samples(tmp_path)
+    key = (
+        "http_server_requests_total",
+        (("method", "GET"), ("route", "/api/bookings/properties"), ("status", "2xx")),
+    )
+    assert found[key] == 7
+    # Both "workers" have exited: the next one to start (init_metrics) forgets their live gauges.
+    assert found[("booking_db_pool_in_use", ())] == 7
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    forget = "from common.metrics import forget_dead_workers; forget_dead_workers()"
+    subprocess.run([sys.executable, "-c", forget], cwd=ROOT, env=env, check=True, timeout=60)
+    after = samples(tmp_path)
+    assert after[key] == 7, "counters outlive their workers"
+    assert after.get(("booking_db_pool_in_use", ()), 0) == 0
+
+
+def test_gateway_routes_are_the_public_templates() -> None:
+    assert route_template("/api/bookings/properties") == "/api/bookings/properties"
+    assert route_template("/api/bookings/properties/") == "/api/bookings/properties"
+    assert route_template("/api/bookings/properties/123/calendar") == "/api/bookings/properties/{id}/calendar"
+    assert route_template("//api/bookings//booking/9") == "/api/bookings/booking/{id}"
+    assert route_template("/api/cancel-booking/77") == "/api/cancel-booking/{id}"
+    assert route_template("/api/no/such/thing/123") == UNKNOWN_ROUTE
+    assert route_template(f"/api/users/{'x' * 50}/role") == "/api/users/{id}/role"
+
+
+def test_breaker_changes_are_reported_once_each() -> None:
+    seen: list[tuple[str, BreakerState]] = []
+    board = BreakerBoard(2, 0.0, lambda key, state: seen.append((key, state)))
+    breaker = board.get("10.0.0.1:8000")
+    breaker.record_failure()
+    breaker.record_failure()  # opens
+    breaker.record_failure()  # already open: no report
+    assert breaker.try_acquire()  # cooled down (reset 0 s): half-open
+    breaker.record_success()
+    states = [state for _, state in seen]
+    assert states == [BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
+    assert {key for key, _ in seen} == {"10.0.0.1:8000"}
