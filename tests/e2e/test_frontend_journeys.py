@@ -95,6 +95,7 @@ def test_guest_journey_search_detail_calendar_login_book_history_cancel(open_pag
     row.get_by_role("button", name="Cancel").click()
     page.locator("#confirm-dialog").get_by_role("button", name="Cancel booking").click()
     expect(page.locator(".toast").filter(has_text="Booking cancelled successfully")).to_be_visible()
+    assert_toasts_cover_no_control(page)
     past = page.locator("#past-table tbody tr").filter(has_text="Oceanfront Luxury Villa")
     expect(past).to_contain_text("✕ Cancelled")
     expect(past.get_by_role("button", name="Cancel")).to_have_count(0)
@@ -355,6 +356,19 @@ def test_views_fit_a_360px_screen(open_page, site, route) -> None:
     if route == "properties":
         open_property(page, "Oceanfront Luxury Villa")
         assert_fits(page, "property page")
+
+
+COVERED_CONTROLS = """() => {
+  const toasts = [...document.querySelectorAll('.toast')].map((t) => t.getBoundingClientRect());
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  return [...document.querySelectorAll('main button, main a, main input, main select, header button, header a')]
+    .filter((c) => c.offsetParent !== null && toasts.some((t) => hit(t, c.getBoundingClientRect())))
+    .map((c) => c.textContent.trim() || c.getAttribute('aria-label'));
+}"""
+
+
+def assert_toasts_cover_no_control(page: Page) -> None:
+    assert page.evaluate(COVERED_CONTROLS) == [], "a notification covers a control"
 
 
 def assert_fits(page: Page, what: str) -> None:

@@ -1,6 +1,7 @@
 // Admin tools: users with roles (search, paging, role change), all bookings, reports, broadcasts.
 import { api } from "../api.js";
 import { alertBox, busy, field, h, showToast } from "../dom.js";
+import { formatMoney } from "../format.js";
 import { broadcast } from "../live.js";
 import { timeChart } from "./chart.js";
 import { bookingsOverview } from "./host.js";
@@ -264,11 +265,15 @@ export function renderReports(main) {
                 h(
                   "tr",
                   {},
-                  h("td", {}, p.month),
-                  h("td", {}, p.revenue),
-                  h("td", {}, String(p.bookings)),
-                  h("td", {}, String(p.cancellations)),
-                  h("td", {}, ratio.has(p.month) ? `${(ratio.get(p.month) * 100).toFixed(1)}%` : "–"),
+                  h("td", { "data-label": "Month" }, p.month),
+                  h("td", { "data-label": "Revenue" }, formatMoney(p.revenue)),
+                  h("td", { "data-label": "Bookings" }, String(p.bookings)),
+                  h("td", { "data-label": "Cancellations" }, String(p.cancellations)),
+                  h(
+                    "td",
+                    { "data-label": "Occupancy" },
+                    ratio.has(p.month) ? `${(ratio.get(p.month) * 100).toFixed(1)}%` : "–",
+                  ),
                 ),
               ),
             ),

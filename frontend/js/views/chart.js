@@ -61,9 +61,10 @@ export function timeChart(points, { title, barLabel, lineLabel }) {
   }
   for (const p of points) {
     const i = monthIndex(p.month) - first;
+    const width = Math.min(slot * 0.7, 48);
     const bar = el("rect", {
-      x: PAD.left + i * slot + slot * 0.15,
-      width: slot * 0.7,
+      x: PAD.left + (i + 0.5) * slot - width / 2,
+      width,
       y: y(p.bar),
       height: H - PAD.bottom - y(p.bar),
       class: "bar",
