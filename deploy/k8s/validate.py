@@ -2,7 +2,7 @@
 
 Every overlay renders with `kubectl kustomize` and every rendered object validates strictly (unknown
 fields are errors) against the Kubernetes OpenAPI schemas that PyPI `kubernetes-validate` ships; the
-GitHub Actions workflows pass actionlint.
+GitHub Actions workflows pass actionlint and the workflow JSON schema.
 
     python -m deploy.k8s.validate
 """
@@ -60,10 +60,21 @@ def actionlint_errors() -> list[str]:
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
     if not workflows:
         return ["no workflow in .github/workflows"]
-    result = subprocess.run(
-        [str(actionlint), "-no-color", *workflows], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    return [] if result.returncode == 0 else [result.stdout.strip() or result.stderr.strip()]
+    errors = []
+    for argv in (
+        [str(actionlint), "-no-color", *workflows],
+        # SchemaStore's workflow schema as vendored by check-jsonschema: a second, independent reading.
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *workflows,
+        ],
+    ):
+        result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            errors.append(result.stdout.strip() or result.stderr.strip())
+    return errors
 
 
 def main() -> int:
@@ -75,7 +86,7 @@ def main() -> int:
         print(f"{overlay}: {len(objects)} objects, schema v{KUBERNETES_VERSION} strict: {len(errors)} errors")
     lint = actionlint_errors()
     failures += lint
-    print(f"workflows: actionlint {'clean' if not lint else 'failed'}")
+    print(f"workflows: actionlint and schema {'clean' if not lint else 'failed'}")
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deploy.k8s import edge, model, validate
 from deploy.k8s.secrets import GENERATED
@@ -250,3 +251,19 @@ def test_edge_dockerfile_is_lint_clean() -> None:
         [str(hadolint), str(K8S / "edge.Dockerfile")], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_workflow_builds_every_image_and_smoke_tests_compose_and_kind() -> None:
+    text = (ROOT / ".github/workflows/compose-and-kind.yml").read_text()
+    workflow = yaml.safe_load(text)
+    assert set(workflow["jobs"]) == {"compose", "kind"}
+    steps = {job: " ".join(s.get("run", "") for s in spec["steps"]) for job, spec in workflow["jobs"].items()}
+    smoke = "python -m infra.smoke --http http://127.0.0.1:8080 --socket http://127.0.0.1:5001"
+    assert all(smoke in run for run in steps.values()), "both paths run the one smoke script"
+    assert "docker compose up --detach --wait" in steps["compose"]
+    services = re.search(r"for service in ([\w ]+); do", steps["kind"]).group(1).split()
+    assert sorted(f"{s}.Dockerfile" for s in services) == sorted(
+        p.name for p in (ROOT / "infra/docker").glob("*.Dockerfile")
+    )
+    assert "deploy/k8s/edge.Dockerfile" in steps["kind"] and "resources: [../dev-cluster]" in steps["kind"]
+    assert validate.actionlint_errors() == []
