@@ -153,6 +153,16 @@ def test_host_journey_become_host_create_listing_see_a_guests_booking_and_earnin
     assert_accessible(page, "hosting")
     shot(page, f"{viewport}-06-hosting")
 
+    row = page.locator("#host-bookings-table tbody tr").filter(has_text=f"{start} → {end}")
+    row.get_by_role("button", name="Cancel").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Cancel booking").click()
+    expect(page.locator(".toast").filter(has_text="Booking cancelled successfully")).to_be_visible()
+    expect(row).to_contain_text("✕ Cancelled")
+    guest_view = requests.get(
+        f"{site}/api/bookings/mine", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert [b["status"] for b in guest_view.json()] == ["cancelled"]
+
     page.goto("/#/properties")
     page.get_by_label("Location").fill(town)
     page.get_by_label("Guests").fill("5")

@@ -150,7 +150,30 @@ function listingCard(property, reload) {
   );
 }
 
-export function bookingsOverview(bookings, id) {
+function cancelButton(booking, reload) {
+  const id = booking.id ?? booking.bookingId;
+  const button = h(
+    "button",
+    { type: "button", class: "btn btn-danger", "aria-label": `Cancel booking #${id}` },
+    "Cancel",
+  );
+  button.addEventListener("click", () =>
+    busy(button, async () => {
+      const question = `${booking.propertyName || "The listing"}, ${booking.startDate} → ${booking.endDate}. The guest is notified and the dates are free again.`;
+      if (!(await confirmAction(`Cancel booking #${id}?`, question, "Cancel booking"))) return;
+      try {
+        showToast((await api.cancelBooking(id)).message, { kind: "success" });
+        reload();
+      } catch (error) {
+        showToast(error.message, { kind: "error", title: "Cannot cancel" });
+      }
+    }),
+  );
+  return button;
+}
+
+/** Bookings on listings; with `reload`, upcoming confirmed ones get a Cancel button (owner or admin). */
+export function bookingsOverview(bookings, id, reload = null) {
   if (!bookings.length) return h("p", { class: "empty" }, "No bookings yet.");
   return h(
     "div",
@@ -167,6 +190,7 @@ export function bookingsOverview(bookings, id) {
           ["Booking", "Property", "Guest", "Dates", "Guests", "Total", "Status"].map((l) =>
             h("th", { scope: "col" }, l),
           ),
+          h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")),
         ),
       ),
       h(
@@ -183,6 +207,13 @@ export function bookingsOverview(bookings, id) {
             h("td", { "data-label": "Guests" }, String(b.guests ?? 1)),
             h("td", { "data-label": "Total" }, formatMoney(b.totalPrice)),
             h("td", { "data-label": "Status" }, statusBadge(b.status)),
+            h(
+              "td",
+              { class: "cell-actions" },
+              reload && b.status !== "cancelled" && b.startDate >= todayIso()
+                ? cancelButton(b, reload)
+                : null,
+            ),
           ),
         ),
       ),
@@ -247,14 +278,16 @@ export function renderHost(main, ctx) {
     ),
   );
   loadListings();
-  api
-    .hostingBookings({ from: todayIso(), limit: 100 })
-    .then((list) => bookings.replaceChildren(bookingsOverview(list, "host-bookings-table")))
-    .catch((error) =>
-      bookings.replaceChildren(
-        h("p", { class: "alert alert-error" }, `Cannot load bookings: ${error.message}`),
-      ),
-    );
+  const loadBookings = () =>
+    api
+      .hostingBookings({ from: todayIso(), limit: 100 })
+      .then((list) => bookings.replaceChildren(bookingsOverview(list, "host-bookings-table", loadBookings)))
+      .catch((error) =>
+        bookings.replaceChildren(
+          h("p", { class: "alert alert-error" }, `Cannot load bookings: ${error.message}`),
+        ),
+      );
+  loadBookings();
   api
     .earnings()
     .then((months) =>
