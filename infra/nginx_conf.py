@@ -18,8 +18,24 @@ def upstream_lines(addresses: Sequence[str], passive_checks: bool = True) -> str
     return "\n".join(f"        server {address}{suffix};" for address in addresses)
 
 
+# What every location that proxies to the gateways repeats (nginx inherits neither `proxy_set_header`
+# nor `error_page` into a location that sets any of its own).
+API_PROXY = """\
+            proxy_pass http://gateway;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Request-ID $req_id;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            add_header X-Request-ID $req_id always;
+            error_page 413 @too_large;
+            error_page 502 @bad_gateway;
+            error_page 503 @unavailable;
+            error_page 504 @timeout;"""
+
+
 def render(values: dict[str, str]) -> str:
-    text = TEMPLATE.read_text()
+    text = TEMPLATE.read_text().replace("{{API_PROXY}}", API_PROXY)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     if "{{" in text:

@@ -112,3 +112,14 @@ def test_a_frozen_replica_costs_profile_reads_no_more_than_2s_and_fails_none(
     assert replica, "no replica pid"
     url = chaos_stack.nginx_url + "/api/users/profile"
     assert_reads_survive_a_freeze(url, load_users[1].token, process_tree(replica), "postgres replica", 2)
+
+
+def test_a_frozen_gateway_costs_no_read_more_than_2s_and_fails_none(
+    chaos_stack, load_users: list[LoadUser]
+) -> None:
+    """nginx takes a gateway silent on a read for 1.5 s as frozen: the read goes to the other gateway and
+    the frozen one is skipped for 2 s (max_fails=1, fail_timeout=2s in a zone shared by nginx's workers)."""
+    pid = chaos_stack.pid("gateway", 0)
+    assert pid, "gateway-0 has no pid"
+    url = chaos_stack.nginx_url + "/api/users/profile"
+    assert_reads_survive_a_freeze(url, load_users[2].token, process_tree(pid), "gateway-0", CLIENTS)
