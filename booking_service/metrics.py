@@ -6,6 +6,7 @@ from flask import Flask, Response, request
 from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, event
 
+from common.metric_buffer import adder
 from common.metrics import ensure_multiprocess_dir
 
 BOOK_RULE = "/api/bookings/book"
@@ -23,15 +24,17 @@ POOL_IN_USE = Gauge(
     "booking_db_pool_in_use", "MariaDB connections checked out of the pool.", multiprocess_mode="livesum"
 )
 
-near_hit, near_miss, near_bypass = (CACHE_LOOKUPS.labels("near", o).inc for o in ("hit", "miss", "bypass"))
+# Buffered (common/metric_buffer.py): these run on every cached read and every pooled connection use.
+near_hit, near_miss, near_bypass = (adder(CACHE_LOOKUPS.labels("near", o)) for o in ("hit", "miss", "bypass"))
 redis_hit, redis_miss, redis_bypass = (
-    CACHE_LOOKUPS.labels("redis", o).inc for o in ("hit", "miss", "bypass")
+    adder(CACHE_LOOKUPS.labels("redis", o)) for o in ("hit", "miss", "bypass")
 )
+pool_delta = adder(POOL_IN_USE)
 
 
 def init_booking_metrics(app: Flask, engine: Engine) -> None:
-    event.listen(engine, "checkout", lambda *_args: POOL_IN_USE.inc())
-    event.listen(engine, "checkin", lambda *_args: POOL_IN_USE.dec())
+    event.listen(engine, "checkout", lambda *_args: pool_delta(1))
+    event.listen(engine, "checkin", lambda *_args: pool_delta(-1))
 
     @app.after_request
     def _count_booking(response: Response) -> Response:

@@ -7,7 +7,8 @@ prometheus-client's multiprocess mode: each worker writes its own files under
 process) the process's own registry is served.
 
 The hot path costs one counter increment and one histogram observation on label children bound once
-per (route, method, status) and kept in a dict, never a registry lookup per request.
+per (route, method, status) and kept in a dict, never a registry lookup per request; both are buffered
+in process and written every half second (common/metric_buffer.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from common import tracing
+from common import metric_buffer, tracing
 from common.multiproc import MULTIPROC_DIR_ENV, ensure_multiprocess_dir
 
 ensure_multiprocess_dir()
@@ -60,6 +61,7 @@ def multiprocess_dir() -> str | None:
 
 def exposition() -> bytes:
     """The text format of every metric of this instance (all its workers in multiprocess mode)."""
+    metric_buffer.flush()
     directory = multiprocess_dir()
     if directory is None:
         return generate_latest(REGISTRY)
@@ -112,8 +114,8 @@ def observe(route: str, method: str, status: int, started: float | None) -> None
     if bound is None:
         status_class = f"{status // 100}xx"
         bound = (
-            HTTP_REQUESTS.labels(route, method, status_class).inc,
-            HTTP_DURATION.labels(route, method).observe,
+            metric_buffer.adder(HTTP_REQUESTS.labels(route, method, status_class)),
+            metric_buffer.observer(HTTP_DURATION.labels(route, method)),
         )
         _children[key] = bound
     count, duration = bound

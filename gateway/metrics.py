@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
-from common import tracing
+from common import metric_buffer, tracing
 from common.metrics import observe
 from gateway.breaker import BreakerState
 from gateway.docs import load_spec
@@ -114,5 +114,5 @@ def upstream_outcome(service: str, instance: str, outcome: str) -> None:
     key = (service, instance, outcome)
     inc = _upstream_children.get(key)
     if inc is None:
-        inc = _upstream_children[key] = UPSTREAM_CALLS.labels(service, instance, outcome).inc
+        inc = _upstream_children[key] = metric_buffer.adder(UPSTREAM_CALLS.labels(service, instance, outcome))
     inc()

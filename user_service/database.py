@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from common import metric_buffer
 from common.db import make_engine
 from user_service import metrics
 from user_service.watchdog import ReadWatchdog
@@ -74,8 +75,8 @@ class UserDatabase:
             # Replicas only serve single-statement reads: no BEGIN/ROLLBACK round trips around them.
             **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         )
-        inc = self._statements.labels(name).inc
-        event.listen(engine, "before_cursor_execute", lambda *_args: inc())
+        add = metric_buffer.adder(self._statements.labels(name))
+        event.listen(engine, "before_cursor_execute", lambda *_args: add())
         return engine
 
     @property
@@ -114,7 +115,7 @@ class UserDatabase:
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on a healthy replica, or on the primary (after a write, or when none answers)."""
         if _WROTE.get():
-            metrics.READS.labels("primary", "after_write").inc()
+            metrics.read_after_write()
             return self.read_primary(work)
         return self._replicas_then_primary(work)
 
@@ -123,7 +124,7 @@ class UserDatabase:
             try:
                 with self.replicas[name].connect() as connection, self._watchdog.guard(connection):
                     result = work(connection)
-                metrics.READS.labels("replica", "routed").inc()
+                metrics.read_on_replica()
                 return result
             except DBAPIError as exc:
                 if not _is_connection_error(exc):
@@ -131,7 +132,9 @@ class UserDatabase:
                 self._mark_down(name, exc)
         if self.replicas:
             metrics.REPLICA_FALLBACKS.inc()
-        metrics.READS.labels("primary", "fallback" if self.replicas else "no_replica").inc()
+            metrics.read_on_primary_instead()
+        else:
+            metrics.read_without_replica()
         return self.read_primary(work)
 
     def _replica_order(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from common import metric_buffer
 from common.multiproc import ensure_multiprocess_dir
 
 LOGIN_RULE = "/api/users/login"
@@ -27,7 +28,15 @@ def statement_counter() -> Counter:
     return Counter("user_db_statements", STATEMENTS_HELP, ["server"], registry=None)
 
 
+# Buffered (common/metric_buffer.py): one of these runs on every read.
+read_on_replica = metric_buffer.adder(READS.labels("replica", "routed"))
+read_after_write = metric_buffer.adder(READS.labels("primary", "after_write"))
+read_on_primary_instead = metric_buffer.adder(READS.labels("primary", "fallback"))
+read_without_replica = metric_buffer.adder(READS.labels("primary", "no_replica"))
+
+
 def counts(counter: Counter) -> dict[str, int]:
+    metric_buffer.flush()
     return {
         sample.labels["server"]: int(sample.value)
         for metric in counter.collect()

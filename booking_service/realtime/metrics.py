@@ -7,6 +7,7 @@ from typing import Any
 from flask_socketio import SocketIO
 from prometheus_client import Counter, Gauge
 
+from common.metric_buffer import adder
 from common.metrics import ensure_multiprocess_dir
 
 ensure_multiprocess_dir()
@@ -27,7 +28,7 @@ def count_deliveries(socketio: SocketIO) -> None:
     """Every packet to a client goes through the server's `_send_packet` (python-socketio 5)."""
     server = socketio.server
     send = server._send_packet
-    delivered = DELIVERIES.inc
+    delivered = adder(DELIVERIES)  # buffered: once per packet to each client
 
     def counted(eio_sid: str, packet: Any) -> None:
         send(eio_sid, packet)

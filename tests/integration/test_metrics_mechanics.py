@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
+from common import metric_buffer
+from common.metrics import LATENCY_BUCKETS
 from gateway.breaker import BreakerBoard, BreakerState
 from gateway.metrics import UNKNOWN_ROUTE, route_template
 
@@ -82,3 +84,32 @@ def test_breaker_changes_are_reported_once_each() -> None:
     states = [state for _, state in seen]
     assert states == [BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
     assert {key for key, _ in seen} == {"10.0.0.1:8000"}
+
+
+def test_buffered_updates_equal_direct_ones_once_flushed() -> None:
+    buffered = Histogram("buffered_seconds", "b", registry=None, buckets=LATENCY_BUCKETS)
+    direct = Histogram("direct_seconds", "d", registry=None, buckets=LATENCY_BUCKETS)
+    counted, gauge = (
+        Counter("buffered_things", "c", registry=None),
+        Gauge("buffered_level", "g", registry=None),
+    )
+    observe, add, move = (
+        metric_buffer.observer(buffered),
+        metric_buffer.adder(counted),
+        metric_buffer.adder(gauge),
+    )
+    for amount in (0.0004, 0.0005, 0.001, 0.003, 0.25, 20.0):
+        observe(amount)
+        direct.observe(amount)
+        add()
+        move(1)
+    move(-4)
+    metric_buffer.flush()
+
+    def values(metric: Histogram | Counter | Gauge) -> list[float]:
+        return [
+            s.value for family in metric.collect() for s in family.samples if not s.name.endswith("_created")
+        ]
+
+    assert values(buffered) == values(direct)
+    assert values(counted) == [6.0] and values(gauge) == [2.0]
