@@ -26,7 +26,7 @@ function storageKey() {
 }
 
 function persist() {
-  sessionStorage.setItem(storageKey(), JSON.stringify([...watched]));
+  localStorage.setItem(storageKey(), JSON.stringify([...watched]));
   listeners.forEach((listener) => listener());
 }
 
@@ -157,7 +157,7 @@ export function connectLive(user) {
   disconnectLive();
   userKey = String(user.id);
   document.getElementById("inbox-link").textContent = `Notifications (${inbox().length})`;
-  JSON.parse(sessionStorage.getItem(storageKey()) || "[]").forEach((id) => watched.add(Number(id)));
+  JSON.parse(localStorage.getItem(storageKey()) || "[]").forEach((id) => watched.add(Number(id)));
   socket = io({ path: "/socket.io/", auth: { token: user.token } });
   socket.on("connect", () => {
     setStatus("online", "Live");

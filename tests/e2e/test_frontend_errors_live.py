@@ -162,7 +162,7 @@ def test_rejoining_many_watched_properties_stays_within_the_servers_event_budget
     me = requests.get(f"{site}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     ids = [insert_property(stack_booking_db, "Paceville", 80, "pace") for _ in range(25)]
     page.evaluate(
-        "([key, ids]) => sessionStorage.setItem(key, JSON.stringify(ids))",
+        "([key, ids]) => localStorage.setItem(key, JSON.stringify(ids))",
         [f"hrp.watch.{me.json()['id']}", ids],
     )
     page.reload()

@@ -305,6 +305,25 @@ def test_keyboard_only_watch_toggle_on_the_property_page(open_page, site) -> Non
     )
 
 
+def test_a_new_tab_shows_the_properties_i_watch(open_page, site) -> None:
+    """The watch list outlives the tab (the realtime service keeps it per user; the page mirrors it in
+    localStorage until the service offers a read of it)."""
+    page = open_page()
+    user = signed_in(page, site)
+    open_property(page, "Charming Country Cottage")
+    page.get_by_role("button", name="Watch Charming Country Cottage", exact=True).click()
+    expect(page.get_by_role("button", name="Stop watching Charming Country Cottage")).to_be_visible()
+    tab = page.context.new_page()
+    tab.goto("/")
+    log_in(tab, user["email"], user["password"])
+    expect(tab.locator("#live-status")).to_have_attribute("data-state", "online")
+    open_property(tab, "Charming Country Cottage")
+    expect(tab.get_by_role("button", name="Stop watching Charming Country Cottage")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(tab.locator("#live-status")).to_have_attribute("data-rooms", "1")
+
+
 def test_logout_clears_the_session_and_guards_private_views(open_page, site) -> None:
     page = open_page()
     signed_in(page, site)
