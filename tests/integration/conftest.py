@@ -1,6 +1,7 @@
 """A private stack with everything an operator observes: Prometheus, the Pushgateway, the exporters, and
 tracing on towards a fake OTLP collector (tests/support/otlp_collector.py: no real one installs here).
-Started once for the metrics and tracing suites that ask for it; the others never pay for it."""
+Started once for the metrics and tracing suites that ask for it, stopped right after the last test that
+uses it (not at the end of the session: it must not load the 2 cores while other suites run)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,26 @@ from infra.ports import free_block
 from infra.stack import Stack
 from tests.conftest import stop_private_stack
 from tests.support.otlp_collector import FakeCollector
+
+FIXTURE = "observed_stack"
+_last_user = pytest.StashKey[bool]()
+_running: list[Stack] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    users = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
+    if users:
+        users[-1].stash[_last_user] = True
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if item.stash.get(_last_user, False):
+        _stop()
+
+
+def _stop() -> None:
+    while _running:
+        stop_private_stack(_running.pop())
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +59,9 @@ def observed_stack(otlp_collector: FakeCollector) -> Iterator[Stack]:
             "USER_RATE_LIMIT": "5000/minute",
         }
     )
+    _running.append(stack)
     try:
         stack.up()
         yield stack
     finally:
-        stop_private_stack(stack)
+        _stop()
