@@ -21,6 +21,7 @@ import requests
 
 from booking_service.realtime.client import NotificationClient
 from tests.support.data import booking_engine, insert_property
+from tests.support.etl import run_cli
 from tests.support.otlp_collector import FakeCollector, ReceivedSpan
 
 pytestmark = pytest.mark.slow
@@ -197,3 +198,16 @@ def test_each_worker_process_exports_its_own_spans(
     masters = {stack.pid("gateway", i) for i in range(len(stack.ports.services["gateway"]))}
     assert len(pids) >= 2, f"spans from {pids}: two instances (of two workers each)"
     assert not pids & masters, "a resource made before the fork would name the master"
+
+
+def test_an_etl_run_exports_a_span_per_batch(observed_stack: Any, otlp_collector: FakeCollector) -> None:
+    result = run_cli(observed_stack, "run")  # the stack's environment: tracing on, like the services
+    assert result.returncode == 0, result.stderr[-2000:]
+    deadline = time.monotonic() + 15
+    batches: list[ReceivedSpan] = []
+    while time.monotonic() < deadline and not batches:
+        batches = [s for s in otlp_collector.spans if s.service == "etl_service" and s.name == "etl batch"]
+        time.sleep(0.2)
+    assert batches, sorted({(s.service, s.name) for s in otlp_collector.spans if s.service != "gateway"})[:20]
+    assert {"users", "bookings"} & {str(s.attributes.get("etl.source")) for s in batches}
+    assert all(int(s.attributes["etl.rows"]) > 0 for s in batches)
