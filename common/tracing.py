@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -81,11 +81,7 @@ def _instrument_libraries(provider: Any) -> None:
         pass
 
 
-def tracer() -> Any:
-    return _tracer
-
-
-def init_request_spans(app: Flask, route_of: Any) -> None:
+def init_request_spans(app: Flask, route_of: Callable[[], str]) -> None:
     """A server span per request, current for the whole request (log lines carry its ids); named by the
     route template once the route is known. Call right after `init_web`, before other hooks."""
     if not enabled:
