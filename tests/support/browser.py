@@ -141,6 +141,14 @@ def free_dates(nights: int) -> tuple[str, str]:
     return start.isoformat(), (start + dt.timedelta(days=nights)).isoformat()
 
 
+def api_login(site: str, email: str, password: str) -> str:
+    response = requests.post(
+        f"{site}/api/users/login", json={"email": email, "password": password}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
 def register_by_api(site: str, user: dict[str, str]) -> None:
     response = requests.post(f"{site}/api/users/register", json=user, timeout=10)
     assert response.status_code == 201, response.text
