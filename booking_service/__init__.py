@@ -7,12 +7,15 @@ from flask import Flask
 
 from booking_service.cache import PropertyCache, cluster_client_factory
 from booking_service.db import SqlUnitOfWork, build_engine
+from booking_service.metrics import init_booking_metrics
 from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
 from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
+from common.metrics import init_observability
+from common.tracing import init_tracing
 from common.web import init_web
 
 
@@ -25,8 +28,10 @@ def create_app(config: BookingSettings | None = None) -> Flask:
 
     settings = config or BookingSettings()
     configure_logging(settings.service_name, settings.log_level)
+    init_tracing(settings.service_name)
     app = Flask(__name__)
     init_web(app, settings)
+    init_observability(app)
     register_database_outage(app)
     register_domain_errors(app)
     init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
@@ -37,6 +42,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
+    init_booking_metrics(app, engine)
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
     cache = PropertyCache(factory, settings.cache_ttl_seconds)
