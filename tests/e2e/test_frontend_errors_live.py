@@ -130,6 +130,24 @@ def test_watcher_sees_toast_within_two_seconds_when_another_user_books(open_page
     shot(watcher, "10-live-notification")
 
 
+def test_my_own_booking_is_not_toasted_back_to_me(open_page, site) -> None:
+    """Both watch the property; the other watcher's toast shows the event was delivered to the room."""
+    me, other = open_page(), open_page()
+    for page, prefix in ((me, "self"), (other, "other")):
+        signed_in(page, site, prefix)
+        open_property(page, "Modern City Apartment")
+        page.get_by_role("button", name="Watch Modern City Apartment", exact=True).click()
+        expect(page.locator("#live-status")).to_have_attribute("data-rooms", "1")
+    start, end = free_dates(2)
+    open_booking(me, "Modern City Apartment", start, end)
+    submit_booking(me)
+    expect(me.locator("#booking-confirmation")).to_be_visible()
+    news = f"{start} → {end}"
+    expect(other.locator(".toast").filter(has_text="was just booked").filter(has_text=news)).to_be_visible()
+    expect(me.locator(".toast").filter(has_text="was just booked")).to_have_count(0)
+    expect(me.locator("#inbox-link")).to_have_text("Notifications (0)")
+
+
 def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> None:
     watcher = open_page()
     watcher_user = signed_in(watcher, site, "watcher")

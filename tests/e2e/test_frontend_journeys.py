@@ -73,6 +73,7 @@ def test_guest_journey_search_detail_calendar_login_book_history_cancel(open_pag
 
     page.get_by_role("button", name="Log in to book").click()
     expect(page.locator("#login-alert")).to_have_text("Log in to book this stay.")
+    assert_accessible(page, "login")
     page.get_by_label("Email").fill(user["email"])
     page.get_by_label("Password").fill(user["password"])
     page.get_by_label("Password").press("Enter")

@@ -59,8 +59,9 @@ def ensure_chromium() -> None:
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the whole run; each test gets fresh contexts (`open_page`)."""
     ensure_chromium()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
