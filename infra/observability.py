@@ -19,6 +19,7 @@ import yaml
 
 from infra.ports import Ports
 from infra.servers import Server
+from infra.services import StackSecrets
 
 RULES_DIR = Path(__file__).parent / "prometheus" / "rules"
 EXPORTERS = ("postgres_exporter", "mysqld_exporter", "redis_exporter", "nginx_exporter")
@@ -85,21 +86,21 @@ def _private_file(path: Path, text: str) -> Path:
 
 
 def observability_servers(
-    root: Path, ports: Ports, passwords: dict[str, str], scrape_interval: str = "15s"
+    root: Path, ports: Ports, secrets: StackSecrets, scrape_interval: str = "15s"
 ) -> list[Server]:
     """Prometheus, the Pushgateway and the exporters of the stack at `root` (data under root/data)."""
     obs, data = ports.observability, root / "data" / "observability"
     data.mkdir(parents=True, exist_ok=True)
     config = data / "prometheus.yml"
     config.write_text(yaml.safe_dump(scrape_config(ports, scrape_interval), sort_keys=False))
-    pg = passwords["postgres"]
+    pg = secrets.postgres_password
     dsns = ",".join(
         f"postgresql://postgres:{pg}@127.0.0.1:{port}/postgres?sslmode=disable"
         for port in (ports.postgres_primary, ports.postgres_replica, ports.warehouse)
     )
     my_cnf = _private_file(
         data / "mysqld_exporter.cnf",
-        f"[client]\nuser=app\npassword={passwords['mariadb']}\nhost=127.0.0.1\nport={ports.mariadb}\n",
+        f"[client]\nuser=app\npassword={secrets.mariadb_password}\nhost=127.0.0.1\nport={ports.mariadb}\n",
     )
 
     # Ready once listening (the landing page): a first scrape of three databases may take seconds.
@@ -166,7 +167,7 @@ def observability_servers(
                 f"-web.listen-address={_local(obs['redis_exporter'])}",
             ],
             obs["redis_exporter"],
-            REDIS_PASSWORD=passwords["redis"],
+            REDIS_PASSWORD=secrets.redis_password,
         ),
         server(
             "nginx_exporter",

@@ -265,10 +265,7 @@ class Stack:
         self._start_etl_scheduler()
 
     def _start_observability(self) -> None:
-        passwords = {"postgres": self.postgres_password, "mariadb": self.mariadb_password}
-        servers = observability_servers(
-            self.root, self.ports, {**passwords, "redis": self.redis_password}, self.scrape_interval
-        )
+        servers = observability_servers(self.root, self.ports, self.credentials, self.scrape_interval)
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
             list(pool.map(self._launch, servers))
 
