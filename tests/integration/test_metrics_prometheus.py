@@ -6,6 +6,7 @@ Tracing is on in this stack too (towards a fake collector: tests/support/otlp_co
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import requests
 
 from booking_service.realtime.client import NotificationClient
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from tests.support.data import booking_engine, insert_property
 from tests.support.etl import run_cli
 
 pytestmark = pytest.mark.slow
@@ -212,3 +214,27 @@ def test_private_endpoints_are_not_reachable_through_public_nginx(
     response = requests.get(f"{base}{path}", timeout=5)
     assert response.status_code == 404, (path, response.status_code)
     assert "# HELP" not in response.text and '"checks"' not in response.text
+
+
+def test_bookings_are_counted_confirmed_and_conflicted(observed_stack: Any) -> None:
+    stack = observed_stack
+    engine = booking_engine(stack)
+    property_id = insert_property(engine, "Countville", 90, "counted")
+    engine.dispose()
+    confirmed, conflicted = (
+        'sum(booking_requests_total{outcome="confirmed"})',
+        'sum(booking_requests_total{outcome="conflicted"})',
+    )
+    before = value(stack, confirmed), value(stack, conflicted)
+    start = dt.date.today() + dt.timedelta(days=60)
+    dates = {"startDate": start.isoformat(), "endDate": (start + dt.timedelta(days=2)).isoformat()}
+    for guest, status in ((880001, 201), (880002, 409)):
+        made = requests.post(
+            f"{stack.nginx_url}/api/bookings/book",
+            json={"userId": guest, "propertyId": property_id, **dates},
+            headers={"Authorization": f"Bearer {stack.token(guest)}"},
+            timeout=10,
+        )
+        assert made.status_code == status, made.text
+    assert grows_by(stack, confirmed, before[0], 1) == 1
+    assert grows_by(stack, conflicted, before[1], 1) == 1
