@@ -9,13 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from common import metric_buffer
 from common.metrics import LATENCY_BUCKETS
 from gateway.breaker import BreakerBoard, BreakerState
 from gateway.metrics import UNKNOWN_ROUTE, route_template
+from gateway.ratelimit import Limit, SharedRateLimiter
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
@@ -113,3 +122,16 @@ def test_buffered_updates_equal_direct_ones_once_flushed() -> None:
 
     assert values(buffered) == values(direct)
     assert values(counted) == [6.0] and values(gauge) == [2.0]
+
+
+def test_rate_limit_refusals_are_counted_by_scope() -> None:
+    limiter = SharedRateLimiter(lambda: None, clock=lambda: 1000.5)  # no Redis: counted in process
+
+    def refused() -> float:
+        return REGISTRY.get_sample_value("gateway_rate_limited_total", {"scope": "ip"}) or 0.0
+
+    before = refused()
+    limit = Limit(2, 60)
+    results = [limiter.hit("ip", "203.0.113.9", limit) for _ in range(4)]
+    assert results[:2] == [None, None] and all(r is not None for r in results[2:])
+    assert refused() - before == 2
