@@ -23,8 +23,9 @@ def connect_args_for(
     if driver.startswith("mysql") or driver.startswith("mariadb"):
         args = {
             "connect_timeout": max(1, round(connect_timeout)),
-            "read_timeout": 10,
-            "write_timeout": 10,
+            # A frozen server costs a worker the statement timeout and a second, not minutes.
+            "read_timeout": round(statement_timeout) + 1 if statement_timeout else 10,
+            "write_timeout": round(statement_timeout) + 1 if statement_timeout else 10,
             "ssl_disabled": True,
             "charset": "utf8mb4",
         }

@@ -39,6 +39,7 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
         BreakerBoard(settings.breaker_failure_threshold, settings.breaker_reset_timeout, breaker_changed),
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
+        read_deadline=settings.upstream_read_deadline,
         max_retries=settings.upstream_max_retries,
         pool_size=settings.upstream_pool_size,
         hedge_after=settings.upstream_hedge_after or None,

@@ -25,6 +25,9 @@ class GatewaySettings(BaseServiceSettings):
     trusted_proxies: str = "127.0.0.1"
     upstream_connect_timeout: float = 0.5
     upstream_read_timeout: float = 5.0
+    # GET and HEAD are answered (or refused with a 504) within this: nginx takes a gateway silent on a
+    # read for 1.5 s as frozen, so a healthy gateway must never be that slow.
+    upstream_read_deadline: float = 1.2
     upstream_max_retries: int = 2
     # An idempotent request unanswered this long is also sent to another instance (retry budget).
     upstream_hedge_after: float = 0.5

@@ -24,6 +24,7 @@ IDLE_SECONDS = 10.0
 RECV_SIZE = 65536
 MAX_HEAD_BYTES = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -255,12 +256,14 @@ class ConnectionPool:
         connect_timeout: float,
         read_timeout: float,
         max_idle: int,
+        read_deadline: float | None = None,
         https: bool = False,
     ) -> None:
         self._host, self._port = host, port
         self._host_header = f"{host}:{port}"
         self._tls = ssl.create_default_context() if https else None
         self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
+        self._read_deadline = min(read_deadline or read_timeout, read_timeout)
         self._max_idle = max_idle
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
@@ -272,6 +275,7 @@ class ConnectionPool:
         """Sends the request; the answer is awaited separately (so a slow one can be raced)."""
         connection = self._take() or self._connect()
         try:
+            connection.sock.settimeout(self._read_deadline if method in READ_METHODS else self._read_timeout)
             connection.sock.sendall(encode_request(method, path, self._host_header, headers, body))
         except OSError as exc:
             connection.close()
@@ -314,5 +318,4 @@ class ConnectionPool:
             except OSError as exc:
                 sock.close()
                 raise TransportError(UpstreamFailure.CONNECT, exc) from exc
-        sock.settimeout(self._read_timeout)
         return Connection(sock)

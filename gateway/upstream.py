@@ -13,7 +13,14 @@ from common import tracing
 from gateway.breaker import BreakerBoard, CircuitBreaker
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.metrics import UPSTREAM_RETRIES, upstream_outcome
-from gateway.transport import ConnectionPool, Pending, TransportError, UpstreamResponse, first_answered
+from gateway.transport import (
+    READ_METHODS,
+    ConnectionPool,
+    Pending,
+    TransportError,
+    UpstreamResponse,
+    first_answered,
+)
 from service_discovery import Instance, Registry, RoundRobin
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,7 @@ class UpstreamClient:
         *,
         connect_timeout: float = 0.5,
         read_timeout: float = 5.0,
+        read_deadline: float | None = None,
         max_retries: int = 2,
         pool_size: int = 32,
         retry_ratio: float = 0.1,
@@ -59,6 +67,7 @@ class UpstreamClient:
         self.registry = registry
         self.breakers = breakers
         self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
+        self._read_deadline = min(read_deadline or read_timeout, read_timeout)
         self._pool_size = pool_size
         self._pools: dict[str, ConnectionPool] = {}
         self._pools_lock = threading.Lock()
@@ -86,7 +95,9 @@ class UpstreamClient:
             except TransportError as exc:
                 failure = exc.failure
                 log.warning("%s %s (hedged): %s", outgoing.method, service, failure.value)
-                if not self._may_retry(failure, outgoing):
+                # A hedged read that timed out was already with two instances: a third try would
+                # only outlast the caller's deadline (nginx's 1.5 s for a read).
+                if failure is UpstreamFailure.TIMEOUT or not self._may_retry(failure, outgoing):
                     raise UpstreamError(failure, service) from exc
             attempts, candidates = 1, candidates[1:]
         for instance in candidates:
@@ -161,7 +172,8 @@ class UpstreamClient:
             backup = self._start(service, second, self.breakers.get(second.id), outgoing)
         except TransportError:
             return self._finish(service, first, breaker, pending)
-        winner = first_answered([pending, backup], self._read_timeout - self._hedge_after)
+        answer_within = self._read_deadline if outgoing.method in READ_METHODS else self._read_timeout
+        winner = first_answered([pending, backup], answer_within - self._hedge_after)
         if winner is None:
             pending.abandon()
             backup.abandon()
@@ -217,6 +229,7 @@ class UpstreamClient:
                         instance.port,
                         connect_timeout=self._connect_timeout,
                         read_timeout=self._read_timeout,
+                        read_deadline=self._read_deadline,
                         max_idle=self._pool_size,
                         https=instance.scheme == "https",
                     ),

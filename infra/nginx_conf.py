@@ -28,6 +28,7 @@ API_PROXY = """\
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             add_header X-Request-ID $req_id always;
+            recursive_error_pages on;  # reads reach @api_read through an error_page of their own
             error_page 413 @too_large;
             error_page 502 @bad_gateway;
             error_page 503 @unavailable;

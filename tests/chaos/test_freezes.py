@@ -7,6 +7,7 @@ The figures land in tests/output/freeze_report.txt."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import threading
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests.support.load import LoadUser
 
@@ -123,3 +125,106 @@ def test_a_frozen_gateway_costs_no_read_more_than_2s_and_fails_none(
     assert pid, "gateway-0 has no pid"
     url = chaos_stack.nginx_url + "/api/users/profile"
     assert_reads_survive_a_freeze(url, load_users[2].token, process_tree(pid), "gateway-0", CLIENTS)
+
+
+STORE_BOUND_S = 6.0  # a frozen store with no second instance: a clean JSON error within this, never a hang
+
+
+def timed_get(url: str, headers: dict[str, str]) -> tuple[float, int, str]:
+    started = time.perf_counter()
+    try:
+        response = requests.get(url, headers=headers, timeout=30)
+        return time.perf_counter() - started, response.status_code, response.text
+    except requests.RequestException as exc:
+        return time.perf_counter() - started, 0, type(exc).__name__
+
+
+def answers_while_frozen(url: str, headers: dict[str, str], pids: list[int]) -> list[tuple[float, int, str]]:
+    """Sequential reads of `url` during FROZEN_FOR_S of `pids` frozen, then one after the thaw."""
+    answers = []
+    signal_all(pids, signal.SIGSTOP)
+    try:
+        until = time.monotonic() + FROZEN_FOR_S
+        while time.monotonic() < until:
+            answers.append(timed_get(url, headers))
+    finally:
+        signal_all(pids, signal.SIGCONT)
+    return answers
+
+
+def a_booking(stack, user: LoadUser) -> int:
+    properties = requests.get(stack.nginx_url + "/api/bookings/properties?limit=1", timeout=10).json()
+    start = dt.date.today() + dt.timedelta(days=300 + user.user_id % 50)
+    body = {"userId": user.user_id, "propertyId": properties[0]["propertyId"], "startDate": start.isoformat(),
+            "endDate": (start + dt.timedelta(days=1)).isoformat()}  # fmt: skip
+    headers = {"Authorization": f"Bearer {user.token}"}
+    made = requests.post(stack.nginx_url + "/api/bookings/book", json=body, headers=headers, timeout=10)
+    assert made.status_code == 201, made.text
+    return made.json()["bookingId"]
+
+
+def test_a_frozen_mariadb_answers_clean_errors_within_the_bound_and_recovers(
+    chaos_stack, load_users: list[LoadUser]
+) -> None:
+    """MariaDB frozen (one server, no failover): reads of a booking end as JSON 503/504 within
+    STORE_BOUND_S each (the driver's read timeout, then the gateway's own), never a hang, and work again
+    within seconds of the thaw."""
+    user = load_users[3]
+    url = f"{chaos_stack.nginx_url}/api/bookings/booking/{a_booking(chaos_stack, user)}"
+    headers = {"Authorization": f"Bearer {user.token}"}
+    answers = answers_while_frozen(url, headers, process_tree(chaos_stack.pid("mariadb")))
+    recovered = wait_for_status(url, headers, 200, within_s=10)
+    slowest = max(latency for latency, _, _ in answers)
+    statuses = sorted({status for _, status, _ in answers})
+    with REPORT.open("a") as report:
+        report.write(f"MariaDB frozen {FROZEN_FOR_S:.0f} s, GET a booking: {len(answers)} reads, statuses "
+                     f"{statuses}, slowest {slowest:.2f} s, 200 again {recovered:.2f} s after the thaw\n")  # fmt: skip
+    assert all(status in (503, 504) and text.startswith("{") for _, status, text in answers), answers
+    assert slowest <= STORE_BOUND_S, f"slowest answer {slowest:.2f} s"
+
+
+def wait_for_status(url: str, headers: dict[str, str], status: int, within_s: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within_s:
+        if timed_get(url, headers)[1] == status:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer {status} within {within_s} s")
+
+
+def test_a_booking_lock_held_by_a_frozen_worker_costs_a_clean_503_within_the_bound(
+    chaos_stack, load_users: list[LoadUser]
+) -> None:
+    """A worker frozen mid-booking holds the property's row lock: stood in for by a session that takes
+    the same lock (SELECT ... FOR UPDATE) and goes silent. A booking for that property waits at most the
+    statement timeout, then gets a JSON 503 — and nothing of it is written."""
+    user = load_users[0]
+    properties = requests.get(chaos_stack.nginx_url + "/api/bookings/properties?limit=1", timeout=10).json()
+    property_id = properties[0]["propertyId"]
+    engine = sa.create_engine(chaos_stack.env["BOOKING_DB_URL"])
+    start = dt.date.today() + dt.timedelta(days=500)
+    body = {"userId": user.user_id, "propertyId": property_id, "startDate": start.isoformat(),
+            "endDate": (start + dt.timedelta(days=2)).isoformat()}  # fmt: skip
+    try:
+        with engine.connect() as holder, holder.begin():
+            holder.execute(
+                sa.text("SELECT id FROM properties WHERE id = :id FOR UPDATE"), {"id": property_id}
+            )
+            started = time.perf_counter()
+            response = requests.post(chaos_stack.nginx_url + "/api/bookings/book", json=body,
+                                     headers={"Authorization": f"Bearer {user.token}"}, timeout=30)  # fmt: skip
+            waited = time.perf_counter() - started
+        with engine.connect() as reader:
+            written = reader.execute(
+                sa.text("SELECT COUNT(*) FROM bookings WHERE property_id = :p AND start_date = :s"),
+                {"p": property_id, "s": start},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    with REPORT.open("a") as report:
+        report.write(f"booking lock held by a silent session: POST /book answered {response.status_code} "
+                     f"after {waited:.2f} s, rows written {written}\n")  # fmt: skip
+    assert response.status_code == 503, response.text
+    assert response.json().get("error") or response.json().get("message")
+    assert waited <= STORE_BOUND_S, f"answered after {waited:.2f} s"
+    assert written == 0

@@ -287,15 +287,20 @@ def test_read_timeout_on_post_without_idempotency_key_is_504_and_not_retried(
 
 
 def test_idempotent_request_that_times_out_is_retried_on_the_other_instance(
-    gateway: Gateway, upstreams: dict[str, Upstream]
+    keys: tuple[Path, Path], upstreams: dict[str, Upstream]
 ) -> None:
+    """The retry path itself, so hedging (which would answer first) is off."""
+    gateway = make_gateway(keys, upstreams, upstream_hedge_after=0)
     upstreams["users-a"].mode = "hang"
-    for _ in range(2):  # round robin: one of these starts on the hanging instance
-        response = requests.post(
-            f"{gateway.url}/api/users/login", headers={"Idempotency-Key": "k"}, timeout=5
-        )
-        assert response.status_code == 201 and response.json()["instance"] == "users-b"
-    assert len(upstreams["users-a"].hits) == 1
+    try:
+        for _ in range(2):  # round robin: one of these starts on the hanging instance
+            response = requests.post(
+                f"{gateway.url}/api/users/login", headers={"Idempotency-Key": "k"}, timeout=5
+            )
+            assert response.status_code == 201 and response.json()["instance"] == "users-b"
+        assert len(upstreams["users-a"].hits) == 1
+    finally:
+        gateway.close()
 
 
 def test_client_errors_never_open_the_breaker(gateway: Gateway, upstreams: dict[str, Upstream]) -> None:
