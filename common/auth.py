@@ -128,6 +128,8 @@ def require_auth(roles: Iterable[str] | None = None) -> Callable[[F], F]:
                 raise Forbidden("Forbidden")
             return view(*args, **kwargs)
 
+        # What the route manifest (common/routes.py) is checked against: token required, these roles.
+        wrapper.required_roles = allowed or frozenset()  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -100,6 +100,22 @@ def test_each_service_answers_exactly_its_manifest_routes(tmp_path: Path) -> Non
     assert served == {(route.service, route.method, shape(route.path)) for route in ROUTES}
 
 
+def test_each_service_checks_the_token_and_roles_the_manifest_gives(tmp_path: Path) -> None:
+    """Defence in depth: the service's own `@require_auth` asks for what the gateway asks for."""
+    manifest = {(route.service, route.method, shape(route.path)): route for route in ROUTES}
+    checked = {}
+    for service, app in _service_apps(tmp_path).items():
+        for rule in app.url_map.iter_rules():
+            view = app.view_functions[rule.endpoint]
+            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+                if (service, method, shape(rule.rule)) in manifest:
+                    checked[(service, method, shape(rule.rule))] = (
+                        hasattr(view, "required_roles"),
+                        getattr(view, "required_roles", frozenset()),
+                    )
+    assert checked == {key: (route.token, route.roles) for key, route in manifest.items()}
+
+
 REPO = Path(__file__).resolve().parents[2]
 # Every nginx configuration of the repository (local stack, docker-compose, Kubernetes edge).
 NGINX_CONFIGS = [
