@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import stop_private_stack
-from tests.support.faults import FaultRow, publish, start_unthrottled_stack
+from tests.support.faults import FREEZE_LINES, FaultRow, publish, start_unthrottled_stack
 from tests.support.load import LoadUser
 from tests.support.logscan import scan_stack
 
@@ -48,6 +48,6 @@ def fault_rows() -> list[FaultRow]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if FAULT_ROWS:
+    if FAULT_ROWS or FREEZE_LINES:
         terminalreporter.section("fault injection")
         terminalreporter.write_line(publish(FAULT_ROWS))

@@ -2,7 +2,7 @@
 kernel, silent to everyone — under a loop of signed-in reads through nginx. Goal: no read costs more than
 2 s and none fails (the gateway hedges a read left unanswered for 0.5 s to the other instance and its
 health checks drop the frozen one within about a second). Real private stack; nothing is mocked.
-The figures land in tests/output/freeze_report.txt."""
+The figures land in tests/output/chaos_report.txt, under the fault table."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from tests.support.faults import FREEZE_LINES
 from tests.support.load import LoadUser
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-REPORT = Path(__file__).resolve().parents[1] / "output" / "freeze_report.txt"
 BOUND_S = 2.0
 CLIENTS = 4
 FROZEN_FOR_S = 4.0
@@ -86,10 +86,9 @@ def assert_reads_survive_a_freeze(url: str, token: str, pids: list[int], what: s
         reader.join(timeout=15)
     slowest = max(latency for latency, _ in results)
     failed = sum(1 for _, status in results if status != 200)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    with REPORT.open("a") as report:
-        report.write(f"{what} frozen {FROZEN_FOR_S:.0f} s, GET {urlsplit(url).path}{'?' + urlsplit(url).query if '{' in url else ''}: {len(results)} reads, "
-                     f"{failed} failed, slowest {slowest:.2f} s\n")  # fmt: skip
+    target = urlsplit(url).path + ("?" + urlsplit(url).query if "{" in url else "")
+    FREEZE_LINES.append(f"{what} frozen {FROZEN_FOR_S:.0f} s, GET {target}: {len(results)} reads, "
+                     f"{failed} failed, slowest {slowest:.2f} s")  # fmt: skip
     assert failed == 0, f"{failed} of {len(results)} reads failed"
     assert slowest <= BOUND_S, f"slowest read {slowest:.2f} s"
 
@@ -179,9 +178,8 @@ def test_a_frozen_mariadb_answers_clean_errors_within_the_bound_and_recovers(
     recovered = wait_for_status(url, headers, 200, within_s=10)
     slowest = max(latency for latency, _, _ in answers)
     statuses = sorted({status for _, status, _ in answers})
-    with REPORT.open("a") as report:
-        report.write(f"MariaDB frozen {FROZEN_FOR_S:.0f} s, GET a booking: {len(answers)} reads, statuses "
-                     f"{statuses}, slowest {slowest:.2f} s, 200 again {recovered:.2f} s after the thaw\n")  # fmt: skip
+    FREEZE_LINES.append(f"MariaDB frozen {FROZEN_FOR_S:.0f} s, GET a booking: {len(answers)} reads, statuses "
+                     f"{statuses}, slowest {slowest:.2f} s, 200 again {recovered:.2f} s after the thaw")  # fmt: skip
     assert all(status in (503, 504) and text.startswith("{") for _, status, text in answers), answers
     assert slowest <= STORE_BOUND_S, f"slowest answer {slowest:.2f} s"
 
@@ -224,9 +222,8 @@ def test_a_booking_lock_held_by_a_frozen_worker_costs_a_clean_503_within_the_bou
             ).scalar_one()
     finally:
         engine.dispose()
-    with REPORT.open("a") as report:
-        report.write(f"booking lock held by a silent session: POST /book answered {response.status_code} "
-                     f"after {waited:.2f} s, rows written {written}\n")  # fmt: skip
+    FREEZE_LINES.append(f"booking lock held by a silent session: POST /book answered {response.status_code} "
+                     f"after {waited:.2f} s, rows written {written}")  # fmt: skip
     assert response.status_code == 503, response.text
     assert response.json().get("error") or response.json().get("message")
     assert waited <= STORE_BOUND_S, f"answered after {waited:.2f} s"

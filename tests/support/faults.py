@@ -130,8 +130,14 @@ def render(rows: list[FaultRow]) -> str:
     return "\n".join([HEADER, "-" * len(HEADER), *(row.line() for row in rows), LEGEND])
 
 
+# Freeze scenarios (tests/chaos/test_freezes.py), one line each, printed under the fault table.
+FREEZE_LINES: list[str] = []
+
+
 def publish(rows: list[FaultRow]) -> str:
-    table = render(rows)
+    table = render(rows) if rows else ""
+    if FREEZE_LINES:
+        table += "\n\nFrozen, not dead (SIGSTOP, then SIGCONT):\n" + "\n".join(FREEZE_LINES)
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(table + "\n")
     return table
