@@ -34,7 +34,9 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     init_observability(app)
     register_database_outage(app)
     register_domain_errors(app)
-    init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url)
+    users = RedisUserDirectory(settings.redis_url)
+    # Tokens of user ids that never existed are refused here, not only at the gateway.
+    init_auth(app, settings.require_public_key(), settings.jwt_issuer, settings.redis_url, users=users)
 
     engine = build_engine(
         settings.booking_db_url,
@@ -57,7 +59,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache
     app.extensions["uow"] = uow
-    app.extensions["user_directory"] = RedisUserDirectory(settings.redis_url)
+    app.extensions["user_directory"] = users
     app.extensions["property_views"] = PropertyViews(uow, cache, near)
 
     def mariadb_check() -> None:

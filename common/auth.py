@@ -6,7 +6,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -25,6 +25,11 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, badly signed or from another issuer."""
 
 
+class UserDirectory(Protocol):
+    def exists(self, user_id: int) -> bool | None:
+        """True or False, or None when it cannot tell (the token is then judged without it)."""
+
+
 class TokenVerifier:
     """Accepts only EdDSA tokens signed by our key, from our issuer, with `exp`, `sub` and `role`.
 
@@ -41,11 +46,14 @@ class TokenVerifier:
         issuer: str,
         clock: Callable[[], float] = time.time,
         versions: TokenVersions | None = None,
+        users: UserDirectory | None = None,
     ) -> None:
         self._key = load_pem_public_key(public_key_pem.encode())
         self._issuer = issuer
         self._clock = clock
         self._versions = versions
+        self._users = users
+        self._known_users: set[int] = set()  # users are never removed (a deleted account is anonymised)
         self._verified: dict[str, tuple[Identity, float]] = {}
 
     def verify(self, token: str) -> Identity:
@@ -54,7 +62,20 @@ class TokenVerifier:
             identity.user_id, identity.token_version
         ):
             raise InvalidToken("Token has been revoked")
+        if self._users is not None and identity.user_id not in self._known_users:
+            self._check_user(identity.user_id)
         return identity
+
+    def _check_user(self, user_id: int) -> None:
+        """A correctly signed token for a user id that never existed (a leaked key, a forged test
+        token) is refused where the directory can tell; each existing user is looked up once."""
+        found = self._users.exists(user_id)  # type: ignore[union-attr]
+        if found is False:
+            raise InvalidToken("Unknown user")
+        if found:
+            if len(self._known_users) >= self.CACHE_SIZE * 10:
+                self._known_users.clear()
+            self._known_users.add(user_id)
 
     def _verified_identity(self, token: str) -> Identity:
         known = self._verified.get(token)
@@ -139,8 +160,15 @@ def current_identity() -> Identity:
     return g.identity
 
 
-def init_auth(app: Any, public_key_pem: str, issuer: str, redis_url: str | None = None) -> None:
-    """`redis_url`: where token versions live (logout and role changes revoke); None: no revocation."""
+def init_auth(
+    app: Any,
+    public_key_pem: str,
+    issuer: str,
+    redis_url: str | None = None,
+    users: UserDirectory | None = None,
+) -> None:
+    """`redis_url`: where token versions live (logout and role changes revoke); None: no revocation.
+    `users`: where the verifier checks that a token's user exists (None: it does not check)."""
     versions = TokenVersions(redis_url) if redis_url else None
     app.extensions["token_versions"] = versions
-    app.extensions["token_verifier"] = TokenVerifier(public_key_pem, issuer, versions=versions)
+    app.extensions["token_verifier"] = TokenVerifier(public_key_pem, issuer, versions=versions, users=users)

@@ -150,6 +150,15 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.services[name][instance]}"
 
     def token(self, user_id: int, role: str = "user", **claims: object) -> str:
+        """A signed token for `user_id`, listed in the stack's user directory first as user_service
+        lists a user it registers (booking_service refuses tokens of users the directory does not know).
+        """
+        import redis
+
+        with contextlib.suppress(redis.RedisError, OSError, KeyError):
+            client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
+            with client:
+                client.sadd("hrp:user-ids", user_id)  # user_service/directory.py USER_IDS
         return sign_token(self.private_key.read_bytes(), user_id, role, **claims)
 
     def pid(self, name: str, instance: int | None = None) -> int | None:

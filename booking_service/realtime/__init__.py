@@ -29,6 +29,7 @@ from booking_service.realtime.properties import PropertyDirectory, live_property
 from booking_service.realtime.settings import RealtimeSettings
 from booking_service.realtime.transport import install_paced_websockets
 from booking_service.subscriptions import SubscriptionStore, connect_redis
+from booking_service.users import RedisUserDirectory
 from common.auth import TokenVerifier
 from common.health import health_blueprint
 from common.logs import configure_logging
@@ -66,7 +67,12 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
     guard.install()
     directory = PropertyDirectory(live_property_lookup(read_only_engine(settings.booking_db_url)))
     versions = TokenVersions(settings.redis_url)  # logout and role changes end connections
-    verifier = TokenVerifier(settings.require_public_key(), settings.jwt_issuer, versions=versions)
+    verifier = TokenVerifier(
+        settings.require_public_key(),
+        settings.jwt_issuer,
+        versions=versions,
+        users=RedisUserDirectory(settings.redis_url),  # a token of a user that never existed is refused
+    )
     events = RealtimeEvents(socketio, store, verifier, directory, guard)
     events.register()
     app.extensions["realtime_events"] = events

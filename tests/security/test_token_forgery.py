@@ -123,3 +123,23 @@ def test_malformed_authorization_headers_get_401(sec_stack, scheme):
         sec_stack.nginx_url + "/api/users/allusers", headers={"Authorization": value}, timeout=10
     )
     assert response.status_code == 401
+
+
+def test_a_correctly_signed_token_of_a_user_that_never_existed_is_refused(sec_stack) -> None:
+    """Issue #15 item 7: a token signed with the real key (a leaked key, a mistake in a tool) for a user
+    id nobody registered is refused by booking_service's own check — through nginx, on the service's
+    port and on Socket.IO — once user_service's directory of ids is complete; a real user's token works."""
+    from infra.keys import sign_token
+    from tests.support.socket_abuse import try_connect_websocket
+
+    ghost = sign_token(sec_stack.private_key.read_bytes(), 987_654_321, "user")  # not via stack.token
+    ghost_auth = {"Authorization": f"Bearer {ghost}"}
+    admin_auth = {"Authorization": f"Bearer {sec_stack.token(ADMIN_ID, 'admin')}"}
+    for base in (sec_stack.nginx_url, sec_stack.url("booking_service", 0)):
+        assert requests.get(base + "/api/bookings/mine", headers=admin_auth, timeout=10).status_code == 200
+        refused = requests.get(base + "/api/bookings/mine", headers=ghost_auth, timeout=10)
+        assert refused.status_code == 401 and refused.json() == {"error": "Invalid or expired token"}, base
+    assert try_connect_websocket(sec_stack.url("booking_realtime", 0), ghost) is None
+    real = try_connect_websocket(sec_stack.url("booking_realtime", 0), sec_stack.token(ADMIN_ID, "admin"))
+    assert real is not None
+    real.close()
