@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 READY, CLK_TCK = "READY", os.sysconf("SC_CLK_TCK")
+FIRST_USER = 3_000_000  # made-up users, listed in the stack's user directory before they connect
 
 
 # ---- client worker process (gevent) ------------------------------------------------------------------
@@ -142,6 +143,7 @@ def start_workers(args: argparse.Namespace, stack: Any, property_id: int) -> lis
             stack.url("booking_realtime", i) for i in range(len(stack.ports.services["booking_realtime"]))
         ]
     share, workers = -(-args.clients // args.procs), []
+    stack.list_users(*range(FIRST_USER, FIRST_USER + args.clients))
     for index in range(args.procs):
         count = min(share, args.clients - index * share)
         argv = [
@@ -159,7 +161,7 @@ def start_workers(args: argparse.Namespace, stack: Any, property_id: int) -> lis
             "--timeout",
             str(args.timeout),
             "--first-user",
-            str(3_000_000 + index * share),
+            str(FIRST_USER + index * share),
             "--private-key",
             str(stack.keys["private"]),
         ]

@@ -150,16 +150,19 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.services[name][instance]}"
 
     def token(self, user_id: int, role: str = "user", **claims: object) -> str:
-        """A signed token for `user_id`, listed in the stack's user directory first as user_service
-        lists a user it registers (booking_service refuses tokens of users the directory does not know).
-        """
+        """A signed token for `user_id`, listed in the stack's user directory first."""
+        self.list_users(user_id)
+        return sign_token(self.private_key.read_bytes(), user_id, role, **claims)
+
+    def list_users(self, *user_ids: int) -> None:
+        """Adds ids to the user directory as user_service does when it registers a user: booking_service
+        refuses tokens of users the directory does not know, so made-up test users are listed first."""
         import redis
 
         with contextlib.suppress(redis.RedisError, OSError, KeyError):
-            client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
+            client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=2, socket_connect_timeout=1)
             with client:
-                client.sadd("hrp:user-ids", user_id)  # user_service/directory.py USER_IDS
-        return sign_token(self.private_key.read_bytes(), user_id, role, **claims)
+                client.sadd("hrp:user-ids", *user_ids)  # user_service/directory.py USER_IDS
 
     def pid(self, name: str, instance: int | None = None) -> int | None:
         return read_pid(self.pids, name if instance is None else f"{name}-{instance}")
