@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.workload import wrk
+from bench.workload import cpu, wrk
 from infra.ports import free_block, port_in_use
 from infra.procs import wait_for
 from infra.stack import Stack
@@ -88,6 +88,14 @@ def switch(stack: Stack, env: dict[str, str]) -> None:
             stack.start(name, instance)
 
 
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU ms per request of the components on the path, and of the whole stack ("stack")."""
+    spent = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after if name != "_machine"}
+    found = {name: spent.get(name, 0.0) for name in ("gateway", "booking_service", "nginx", "MariaDB")}
+    found["stack"] = sum(spent.values())
+    return {name: round(1000 * seconds / requests, 3) if requests else 0.0 for name, seconds in found.items()}
+
+
 def run(seconds: float, rounds: int, binary: str) -> dict:
     receiver = Receiver()
     root = Path(tempfile.mkdtemp(prefix="hrp-bench-obs-"))
@@ -103,18 +111,22 @@ def run(seconds: float, rounds: int, binary: str) -> dict:
             for name, env in configurations(receiver).items():
                 switch(stack, env)
                 wrk.measure(binary, url, 1, headers=headers)  # warm the pools and the workers
-                exports_before = receiver.exports
+                exports_before, cpu_before = receiver.exports, cpu.snapshot(stack)
                 row = wrk.measure(binary, url, seconds, headers=headers)
                 row["exports"] = receiver.exports - exports_before
+                row["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu.snapshot(stack), row["requests"])
                 found[name].append(row)
                 print(f"[obs] {name:3}  {row['rps']:8.0f} req/s  p99 {row.get('p99_ms', 0):6.2f} ms  "
-                      f"exports {row['exports']}", flush=True)  # fmt: skip
+                      f"CPU ms/request {row['cpu_ms_per_request']}  exports {row['exports']}", flush=True)  # fmt: skip
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
         receiver.server.shutdown()
     off = statistics.median(r["rps"] for r in found["off"])
     on = statistics.median(r["rps"] for r in found["on"])
+    cpu_off, cpu_on = (
+        statistics.median(r["cpu_ms_per_request"]["stack"] for r in found[k]) for k in ("off", "on")
+    )
     errors = sum(r["socket_errors"] + r["status_errors"] for rows in found.values() for r in rows)
     return {
         "path": PATH,
@@ -122,6 +134,10 @@ def run(seconds: float, rounds: int, binary: str) -> dict:
         "off_rps": round(off, 1),
         "on_rps": round(on, 1),
         "overhead_pct": round(100 * (1 - on / off), 2) if off else None,
+        # steadier than throughput on a shared machine: the stack's own CPU per request
+        "stack_cpu_ms_per_request_off": cpu_off,
+        "stack_cpu_ms_per_request_on": cpu_on,
+        "cpu_overhead_pct": round(100 * (cpu_on / cpu_off - 1), 2) if cpu_off else None,
         "target_overhead_pct": TARGET_OVERHEAD_PCT,
         "exports_while_on": sum(r["exports"] for r in found["on"]),
         "exports_while_off": sum(r["exports"] for r in found["off"]),
@@ -143,6 +159,8 @@ def main() -> int:
     result = run(args.seconds, args.rounds, binary)
     print(f"| configuration | req/s |\n|---|---:|\n| metrics and tracing off | {result['off_rps']:.0f} |\n"
           f"| metrics on, traces exported at {SAMPLING_RATIO} | {result['on_rps']:.0f} |")  # fmt: skip
+    print(f"stack CPU per request: {result['stack_cpu_ms_per_request_off']} ms off, "
+          f"{result['stack_cpu_ms_per_request_on']} ms on ({result['cpu_overhead_pct']} %)")  # fmt: skip
     print(f"overhead {result['overhead_pct']} % (target < {TARGET_OVERHEAD_PCT} %), "
           f"{result['exports_while_on']} exports while on, {result['exports_while_off']} while off")  # fmt: skip
     if args.json:

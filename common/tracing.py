@@ -26,6 +26,7 @@ enabled = False
 UNTRACED_PATHS = frozenset({"/metrics", "/health", "/ready"})  # scrapes and probes: noise, not traffic
 _set_up_in: int | None = None
 _tracer: Any = None
+_otel: Any = None  # the API modules, bound once by init_tracing (not imported per call on the hot path)
 
 
 def configured(env: Mapping[str, str] = os.environ) -> bool:
@@ -54,10 +55,61 @@ def init_tracing(service_name: str) -> bool:
     provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER(_ARG)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    _instrument_libraries(provider)
+    _bind_api()
+    _instrument_libraries(_ChildrenOfSampledProvider(provider))
     _tracer = provider.get_tracer("home-rental-platform")
     _set_up_in, enabled = os.getpid(), True
     return True
+
+
+def _bind_api() -> None:
+    global _otel
+    from types import SimpleNamespace
+
+    from opentelemetry import context, propagate, trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    _otel = SimpleNamespace(
+        context=context, propagate=propagate, trace=trace, SpanKind=SpanKind, error=Status(StatusCode.ERROR)
+    )
+
+
+def _in_unsampled_trace() -> bool:
+    current = _otel.trace.get_current_span()
+    return bool(current.get_span_context().is_valid and not current.is_recording())
+
+
+class _ChildrenOfSampledProvider:
+    """Hands the library instrumentations tracers whose spans exist only inside a sampled trace: in the
+    other nine traces of ten a SQL statement or Redis call costs no span at all (the SDK would build and
+    drop one, ~10 us each), and a call outside any request is not traced either."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+        return _ChildrenOfSampledTracer(self._provider.get_tracer(*args, **kwargs))
+
+
+class _ChildrenOfSampledTracer:
+    def __init__(self, tracer: Any) -> None:
+        self._tracer = tracer
+
+    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> Any:
+        parent = _otel.trace.get_current_span(context)
+        if not parent.is_recording():
+            return _otel.trace.INVALID_SPAN
+        return self._tracer.start_span(name, context, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def start_as_current_span(
+        self, name: str, context: Any = None, *args: Any, **kwargs: Any
+    ) -> Iterator[Any]:
+        if not _otel.trace.get_current_span(context).is_recording():
+            yield _otel.trace.INVALID_SPAN
+            return
+        with self._tracer.start_as_current_span(name, context, *args, **kwargs) as current:
+            yield current
 
 
 def _instrument_libraries(provider: Any) -> None:
@@ -87,16 +139,16 @@ def init_request_spans(app: Flask, route_of: Callable[[], str]) -> None:
     if not enabled:
         return
     from flask import Response, g, request
-    from opentelemetry import context, propagate
-    from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+
+    api = _otel
 
     @app.before_request
     def _start_span() -> None:
         if request.path in UNTRACED_PATHS:
             return
-        parent = propagate.extract(request.headers)
-        span = _tracer.start_span(request.method, context=parent, kind=SpanKind.SERVER)
-        g.otel_span, g.otel_token = span, context.attach(set_span_in_context(span, parent))
+        parent = api.propagate.extract(request.headers)
+        span = _tracer.start_span(request.method, context=parent, kind=api.SpanKind.SERVER)
+        g.otel_span, g.otel_token = span, api.context.attach(api.trace.set_span_in_context(span, parent))
 
     @app.after_request
     def _describe_span(response: Response) -> Response:
@@ -114,7 +166,7 @@ def init_request_spans(app: Flask, route_of: Callable[[], str]) -> None:
                 }
             )
             if response.status_code >= 500:
-                span.set_status(Status(StatusCode.ERROR))
+                span.set_status(api.error)
         return response
 
     @app.teardown_request
@@ -123,63 +175,57 @@ def init_request_spans(app: Flask, route_of: Callable[[], str]) -> None:
         if span is not None:
             span.end()
         if token is not None:
-            context.detach(token)
+            api.context.detach(token)
 
 
 @contextlib.contextmanager
 def server_span(environ: Mapping[str, Any], method: str, route: str) -> Iterator[Any]:
     """A server span for a request served outside Flask (a plain WSGI callable), continuing the
     `traceparent` it carries; current while the block runs. Only call when `enabled`."""
-    from opentelemetry import propagate
-    from opentelemetry.trace import SpanKind
-
     carried = {
         name: environ[key]
         for name, key in (("traceparent", "HTTP_TRACEPARENT"), ("tracestate", "HTTP_TRACESTATE"))
         if key in environ
     }
-    attributes = {
-        "http.request.method": method,
-        "http.route": route,
-        "url.path": environ.get("PATH_INFO", ""),
-    }
+    parent = _otel.propagate.extract(carried)
     with _tracer.start_as_current_span(
-        f"{method} {route}", context=propagate.extract(carried), kind=SpanKind.SERVER, attributes=attributes
+        f"{method} {route}", context=parent, kind=_otel.SpanKind.SERVER
     ) as current:
+        if current.is_recording():
+            current.set_attributes(
+                {"http.request.method": method, "http.route": route, "url.path": environ.get("PATH_INFO", "")}
+            )
         yield current
 
 
 def describe_response(status: int) -> None:
     """Sets the status of the current server span."""
-    from opentelemetry import trace
-    from opentelemetry.trace import Status, StatusCode
-
-    current = trace.get_current_span()
-    current.set_attribute("http.response.status_code", status)
-    if status >= 500:
-        current.set_status(Status(StatusCode.ERROR))
+    current = _otel.trace.get_current_span()
+    if current.is_recording():
+        current.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            current.set_status(_otel.error)
 
 
 def with_trace_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     """`headers` plus the current span's `traceparent` (replacing any the client sent) when tracing."""
     if not enabled:
         return headers
-    from opentelemetry import propagate
-
     carrier = {k: v for k, v in headers.items() if k.lower() not in ("traceparent", "tracestate")}
-    propagate.inject(carrier)
+    _otel.propagate.inject(carrier)
     return carrier
 
 
 @contextlib.contextmanager
 def span(name: str, kind: str = "INTERNAL", **attributes: Any) -> Iterator[Any]:
-    """A child span of the current one while tracing; nothing at all otherwise."""
-    if not enabled:
+    """A child of the current span (a root span outside any); nothing inside an unsampled trace, whose
+    children would be built and dropped (its context still travels: the parent's stays current)."""
+    if not enabled or _in_unsampled_trace():
         yield None
         return
-    from opentelemetry.trace import SpanKind
-
-    with _tracer.start_as_current_span(name, kind=SpanKind[kind], attributes=attributes or None) as current:
+    with _tracer.start_as_current_span(
+        name, kind=_otel.SpanKind[kind], attributes=attributes or None
+    ) as current:
         yield current
 
 
@@ -187,9 +233,7 @@ def current_ids() -> tuple[str, str] | None:
     """(trace id, span id) of the current span as ECS writes them, or None."""
     if not enabled:
         return None
-    from opentelemetry import trace
-
-    context = trace.get_current_span().get_span_context()
+    context = _otel.trace.get_current_span().get_span_context()
     if not context.is_valid:
         return None
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
@@ -199,10 +243,8 @@ def carrier() -> dict[str, str]:
     """The current context as W3C headers (to ride along a message), empty when not tracing."""
     if not enabled:
         return {}
-    from opentelemetry import propagate
-
     found: dict[str, str] = {}
-    propagate.inject(found)
+    _otel.propagate.inject(found)
     return found
 
 
@@ -214,11 +256,8 @@ def continued(
     if not enabled:
         yield None
         return
-    from opentelemetry import propagate
-    from opentelemetry.trace import SpanKind
-
-    parent = propagate.extract(dict(headers))
+    parent = _otel.propagate.extract(dict(headers))
     with _tracer.start_as_current_span(
-        name, context=parent, kind=SpanKind[kind], attributes=attributes or None
+        name, context=parent, kind=_otel.SpanKind[kind], attributes=attributes or None
     ) as current:
         yield current

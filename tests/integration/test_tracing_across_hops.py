@@ -211,3 +211,24 @@ def test_an_etl_run_exports_a_span_per_batch(observed_stack: Any, otlp_collector
     assert batches, sorted({(s.service, s.name) for s in otlp_collector.spans if s.service != "gateway"})[:20]
     assert {"users", "bookings"} & {str(s.attributes.get("etl.source")) for s in batches}
     assert all(int(s.attributes["etl.rows"]) > 0 for s in batches)
+
+
+def test_an_unsampled_trace_exports_nothing_but_its_id_still_reaches_the_logs(
+    observed_stack: Any, otlp_collector: FakeCollector
+) -> None:
+    """The caller decided not to sample (flags 00): no process exports a span of it (SQL and Redis calls
+    included: no span is even built), yet gateway and booking_service log lines carry its trace id."""
+    stack = observed_stack
+    trace_id = secrets.token_hex(16)
+    header = f"00-{trace_id}-{secrets.token_hex(8)}-00"
+    auth = {
+        "Authorization": f"Bearer {stack.token(929292)}",
+        "Cache-Control": "no-cache",
+        "traceparent": header,
+    }
+    assert requests.get(f"{stack.nginx_url}/api/bookings/properties", headers=auth, timeout=10).ok
+    paths = [p for name in ("gateway", "booking_service") for p in stack.logs.glob(f"{name}-*.log")]
+    found = log_lines([stack.root / "nginx" / "logs" / "access.log", *paths], trace_id)
+    assert {"nginx", "gateway", "booking_service"} <= found.keys(), sorted(found)
+    time.sleep(1.0)  # the exporters' schedule is 0.2 s here
+    assert otlp_collector.of_trace(trace_id) == []
