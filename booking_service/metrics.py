@@ -32,9 +32,11 @@ redis_hit, redis_miss, redis_bypass = (
 pool_delta = adder(POOL_IN_USE)
 
 
-def init_booking_metrics(app: Flask, engine: Engine) -> None:
-    event.listen(engine, "checkout", lambda *_args: pool_delta(1))
-    event.listen(engine, "checkin", lambda *_args: pool_delta(-1))
+def init_booking_metrics(app: Flask, *engines: Engine) -> None:
+    """Pool gauge over every engine the app uses (pass each), booking outcomes from the booking route."""
+    for engine in engines:
+        event.listen(engine, "checkout", lambda *_args: pool_delta(1))
+        event.listen(engine, "checkin", lambda *_args: pool_delta(-1))
 
     @app.after_request
     def _count_booking(response: Response) -> Response:
