@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from booking_service.cache import PropertyCache, cluster_client_factory
-from booking_service.db import SqlUnitOfWork, build_engine
+from booking_service.db import SqlUnitOfWork, build_engine, build_read_engine
 from booking_service.metrics import init_booking_metrics
 from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
@@ -44,6 +44,12 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
+    read_engine = build_read_engine(
+        settings.booking_db_url,
+        connect_timeout=settings.db_connect_timeout,
+        pool_size=settings.db_pool_size,
+        statement_timeout=settings.db_statement_timeout,
+    )
     init_booking_metrics(app, engine)
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
@@ -54,7 +60,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         cache.invalidate()
         near.publish_invalidation()
 
-    uow = SqlUnitOfWork(engine, Notifier(settings.redis_url), properties_changed)
+    uow = SqlUnitOfWork(engine, Notifier(settings.redis_url), properties_changed, read_engine)
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache

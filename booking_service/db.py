@@ -4,6 +4,7 @@ with after-commit hooks (notifications, cache invalidation) that run only once i
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +37,52 @@ def build_engine(
     return engine
 
 
+IDLE_PING_SECONDS = 5.0
+
+
+def build_read_engine(
+    url: str, *, connect_timeout: float, pool_size: int, statement_timeout: float | None = None
+) -> Engine:
+    """For single-statement reads: autocommit, so a connection goes back to the pool without a ROLLBACK
+    round trip, and a ping only for a connection idle longer than IDLE_PING_SECONDS (a server restart
+    while busy is caught by `SqlUnitOfWork.read`'s one retry instead). One round trip per read, not three.
+    """
+    engine = make_engine(
+        url,
+        connect_timeout=connect_timeout,
+        pool_size=pool_size,
+        statement_timeout=statement_timeout,
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
+    )
+    # SQLAlchemy still ends each connection's use with a DBAPI rollback, which PyMySQL always sends,
+    # autocommit or not; in autocommit there is nothing to undo.
+    engine.dialect.do_rollback = _nothing_to_roll_back  # type: ignore[method-assign]
+    event.listen(engine, "connect", _use_utc)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _nothing_to_roll_back(_dbapi_connection: Any) -> None:
+    return None
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping(reconnect=False)
+    except Exception as exc:  # the pool replaces the connection and checks out another
+        raise sa_exc.DisconnectionError(str(exc)) from exc
+
+
 def _use_utc(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET time_zone = '+00:00'")
@@ -61,9 +108,14 @@ class SqlTransaction:
 
 class SqlUnitOfWork:
     def __init__(
-        self, engine: Engine, notifier: Notifications, on_properties_changed: Callable[[], None]
+        self,
+        engine: Engine,
+        notifier: Notifications,
+        on_properties_changed: Callable[[], None],
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        self.read_engine = read_engine or engine
         self.notifier = notifier
         self._on_properties_changed = on_properties_changed
 
@@ -84,7 +136,13 @@ class SqlUnitOfWork:
         return result
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
-        with self.engine.connect() as conn:
+        try:
+            with self.read_engine.connect() as conn:
+                return work(SqlTransaction(conn))
+        except sa_exc.DBAPIError as error:
+            if not error.connection_invalidated:  # only a dead pooled connection is worth a second try
+                raise
+        with self.read_engine.connect() as conn:
             return work(SqlTransaction(conn))
 
     def properties_changed(self) -> None:
