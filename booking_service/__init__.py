@@ -50,7 +50,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         pool_size=settings.db_pool_size,
         statement_timeout=settings.db_statement_timeout,
     )
-    init_booking_metrics(app, engine)
+    init_booking_metrics(app, engine, read_engine)
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
     cache = PropertyCache(factory, settings.cache_ttl_seconds)
