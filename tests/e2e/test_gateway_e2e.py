@@ -84,7 +84,9 @@ def test_booking_paths_through_nginx(stack: Any, user: dict[str, Any]) -> None:
     booking_id = booked.json()["bookingId"]
     details = api(stack, "GET", f"/api/bookings/booking/{booking_id}", user["token"])
     assert details.status_code == 200
-    assert details.json() == {"bookingId": booking_id, "userId": user_id, "propertyId": 1, **dates}
+    # The seed's fields, unchanged; `guests` and `status` were added (issue #20).
+    assert details.json() == {"bookingId": booking_id, "userId": user_id, "propertyId": 1, **dates,
+                              "guests": 1, "status": "confirmed"}  # fmt: skip
     missing = api(
         stack, "POST", "/api/bookings/book", user["token"], json={"userId": user_id, "propertyId": 5, **dates}
     )
