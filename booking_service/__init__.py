@@ -23,7 +23,9 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     """Builds the app; connections are opened lazily on first use, never here."""
     from booking_service.api import api, register_domain_errors
     from booking_service.notifications import Notifier
+    from booking_service.properties.storage import LocalPhotoStore
     from booking_service.properties.views import PropertyViews
+    from booking_service.subscriptions import SubscriptionStore, connect_redis
     from booking_service.users import RedisUserDirectory
 
     settings = config or BookingSettings()
@@ -66,7 +68,11 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["cache"] = cache
     app.extensions["uow"] = uow
     app.extensions["user_directory"] = users
-    app.extensions["property_views"] = PropertyViews(uow, cache, near)
+    # The realtime process's per-user watch lists, read here for GET /api/bookings/watching.
+    redis_url = settings.redis_url
+    app.extensions["subscriptions"] = SubscriptionStore(connect_redis(redis_url)) if redis_url else None
+    app.extensions["photo_store"] = photos = LocalPhotoStore(settings.photo_dir)
+    app.extensions["property_views"] = PropertyViews(uow, cache, near, photos)
 
     def mariadb_check() -> None:
         with engine.connect() as conn:

@@ -1,10 +1,13 @@
-"""`python -m booking_service migrate`: bring the MariaDB schema to head before the server starts."""
+"""`python -m booking_service migrate`: bring the MariaDB schema to head before the server starts, and give
+the seed properties their photos (once)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from booking_service.properties.seed_photos import seed_photos
+from booking_service.properties.storage import LocalPhotoStore
 from booking_service.settings import BookingSettings
 from common.migrations import upgrade_to_head
 
@@ -17,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply Alembic migrations to BOOKING_DB_URL")
     args = parser.parse_args(argv)
     if args.command == "migrate":
-        upgrade_to_head(SCRIPT_LOCATION, BookingSettings().booking_db_url)
+        settings = BookingSettings()
+        upgrade_to_head(SCRIPT_LOCATION, settings.booking_db_url)
+        seed_photos(LocalPhotoStore(settings.photo_dir))
     return 0
 
 

@@ -11,10 +11,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from booking_service import errors, inputs, serializers
 from booking_service.bookings import services as bookings
 from booking_service.ports import UnitOfWork, UserDirectory
+from booking_service.properties import photos
 from booking_service.properties import services as properties
+from booking_service.properties.storage import PhotoStore
 from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
-from common.errors import register_error_table
+from common.errors import BadRequest, register_error_table
+from common.routes import PHOTO_BODY_BYTES
 from common.web import json_body
 
 api = Blueprint("booking_api", __name__)
@@ -38,6 +41,11 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.TooManyGuests: (400, "error", "Too many guests for this property"),
     errors.TotalTooLarge: (400, "error", "The total price of this stay is too large; book fewer nights"),
     errors.IdempotencyKeyReused: (422, "error", "Idempotency-Key was already used with a different request"),
+    errors.NotAPhoto: (415, "error", "A photo must be a JPEG, PNG or WebP image"),
+    errors.PhotoTooLarge: (413, "error", "A photo can be at most 5 MiB"),
+    errors.PhotoTooManyPixels: (400, "error", "A photo can be at most 6000 x 6000 pixels"),
+    errors.TooManyPhotos: (409, "error", "A property can have at most 20 photos"),
+    errors.PhotoNotFound: (404, "error", "Photo not found"),
 }
 
 
@@ -51,6 +59,10 @@ def uow() -> UnitOfWork:
 
 def users() -> UserDirectory:
     return current_app.extensions["user_directory"]
+
+
+def photo_store() -> PhotoStore:
+    return current_app.extensions["photo_store"]
 
 
 def views() -> PropertyViews:
@@ -120,6 +132,33 @@ def unblock_dates(property_id: int, block_id: int) -> Response:
     return jsonify({"message": "Block removed"})
 
 
+@api.post("/api/bookings/properties/<int:property_id>/photos")
+@require_auth(roles=MANAGERS)
+def upload_photo(property_id: int) -> tuple[Response, int]:
+    request.max_content_length = PHOTO_BODY_BYTES  # this route only; the app's 1 MiB stays elsewhere
+    photo = photos.add(uow(), photo_store(), current_identity(), property_id, uploaded_photo())
+    return created(serializers.photo_json(photo))
+
+
+def uploaded_photo() -> bytes:
+    """The image: the `photo` part of a multipart form, or the raw body (any image Content-Type)."""
+    if request.mimetype == "multipart/form-data":
+        part = request.files.get("photo")
+        data = part.read() if part is not None else b""
+    else:
+        data = request.get_data(cache=False)
+    if not data:
+        raise BadRequest("photo is required (a multipart `photo` part or the image as the body)")
+    return data
+
+
+@api.delete("/api/bookings/properties/<int:property_id>/photos/<photo_id>")
+@require_auth(roles=MANAGERS)
+def delete_photo(property_id: int, photo_id: str) -> Response:
+    photos.remove(uow(), photo_store(), current_identity(), property_id, photo_id)
+    return jsonify({"message": "Photo removed"})
+
+
 @api.post("/api/bookings/book")
 @require_auth()
 def book() -> tuple[Response, int]:
@@ -161,3 +200,20 @@ def hosting_bookings() -> Response:
 @require_auth(roles=MANAGERS)
 def hosting_earnings() -> Response:
     return jsonify([serializers.earnings_json(m) for m in bookings.earnings(uow(), current_identity())])
+
+
+@api.get("/api/bookings/hosting/properties")
+@require_auth(roles=MANAGERS)
+def hosting_properties() -> Response:
+    everyone = request.args.get("all") == "true"
+    found = properties.hosted_by(uow(), current_identity(), everyone=everyone)
+    return jsonify([views().detail(prop) for prop in found])
+
+
+@api.get("/api/bookings/watching")
+@require_auth()
+def watching() -> Response:
+    """The properties the caller watches: the realtime process's per-user set, read from the same Redis."""
+    store = current_app.extensions["subscriptions"]
+    watched = store.properties_of(current_identity().user_id) if store is not None else set()
+    return jsonify({"propertyIds": sorted(watched)})

@@ -66,3 +66,23 @@ class IdempotencyKeyReused(DomainError):
 
 class IdempotencyKeyTaken(DomainError):
     """A concurrent request with the same key committed first (internal: the service replays it)."""
+
+
+class NotAPhoto(DomainError):
+    """The uploaded bytes are not a JPEG, PNG or WebP image (whatever the request claimed)."""
+
+
+class PhotoTooLarge(DomainError):
+    """The upload is over the photo route's byte limit."""
+
+
+class PhotoTooManyPixels(DomainError):
+    """The image is wider or taller than the photo bounds (or a decompression bomb)."""
+
+
+class TooManyPhotos(DomainError):
+    """The listing already has the most photos it may have."""
+
+
+class PhotoNotFound(DomainError):
+    """No such photo on this listing."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from booking_service.bookings.model import Booked, Booking, MonthlyEarnings
-from booking_service.properties.model import Block, Calendar, Property
+from booking_service.properties.model import Block, Calendar, Photo, Property
 
 # Property attribute -> JSON field, for the properties a host manages.
 PROPERTY_FIELDS = {
@@ -36,10 +36,18 @@ def property_json(prop: Property) -> dict[str, Any]:
     }
 
 
-def property_detail_json(prop: Property) -> dict[str, Any]:
-    """One property: the seed's fields plus what hosts manage (left out when unset, e.g. no owner)."""
+def property_detail_json(prop: Property, photos: Sequence[Photo] | None = None) -> dict[str, Any]:
+    """One property: the seed's fields plus what hosts manage (left out when unset, e.g. no owner), and
+    its photos when the caller looked them up."""
     extra = {"description": prop.description, "maxGuests": prop.max_guests, "ownerId": prop.owner_id}
-    return {**property_json(prop), **{key: value for key, value in extra.items() if value is not None}}
+    found = {**property_json(prop), **{key: value for key, value in extra.items() if value is not None}}
+    if photos is not None:
+        found["photos"] = [photo_json(photo) for photo in photos]
+    return found
+
+
+def photo_json(photo: Photo) -> dict[str, Any]:
+    return {"id": photo.id, "url": photo.url, "thumbUrl": photo.thumb_url}
 
 
 def property_update_json(changed: Mapping[str, Any]) -> dict[str, Any]:

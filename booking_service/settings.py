@@ -14,6 +14,8 @@ class BookingSettings(BaseServiceSettings):
     cache_ttl_seconds: int = 30
     db_connect_timeout: float = 1.0
     db_pool_size: int = 10
+    # Listing photos (booking_service/properties/storage.py); `make run` puts them in .run/photos.
+    photo_dir: str = ".run/photos"
 
     @property
     def cluster_nodes(self) -> list[tuple[str, int]]:

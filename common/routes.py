@@ -23,6 +23,8 @@ class Route:
     service: str
     token: bool
     roles: frozenset[str] = ANYONE
+    # A larger request body than the API's default limit (`MAX_BODY_BYTES`), for this route only.
+    max_body: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -33,8 +35,14 @@ def _public(method: str, path: str, service: str) -> Route:
     return Route(method, path, service, token=False)
 
 
-def _signed_in(method: str, path: str, service: str, roles: frozenset[str] = ANYONE) -> Route:
-    return Route(method, path, service, token=True, roles=roles)
+def _signed_in(
+    method: str, path: str, service: str, roles: frozenset[str] = ANYONE, max_body: int | None = None
+) -> Route:
+    return Route(method, path, service, token=True, roles=roles, max_body=max_body)
+
+
+# An uploaded photo is at most 5 MiB (booking_service/properties/photos.py); the rest is multipart framing.
+PHOTO_BODY_BYTES = 5 * 1024 * 1024 + 64 * 1024
 
 
 ROUTES: tuple[Route, ...] = (
@@ -60,12 +68,16 @@ ROUTES: tuple[Route, ...] = (
     _public("GET", "/api/bookings/properties/{id}/calendar", BOOKINGS),
     _signed_in("POST", "/api/bookings/properties/{id}/blocks", BOOKINGS, MANAGERS),
     _signed_in("DELETE", "/api/bookings/properties/{id}/blocks/{blockId}", BOOKINGS, MANAGERS),
+    _signed_in("POST", "/api/bookings/properties/{id}/photos", BOOKINGS, MANAGERS, max_body=PHOTO_BODY_BYTES),
+    _signed_in("DELETE", "/api/bookings/properties/{id}/photos/{photoId}", BOOKINGS, MANAGERS),
     _signed_in("POST", "/api/bookings/book", BOOKINGS),
     _signed_in("GET", "/api/bookings/booking/{id}", BOOKINGS),
     _signed_in("GET", "/api/bookings/mine", BOOKINGS),
     _signed_in("DELETE", "/api/cancel-booking/{id}", BOOKINGS),
     _signed_in("GET", "/api/bookings/hosting/bookings", BOOKINGS, MANAGERS),
     _signed_in("GET", "/api/bookings/hosting/earnings", BOOKINGS, MANAGERS),
+    _signed_in("GET", "/api/bookings/hosting/properties", BOOKINGS, MANAGERS),
+    _signed_in("GET", "/api/bookings/watching", BOOKINGS),
     _signed_in("GET", "/api/reports/occupancy", REPORTS, ADMIN),
     _signed_in("GET", "/api/reports/revenue", REPORTS, ADMIN),
 )

@@ -24,7 +24,7 @@ from common.logs import ACCESS_LOGGER, access_line
 from common.web import REQUEST_ID_HEADER, valid_request_id
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
-from gateway.routing import canonical_path, service_for
+from gateway.routing import body_limit, canonical_path, service_for
 from gateway.transport import TransportError, UpstreamResponse
 from gateway.upstream import OutgoingRequest, UpstreamClient
 
@@ -114,7 +114,10 @@ class ProxyApp:
         if service is None:
             raise NotFound("Not found")
         outgoing = OutgoingRequest(
-            method, _target(path, environ), self._outgoing_headers(exchange), self._body(environ)
+            method,
+            _target(path, environ),
+            self._outgoing_headers(exchange),
+            self._body(environ, body_limit(method, path, self._max_body)),
         )
         try:
             upstream = self._client.send(service, outgoing)
@@ -126,20 +129,21 @@ class ProxyApp:
             log.warning("upstream failure: %s: %s", service, exc)
             raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
 
-    def _body(self, environ: dict[str, Any]) -> bytes:
-        """The request body, at most `max_body_bytes` (413 beyond it)."""
+    def _body(self, environ: dict[str, Any], limit: int) -> bytes:
+        """The request body, at most `limit` bytes (413 beyond it): `max_body_bytes` unless the route
+        manifest gives the route its own. Buffered whole before it is forwarded, uploads too."""
         length = environ.get("CONTENT_LENGTH") or ""
         stream = environ["wsgi.input"]
         if length:
             if not (length.isdigit() and length.isascii()):
                 raise BadRequest("Invalid Content-Length")
-            if int(length) > self._max_body:
+            if int(length) > limit:
                 raise ApiError(HTTP_MESSAGES[413], 413)
             return stream.read(int(length)) if int(length) else b""
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return b""
-        body = stream.read(self._max_body + 1)
-        if len(body) > self._max_body:
+        body = stream.read(limit + 1)
+        if len(body) > limit:
             raise ApiError(HTTP_MESSAGES[413], 413)
         return body
 

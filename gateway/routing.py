@@ -50,8 +50,27 @@ def compile_token_rules(routes: Iterable[Route]) -> dict[str, re.Pattern[str]]:
     return {method: re.compile("|".join(patterns)) for method, patterns in protected.items()}
 
 
+def compile_body_limits(routes: Iterable[Route]) -> dict[str, tuple[tuple[re.Pattern[str], int], ...]]:
+    """Per method, the routes that take a larger body than the default, with their limit."""
+    limits: dict[str, list[tuple[re.Pattern[str], int]]] = defaultdict(list)
+    for route in routes:
+        if route.max_body is not None:
+            limits[route.method].append((re.compile(_path_pattern(route.path)), route.max_body))
+    return {method: tuple(found) for method, found in limits.items()}
+
+
 SERVICE_PREFIXES = compile_service_prefixes(ROUTES)
 TOKEN_RULES = compile_token_rules(ROUTES)
+BODY_LIMITS = compile_body_limits(ROUTES)
+
+
+def body_limit(method: str, path: str, default: int) -> int:
+    """The most bytes a request body on this route may have (the manifest's `max_body`, else `default`)."""
+    for pattern, limit in BODY_LIMITS.get(method, ()):
+        if pattern.fullmatch(path):
+            return limit
+    return default
+
 
 _REPEATED_SLASHES = re.compile(r"/{2,}")
 _DOT_SEGMENT = re.compile(r"/\.{1,2}(/|$)")

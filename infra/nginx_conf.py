@@ -57,6 +57,7 @@ def render_local(
     realtimes: Sequence[int],
     as_root: bool,
     status_port: int,
+    photo_root: Path,
 ) -> str:
     return render(
         {
@@ -73,6 +74,7 @@ def render_local(
             "SOCKET_LISTEN": f"127.0.0.1:{socket_port}",
             "STATUS_LISTEN": f"127.0.0.1:{status_port}",
             "FRONTEND_ROOT": str(frontend_root()),
+            "PHOTO_ROOT": str(photo_root),
         }
     )
 
@@ -94,6 +96,7 @@ def render_compose() -> str:
             "SOCKET_LISTEN": "5001",
             "STATUS_LISTEN": str(COMPOSE_STATUS_PORT),
             "FRONTEND_ROOT": "/usr/share/nginx/html",
+            "PHOTO_ROOT": "/srv/photos",
         }
     )
 

@@ -68,7 +68,12 @@ class Stack:
         self.mariadb_password = self._remembered("mariadb_password")
         self.postgres_password = self._remembered("postgres_password")
         self.redis_password = self._remembered("redis_password")
-        self.env = base_env(ports, self.keys_dir, env_name, self.credentials)
+        self.photo_dir = root / "photos"  # listing photos: booking_service writes, nginx serves /photos/
+        self.photo_dir.mkdir(mode=0o755, exist_ok=True)
+        self.env = {
+            **base_env(ports, self.keys_dir, env_name, self.credentials),
+            "PHOTO_DIR": str(self.photo_dir),
+        }
         self.services = available_services()
         self.servers = self._servers()
         (root / "stack.json").write_text(json.dumps({"ports": ports.named(), "env": env_name}, indent=1))
@@ -121,6 +126,7 @@ class Stack:
                 self.ports.services["booking_realtime"],
                 running_as_root(),
                 self.ports.observability["nginx_status"],
+                self.photo_dir,
             )
         )
         return srv.nginx(prefix, conf, self.ports.nginx_http)

@@ -22,6 +22,15 @@ class Property:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """One listing photo, as its site-relative URLs (full size and thumbnail)."""
+
+    id: str
+    url: str
+    thumb_url: str
+
+
+@dataclass(frozen=True)
 class Block:
     """Nights [start_date, end_date) the owner took off the calendar."""
 

@@ -80,6 +80,13 @@ class SqlPropertyRepository:
     def search(self, filters: PropertyFilters) -> Sequence[Property]:
         return [to_property(row) for row in self.conn.execute(search_query(filters))]
 
+    def of_owner(self, owner_id: int | None) -> Sequence[Property]:
+        """Live listings of one owner (every live listing for None), oldest first."""
+        query = sa.select(properties).where(LIVE)
+        if owner_id is not None:
+            query = query.where(properties.c.owner_id == owner_id)
+        return [to_property(row) for row in self.conn.execute(query.order_by(properties.c.id))]
+
     def add(self, values: Mapping[str, Any]) -> int:
         result = self.conn.execute(properties.insert().values(**values))
         return int(result.inserted_primary_key[0])

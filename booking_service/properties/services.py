@@ -21,7 +21,7 @@ def create(uow: UnitOfWork, identity: Identity, fields: PropertyFields) -> Prope
 
 def update(uow: UnitOfWork, identity: Identity, property_id: int, fields: PropertyFields) -> Property:
     def change(tx: Transaction) -> Property:
-        current = _owned(tx, identity, property_id)
+        current = owned(tx, identity, property_id)
         changed = {name: v for name, v in fields.values.items() if getattr(current, name) != v}
         if changed:
             tx.properties.update(property_id, changed)
@@ -33,13 +33,19 @@ def update(uow: UnitOfWork, identity: Identity, property_id: int, fields: Proper
 
 def retire(uow: UnitOfWork, identity: Identity, property_id: int) -> None:
     def retire_locked(tx: Transaction) -> None:
-        _owned(tx, identity, property_id)
+        owned(tx, identity, property_id)
         if tx.properties.has_stays_after(property_id, today()):
             raise errors.HasUpcomingBookings
         tx.properties.retire(property_id)
         _after_change(uow, tx, property_id, {"retired": True})
 
     uow.transaction(retire_locked)
+
+
+def hosted_by(uow: UnitOfWork, identity: Identity, *, everyone: bool = False) -> list[Property]:
+    """The caller's live listings; an admin may ask for every host's (`everyone`)."""
+    owner = None if everyone and identity.is_admin else identity.user_id
+    return list(uow.read(lambda tx: tx.properties.of_owner(owner)))
 
 
 def calendar(uow: UnitOfWork, property_id: int, window: DateWindow) -> Calendar:
@@ -57,7 +63,7 @@ def add_block(uow: UnitOfWork, identity: Identity, property_id: int, window: Dat
     """The owner takes nights off the calendar; nights already booked or blocked cannot be blocked."""
 
     def block(tx: Transaction) -> Block:
-        _owned(tx, identity, property_id)
+        owned(tx, identity, property_id)
         if tx.bookings.dates_taken(property_id, window.start, window.end):
             raise errors.DatesTaken
         block_id = tx.properties.add_block(property_id, window.start, window.end, identity.user_id)
@@ -68,14 +74,14 @@ def add_block(uow: UnitOfWork, identity: Identity, property_id: int, window: Dat
 
 def remove_block(uow: UnitOfWork, identity: Identity, property_id: int, block_id: int) -> None:
     def unblock(tx: Transaction) -> None:
-        _owned(tx, identity, property_id)
+        owned(tx, identity, property_id)
         if not tx.properties.remove_block(property_id, block_id):
             raise errors.BlockNotFound
 
     uow.transaction(unblock)
 
 
-def _owned(tx: Transaction, identity: Identity, property_id: int) -> Property:
+def owned(tx: Transaction, identity: Identity, property_id: int) -> Property:
     """The live property, locked; unknown or retired, or not the caller's (unless admin): refused."""
     prop = tx.properties.get(property_id, lock=True)
     if prop is None:

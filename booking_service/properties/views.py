@@ -15,15 +15,24 @@ from booking_service import errors
 from booking_service.cache import PropertyCache
 from booking_service.near_cache import NearCache
 from booking_service.ports import UnitOfWork
-from booking_service.properties.model import PropertyFilters
+from booking_service.properties.model import Property, PropertyFilters
+from booking_service.properties.photos import photos_of
+from booking_service.properties.storage import PhotoStore, thumb_url
 from booking_service.serializers import property_detail_json, property_json
 
 
 class PropertyViews:
-    def __init__(self, uow: UnitOfWork, cache: PropertyCache, near: NearCache | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        cache: PropertyCache,
+        near: NearCache | None = None,
+        store: PhotoStore | None = None,
+    ) -> None:
         self.uow = uow
         self.cache = cache
         self.near = near or NearCache(None)
+        self.store = store
 
     def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> bytes:
         # Date-window searches depend on bookings, which change far more often than properties.
@@ -53,11 +62,23 @@ class PropertyViews:
             prop = self.uow.read(lambda tx: tx.properties.get(property_id))
             if prop is None:
                 raise errors.PropertyNotFound
-            encoded = orjson.dumps(property_detail_json(prop))
+            encoded = orjson.dumps(self.detail(prop))
             self.cache.set_item(generation, property_id, encoded)
         self.near.put(epoch, near_key, encoded)
         return encoded
 
     def _list_from_db(self, filters: PropertyFilters) -> bytes:
         found = self.uow.read(lambda tx: tx.properties.search(filters))
-        return orjson.dumps([property_json(prop) for prop in found])
+        return orjson.dumps([self.card(prop) for prop in found])
+
+    def detail(self, prop: Property) -> dict:
+        """The property's JSON with `photos` when it has any (unset fields are left out, as before)."""
+        photos = photos_of(self.store, prop.id) if self.store else []
+        return property_detail_json(prop, photos or None)
+
+    def card(self, prop: Property) -> dict:
+        """A search result: the seed's fields, plus the first photo's thumbnail when there is one."""
+        found = property_json(prop)
+        if self.store and (ids := self.store.list(prop.id)):
+            found["thumbUrl"] = thumb_url(prop.id, ids[0])
+        return found

@@ -59,6 +59,10 @@ class FakeProperties:
         found.sort(key=SORT_KEYS[filters.sort])
         return found[filters.offset : filters.offset + filters.limit]
 
+    def of_owner(self, owner_id: int | None) -> Sequence[Property]:
+        live = [p for p in self.s.properties.values() if p.id not in self.s.retired]
+        return sorted((p for p in live if owner_id is None or p.owner_id == owner_id), key=lambda p: p.id)
+
     def add(self, values: Mapping[str, Any]) -> int:
         property_id = self.s.new_id()
         defaults = {"availability": True}
