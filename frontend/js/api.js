@@ -19,13 +19,16 @@ async function request(method, path, body, extraHeaders = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
   const token = currentToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A File goes as it is (its own Content-Type); anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined && !raw) headers["Content-Type"] = "application/json";
+  if (raw) headers["Content-Type"] = body.type || "application/octet-stream";
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
@@ -94,6 +97,18 @@ export const api = {
   cancelBooking: (bookingId) => request("DELETE", `/api/cancel-booking/${encodeURIComponent(bookingId)}`),
   hostingBookings: async (params) =>
     listOf(await request("GET", `/api/bookings/hosting/bookings${query(params)}`), "bookings"),
+  hostingProperties: async () =>
+    listOf(await request("GET", "/api/bookings/hosting/properties"), "properties"),
+  // The photo goes as the request body (at most 5 MiB; the server checks what it really is).
+  uploadPhoto: (id, file) =>
+    request("POST", `/api/bookings/properties/${encodeURIComponent(id)}/photos`, file),
+  deletePhoto: (id, photoId) =>
+    request(
+      "DELETE",
+      `/api/bookings/properties/${encodeURIComponent(id)}/photos/${encodeURIComponent(photoId)}`,
+    ),
+  // The properties I watch, as the notification server keeps them (not this tab's memory).
+  watching: async () => listOf(await request("GET", "/api/bookings/watching"), "propertyIds"),
   earnings: async () => listOf(await request("GET", "/api/bookings/hosting/earnings"), "earnings"),
   report: (name, params) => request("GET", `/api/reports/${name}${query(params)}`),
 };

@@ -1,5 +1,6 @@
 // Live notifications over Socket.IO (same origin, /socket.io/): watch properties, toast their events.
 import { io } from "../vendor/socket.io.esm.min.js";
+import { api } from "./api.js";
 import { showToast } from "./dom.js";
 
 const REPLY_TIMEOUT_MS = 5000;
@@ -21,13 +22,16 @@ function paced() {
   return new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-function storageKey() {
-  return `hrp.watch.${userKey}`;
+function changed() {
+  listeners.forEach((listener) => listener());
 }
 
-function persist() {
-  localStorage.setItem(storageKey(), JSON.stringify([...watched]));
-  listeners.forEach((listener) => listener());
+/** The server's list of what I watch (kept per user by the notification server), read on each connect. */
+async function loadWatched() {
+  const ids = await api.watching();
+  watched.clear();
+  ids.forEach((id) => watched.add(Number(id)));
+  changed();
 }
 
 function textOf(payload) {
@@ -157,11 +161,11 @@ export function connectLive(user) {
   disconnectLive();
   userKey = String(user.id);
   document.getElementById("inbox-link").textContent = `Notifications (${inbox().length})`;
-  JSON.parse(localStorage.getItem(storageKey()) || "[]").forEach((id) => watched.add(Number(id)));
   socket = io({ path: "/socket.io/", auth: { token: user.token } });
-  socket.on("connect", () => {
+  socket.on("connect", async () => {
     setStatus("online", "Live");
     setRooms(() => joinedRooms.clear());
+    await loadWatched().catch(() => undefined); // offline API: keep what this tab knew
     // Rooms belong to a connection: rejoin every watched property after each (re)connect.
     watched.forEach((id) => subscribe(id).catch((error) => showToast(error.message, { kind: "error" })));
   });
@@ -196,7 +200,7 @@ export async function watch(propertyId) {
   ensureConnected();
   await subscribe(propertyId);
   watched.add(Number(propertyId));
-  persist();
+  changed();
 }
 
 export async function unwatch(propertyId) {
@@ -205,7 +209,7 @@ export async function unwatch(propertyId) {
   const stopped = await request("stop-notification", "stop_notification_response", propertyId);
   watched.delete(Number(propertyId));
   setRooms(() => joinedRooms.delete(Number(propertyId)));
-  persist();
+  changed();
   if (!stopped.startsWith("Stopped") && !left.startsWith("Left")) throw new Error(stopped);
 }
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from booking_service.subscriptions import SubscriptionStore, connect_redis
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from tests.support.browser import (
     free_dates,
@@ -170,19 +171,19 @@ def test_admin_lists_users_and_broadcast_reaches_watchers(open_page, site) -> No
 
 
 def test_rejoining_many_watched_properties_stays_within_the_servers_event_budget(
-    open_page, site, stack_booking_db
+    open_page, site, stack, stack_booking_db
 ) -> None:
     """25 watched properties are 50 events on every (re)connect, past the server's burst of 40: the page paces
-    them, so every room is rejoined and no "Error" toast appears."""
+    them, so every room is rejoined and no "Error" toast appears. The watch list is the server's (the
+    realtime process's per-user set in Redis, read by GET /api/bookings/watching), written here directly."""
     page = open_page()
     signed_in(page, site, "many")
     token = page.evaluate("sessionStorage.getItem('hrp.token')")
     me = requests.get(f"{site}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     ids = [insert_property(stack_booking_db, "Paceville", 80, "pace") for _ in range(25)]
-    page.evaluate(
-        "([key, ids]) => localStorage.setItem(key, JSON.stringify(ids))",
-        [f"hrp.watch.{me.json()['id']}", ids],
-    )
+    store = SubscriptionStore(connect_redis(stack.env["REDIS_URL"]))
+    for property_id in ids:
+        store.subscribe(me.json()["id"], property_id)
     page.reload()
     expect(page.locator("#live-status")).to_have_attribute("data-rooms", "25", timeout=20_000)
     expect(page.locator(".toast").filter(has_text="Error")).to_have_count(0)

@@ -6,10 +6,12 @@ critical WCAG 2.1 AA violations; server-side search, the calendar, keyboard use,
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 
 import pytest
 import requests
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
@@ -129,6 +131,13 @@ def test_host_journey_become_host_create_listing_see_a_guests_booking_and_earnin
     card = page.locator("#my-listings li").filter(has_text=listing)
     expect(card).to_be_visible(timeout=15_000)
     property_id = int(card.get_attribute("data-property-id"))
+    card.get_by_label("Add photo").set_input_files(
+        {"name": "loft.png", "mimeType": "image/png", "buffer": listing_photo()}
+    )
+    expect(page.locator(".toast").filter(has_text=f"Photo added to {listing}")).to_be_visible()
+    thumb = card.get_by_role("img", name=f"Photo 1 of {listing}")
+    expect(thumb).to_be_visible()
+    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 480  # served by nginx
 
     guest = unique_user("hguest")
     register_by_api(site, guest)
@@ -172,6 +181,7 @@ def test_host_journey_become_host_create_listing_see_a_guests_booking_and_earnin
     page.get_by_label("Guests").fill("4")
     page.get_by_role("button", name="Search").click()
     expect(property_card(page, listing)).to_be_visible()
+    expect(property_card(page, listing).get_by_role("img", name=f"Photo of {listing}")).to_be_visible()
 
 
 @pytest.fixture(scope="module")
@@ -307,15 +317,14 @@ def test_keyboard_only_watch_toggle_on_the_property_page(open_page, site) -> Non
 
 
 def test_a_new_tab_shows_the_properties_i_watch(open_page, site) -> None:
-    """The watch list outlives the tab (the realtime service keeps it per user; the page mirrors it in
-    localStorage until the service offers a read of it)."""
+    """The watch list outlives the tab: the realtime service keeps it per user and the page reads it with
+    GET /api/bookings/watching, so another browser (a fresh context: no storage in common) shows it."""
     page = open_page()
     user = signed_in(page, site)
     open_property(page, "Charming Country Cottage")
     page.get_by_role("button", name="Watch Charming Country Cottage", exact=True).click()
     expect(page.get_by_role("button", name="Stop watching Charming Country Cottage")).to_be_visible()
-    tab = page.context.new_page()
-    tab.goto("/")
+    tab = open_page()
     log_in(tab, user["email"], user["password"])
     expect(tab.locator("#live-status")).to_have_attribute("data-state", "online")
     open_property(tab, "Charming Country Cottage")
@@ -404,3 +413,10 @@ def assert_toasts_cover_no_control(page: Page) -> None:
 def assert_fits(page: Page, what: str) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{what} is {overflow}px wider than the screen"
+
+
+def listing_photo() -> bytes:
+    """A photo made for the test (Pillow), as a host would pick it in the file dialog."""
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), "#4a90a4").save(out, "PNG")
+    return out.getvalue()

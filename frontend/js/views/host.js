@@ -2,37 +2,81 @@
 import { api } from "../api.js";
 import { alertBox, busy, confirmAction, field, h, showToast } from "../dom.js";
 import { formatMoney, todayIso } from "../format.js";
-import { currentUser } from "../session.js";
 import { timeChart } from "./chart.js";
 import { statusBadge } from "./bookings.js";
 
-// The list API has no owner filter (asked of booking_service): my listings are those created in this
-// browser plus those with bookings, each checked against its ownerId.
-function knownKey(userId) {
-  return `hrp.listings.${userId}`;
+// My listings come from GET /api/bookings/hosting/properties (the live ones I own, with their photos).
+async function myListings() {
+  const mine = await api.hostingProperties();
+  return mine.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function knownListings(userId) {
-  try {
-    return JSON.parse(localStorage.getItem(knownKey(userId)) || "[]").map(Number);
-  } catch {
-    return [];
-  }
-}
+const PHOTO_TYPES = "image/jpeg,image/png,image/webp";
 
-function rememberListing(userId, propertyId) {
-  const ids = new Set([...knownListings(userId), Number(propertyId)]);
-  localStorage.setItem(knownKey(userId), JSON.stringify([...ids]));
-}
-
-async function myListings(userId) {
-  const ids = new Set(knownListings(userId));
-  const booked = await api.hostingBookings({ limit: 1000 }).catch(() => []);
-  booked.forEach((b) => ids.add(Number(b.propertyId)));
-  const details = await Promise.all([...ids].map((id) => api.property(id).catch(() => null)));
-  return details
-    .filter((d) => d && Number(d.ownerId) === userId)
-    .sort((a, b) => a.name.localeCompare(b.name));
+/** The listing's photos (thumbnails with a Remove button each) and an upload control. */
+function photoManager(property, alert, reload) {
+  const id = property.propertyId;
+  const thumbs = (property.photos || []).map((p, index) => {
+    const remove = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-ghost",
+        "aria-label": `Remove photo ${index + 1} of ${property.name}`,
+      },
+      "Remove",
+    );
+    remove.addEventListener("click", () =>
+      busy(remove, async () => {
+        try {
+          await api.deletePhoto(id, p.id);
+          showToast("Photo removed", { kind: "success" });
+          reload();
+        } catch (error) {
+          alert.show(error.message);
+        }
+      }),
+    );
+    return h(
+      "li",
+      { class: "photo-thumb" },
+      h("img", { src: p.thumbUrl, alt: `Photo ${index + 1} of ${property.name}`, loading: "lazy" }),
+      remove,
+    );
+  });
+  const input = h("input", {
+    type: "file",
+    accept: PHOTO_TYPES,
+    id: `photo-file-${id}`,
+    name: "photo",
+    class: "sr-only",
+  });
+  const label = h("label", { for: `photo-file-${id}`, class: "btn btn-ghost" }, "Add photo");
+  input.addEventListener("change", async () => {
+    const file = input.files && input.files[0];
+    if (!file) return;
+    label.setAttribute("aria-busy", "true");
+    try {
+      if (file.size > 5 * 1024 * 1024) throw new Error("A photo can be at most 5 MiB");
+      await api.uploadPhoto(id, file);
+      showToast(`Photo added to ${property.name}`, { kind: "success" });
+      reload();
+    } catch (error) {
+      alert.show(error.message, "error", "Photo not added");
+    } finally {
+      label.removeAttribute("aria-busy");
+      input.value = "";
+    }
+  });
+  return h(
+    "div",
+    { class: "photo-manager", "aria-label": `Photos of ${property.name}`, role: "group" },
+    thumbs.length
+      ? h("ul", { class: "photo-thumbs" }, ...thumbs)
+      : h("p", { class: "muted" }, "No photos yet: JPEG, PNG or WebP, at most 5 MiB."),
+    input,
+    label,
+  );
 }
 
 function listingForm(id, title, values, label, onSubmit) {
@@ -144,6 +188,7 @@ function listingCard(property, reload) {
       h("a", { class: "btn btn-ghost", href: `#/property/${property.propertyId}` }, "Calendar"),
       retire,
     ),
+    photoManager(property, alert, reload),
     blockForm,
     edit,
     alert,
@@ -222,7 +267,6 @@ export function bookingsOverview(bookings, id, reload = null) {
 }
 
 export function renderHost(main, ctx) {
-  const user = currentUser();
   const alert = alertBox("host-alert");
   if (ctx.flash) alert.show(ctx.flash.message, ctx.flash.kind);
   const listings = h("ul", { id: "my-listings", class: "stack-list", "aria-busy": "true" });
@@ -230,7 +274,6 @@ export function renderHost(main, ctx) {
   const earnings = h("div", { id: "host-earnings" }, h("p", { class: "muted" }, "Loading earnings…"));
   const create = listingForm("create-listing", "New listing", {}, "Create listing", async (body) => {
     const created = await api.createProperty(body);
-    rememberListing(user.id, created.propertyId);
     showToast(`${created.name || body.name} is listed`, { kind: "success" });
     create.reset();
     loadListings();
@@ -238,7 +281,7 @@ export function renderHost(main, ctx) {
   async function loadListings() {
     listings.setAttribute("aria-busy", "true");
     try {
-      const mine = await myListings(user.id);
+      const mine = await myListings();
       listings.replaceChildren(
         ...(mine.length
           ? mine.map((p) => listingCard(p, loadListings))

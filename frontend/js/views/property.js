@@ -14,7 +14,7 @@ import {
 import { noteOwnAction, onWatchChange, setPropertyNames } from "../live.js";
 import { currentUser } from "../session.js";
 import { monthCalendar } from "./calendar.js";
-import { photo } from "./photo.js";
+import { gallery } from "./photo.js";
 import { watchButton } from "./watch.js";
 
 const ERROR_TITLES = {
@@ -259,7 +259,7 @@ export function renderProperty(main, ctx) {
         h(
           "div",
           {},
-          photo(property),
+          gallery(property),
           h("h1", { id: "view-title" }, property.name),
           h(
             "ul",
