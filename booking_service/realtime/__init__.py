@@ -56,6 +56,8 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
         client_manager=queue_manager(settings.redis_url, write_only=False),
         cors_allowed_origins=settings.origin_policy(),
         max_http_buffer_size=settings.socketio_max_message_bytes,
+        ping_interval=settings.realtime_ping_interval_seconds,
+        ping_timeout=settings.realtime_ping_timeout_seconds,
         # One client's events run in order (get-notification, then join-room), never interleaved.
         async_handlers=False,
         logger=False,

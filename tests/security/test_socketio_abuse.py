@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import statistics
 import threading
 import time
@@ -27,6 +28,7 @@ from tests.support.socket_abuse import (
     Flooders,
     connect_websocket,
     event_frame,
+    next_packet,
     open_polling,
     open_websocket,
     polling_post,
@@ -92,7 +94,7 @@ def test_session_sending_only_refused_connects_is_closed_at_the_deadline(base) -
     ws = open_websocket(base)
     for _ in range(3):
         ws.send('40{"token":"forged"}')
-        assert ws.recv().startswith("44")  # CONNECT_ERROR; the session itself stays open
+        assert next_packet(ws).startswith("44")  # CONNECT_ERROR; the session itself stays open
         time.sleep(1)
     assert DEADLINE - 0.5 <= seconds_until_closed(ws, started, DEADLINE + 5) <= DEADLINE + 1
 
@@ -133,10 +135,12 @@ def test_flood_is_answered_error_then_disconnected(sec_stack, base, own_property
             client.sio.emit("get-notification", {"property_id": own_property})
             sent += 1
     assert gone.wait(5)
-    assert time.monotonic() - started < 3
+    flooded_for = time.monotonic() - started
+    assert flooded_for < 3
     replies = client.events("notification_response")
     answered = [reply for reply in replies if reply != ERROR]
-    assert 1 <= len(answered) <= BURST + 2  # + what refilled at 20/s while the flood ran
+    # The burst, plus what refilled at 20 events/s while the flood ran (longer on a busy machine).
+    assert 1 <= len(answered) <= BURST + math.ceil(DEFAULTS.realtime_events_per_second * flooded_for) + 2
     # Refusals are answered "Error" (see the next test) until the cut-off; the client may not read the
     # last of them: closing on unread flood data resets the connection.
     assert len(replies) - len(answered) <= REFUSALS + 2

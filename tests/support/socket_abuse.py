@@ -33,6 +33,13 @@ def open_websocket(base_url: str, timeout: float = 15) -> websocket.WebSocket:
     return ws
 
 
+def next_packet(ws: websocket.WebSocket) -> str:
+    """The next packet that is not a heartbeat; the server's pings are answered like a live client's."""
+    while (frame := ws.recv()) == "2":
+        ws.send("3")
+    return frame
+
+
 def connect_websocket(base_url: str, token: str) -> websocket.WebSocket:
     """An authenticated Socket.IO connection (token in the auth payload), over a raw WebSocket."""
     ws = try_connect_websocket(base_url, token)
@@ -44,7 +51,7 @@ def try_connect_websocket(base_url: str, token: str) -> websocket.WebSocket | No
     """As `connect_websocket`, or None when the server refuses the Socket.IO connection."""
     ws = open_websocket(base_url)
     ws.send("40" + json.dumps({"token": token}))
-    answer = ws.recv()
+    answer = next_packet(ws)
     if answer.startswith("44"):
         ws.close()
         return None
