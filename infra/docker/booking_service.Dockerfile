@@ -27,6 +27,8 @@ COPY service_discovery/ service_discovery/
 COPY booking_service/ booking_service/
 COPY infra/__init__.py infra/gunicorn_conf.py infra/
 COPY infra/docker/ infra/docker/
+# Listing photos (PHOTO_DIR): a named volume takes this directory's owner when first mounted.
+RUN mkdir -p /srv/photos && chown app:app /srv/photos
 
 USER 10001:10001
 EXPOSE 8000

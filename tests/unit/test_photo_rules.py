@@ -16,6 +16,8 @@ from booking_service.properties.model import PropertyFields
 from booking_service.properties.seed_photos import PALETTES, seed_photos
 from booking_service.properties.storage import LocalPhotoStore
 from common.identity import Identity
+from common.routes import PHOTO_BODY_BYTES, ROUTES
+from gateway.routing import body_limit
 from tests.support.booking_fakes import FakeUnitOfWork
 
 HOST, OTHER_HOST, ADMIN = Identity(20, "host"), Identity(21, "host"), Identity(1, "admin")
@@ -143,3 +145,18 @@ def test_seed_photos_are_made_once(store) -> None:
     assert seed_photos(store) == 2 * len(PALETTES)
     assert seed_photos(store) == 0
     assert all(len(store.list(property_id)) == 2 for property_id in PALETTES)
+
+
+def test_only_the_photo_upload_takes_a_larger_body_at_the_gateway() -> None:
+    default = 1024 * 1024
+    assert body_limit("POST", "/api/bookings/properties/7/photos", default) == PHOTO_BODY_BYTES
+    assert PHOTO_BODY_BYTES > photos.MAX_UPLOAD_BYTES  # room for the multipart framing
+    for method, path in [
+        ("POST", "/api/bookings/properties"),
+        ("PATCH", "/api/bookings/properties/7"),
+        ("DELETE", "/api/bookings/properties/7/photos/0187a5c3e2f1a9b0"),
+        ("POST", "/api/bookings/properties/7/photos/extra"),
+        ("POST", "/api/bookings/book"),
+    ]:
+        assert body_limit(method, path, default) == default
+    assert [route.path for route in ROUTES if route.max_body] == ["/api/bookings/properties/{id}/photos"]
