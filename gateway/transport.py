@@ -1,8 +1,6 @@
-"""Keep-alive HTTP/1.1 connections to service instances, on plain sockets.
+"""Keep-alive HTTP/1.1 connections to service instances (the wire format is `gateway/http1.py`).
 
-The gateway only talks to our own services, so the client is small: a request goes out in one
-`sendall`, the answer's head is parsed by splitting lines (the standard library's `http.client` runs
-every head through the e-mail parser, about a third of a proxied request's CPU). Each failure is raised
+Each failure is raised
 as a `TransportError` that says how far the request got, which decides retries: CONNECT (nothing was
 sent), TIMEOUT (sent, no answer in time) or BROKEN (sent, the answer broke off or was malformed).
 Idle connections are closed before the services' keep-alive (granian: 30 s) would close them, and a
@@ -19,11 +17,17 @@ import time
 from collections.abc import Iterator, Mapping
 
 from gateway.failures import UpstreamFailure
+from gateway.http1 import (
+    MAX_HEAD_BYTES,
+    RECV_SIZE,
+    Connection,
+    MalformedResponse,
+    chunk_size,
+    encode_request,
+    parse_head,
+)
 
 IDLE_SECONDS = 10.0
-RECV_SIZE = 65536
-MAX_HEAD_BYTES = 64 * 1024
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -34,72 +38,6 @@ class TransportError(Exception):
         self.failure = failure
 
 
-class MalformedResponse(Exception):
-    pass
-
-
-class Connection:
-    """One socket and the bytes read from it beyond the current message."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buffer = b""
-        self.since = 0.0  # when it went idle
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def recv(self) -> bytes:
-        chunk = self.sock.recv(RECV_SIZE)
-        if not chunk:
-            raise ConnectionResetError("the server closed the connection")
-        return chunk
-
-    def read_exactly(self, count: int) -> bytes:
-        data, self.buffer = self.buffer, b""
-        parts, have = [data], len(data)
-        while have < count:
-            chunk = self.recv()
-            parts.append(chunk)
-            have += len(chunk)
-        joined = b"".join(parts)
-        self.buffer = joined[count:]
-        return joined[:count]
-
-    def read_line(self) -> bytes:
-        while (end := self.buffer.find(b"\r\n")) < 0:
-            if len(self.buffer) > MAX_HEAD_BYTES:
-                raise MalformedResponse("line too long")
-            self.buffer += self.recv()
-        line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
-        return line
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _parse_head(head: bytes) -> tuple[str, int, list[tuple[str, str]]]:
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    version, _, rest = status_line.partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit() or not code.isascii():
-        raise MalformedResponse(status_line[:40])
-    headers = []
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise MalformedResponse("header line without a colon")
-        headers.append((name.strip(), value.strip()))
-    return version, int(code), headers
-
-
-def _chunk_size(line: bytes) -> int:
-    digits = line.split(b";", 1)[0].strip()
-    if not digits or len(digits) > 16:
-        raise MalformedResponse("bad chunk size")
-    return int(digits, 16)
-
-
 class UpstreamResponse:
     """Status and headers, with the body still on the connection until `read` or `stream`."""
 
@@ -107,7 +45,7 @@ class UpstreamResponse:
         self._pool = pool
         self._connection = connection
         while True:
-            version, self.status, self.headers = _parse_head(self._read_head())
+            version, self.status, self.headers = parse_head(self._read_head())
             if not 100 <= self.status < 200:
                 break
         self._lookup = {name.lower(): value for name, value in self.headers}
@@ -181,7 +119,7 @@ class UpstreamResponse:
             while chunk := connection.sock.recv(RECV_SIZE):
                 yield chunk
             return
-        while size := _chunk_size(connection.read_line()):
+        while size := chunk_size(connection.read_line()):
             yield connection.read_exactly(size)
             connection.read_line()
         while connection.read_line():  # trailers, up to the empty line
@@ -234,15 +172,6 @@ def first_answered(pending: list[Pending], timeout: float) -> Pending | None:
     """The first of `pending` with bytes to read within `timeout` seconds, or None."""
     readable, _, _ = select.select(pending, [], [], max(0.0, timeout))
     return readable[0] if readable else None
-
-
-def encode_request(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
-    lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
-    if body or method in BODY_METHODS:
-        lines.append(f"Content-Length: {len(body)}\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1") + body
 
 
 class ConnectionPool:
