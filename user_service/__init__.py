@@ -19,6 +19,7 @@ from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.mail import Mailer
 from user_service.passwords import Passwords
+from user_service.repository import SqlUnitOfWork
 from user_service.resets import ResetTokens
 from user_service.services import UserDeps
 from user_service.settings import UserSettings
@@ -43,13 +44,18 @@ def create_app(config: UserSettings | None = None) -> Flask:
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     directory = UserDirectory(settings.redis_url)
     deps = UserDeps(
-        db, password_hasher(settings), signer, limiter, app.extensions["token_versions"], directory=directory
+        SqlUnitOfWork(db),
+        password_hasher(settings),
+        signer,
+        limiter,
+        app.extensions["token_versions"],
+        directory=directory,
     )
     app.extensions["user_service"] = deps
     app.extensions["user_accounts"] = account_deps(settings, deps)
     app.before_request(db.start_request)
     # Started by the first request, in the worker process (create_app itself connects to nothing).
-    app.before_request(lambda: directory.start_reconciler(db, RECONCILE_SECONDS))
+    app.before_request(lambda: directory.start_reconciler(deps.uow.users, RECONCILE_SECONDS))
     app.register_blueprint(users)
     register_domain_errors(app)
     checks = {"primary": db.ping_primary, "replica": db.ping_replicas, "redis": limiter.ping}

@@ -12,9 +12,11 @@ from common.errors import ApiError
 from common.logs import configure_logging
 from common.migrations import upgrade_to_head
 from common.revocation import TokenVersions
-from user_service import MIGRATIONS, password_hasher, repository, user_database, validation
+from user_service import MIGRATIONS, password_hasher, user_database, validation
 from user_service.directory import UserDirectory
 from user_service.models import ROLES
+from user_service.ports import DuplicateUserError
+from user_service.repository import SqlUserRepository
 from user_service.settings import UserSettings
 
 
@@ -27,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    except repository.DuplicateUserError:
+    except DuplicateUserError:
         print("error: that username belongs to another user", file=sys.stderr)
         return 2
 
@@ -45,7 +47,7 @@ def create_admin(settings: UserSettings, args: argparse.Namespace) -> int:
     db = user_database(settings)
     try:
         password_hash = password_hasher(settings).hash(password)
-        user_id, created = repository.upsert_admin(db, username, email, password_hash)
+        user_id, created = SqlUserRepository(db).upsert_admin(username, email, password_hash)
     finally:
         db.dispose()
     UserDirectory(settings.redis_url).add(user_id)
@@ -57,15 +59,17 @@ def set_role(settings: UserSettings, args: argparse.Namespace) -> int:
     email = validation.valid_email(args.email)
     db = user_database(settings)
     try:
-        changed = repository.set_role_by_email(db, email, args.role)
+        users = SqlUserRepository(db)
+        account = users.by_email(email)
+        if account is not None:
+            account = users.update(account.id, {"role": args.role}, end_sessions=True)
     finally:
         db.dispose()
-    if changed is None:
+    if account is None:
         print(f"error: no user with email {email}", file=sys.stderr)
         return 1
-    user_id, version = changed
-    TokenVersions(settings.redis_url).publish(user_id, version, settings.jwt_ttl_seconds)
-    print(f"user {email} (id {user_id}) now has role {args.role}")
+    TokenVersions(settings.redis_url).publish(account.id, account.token_version, settings.jwt_ttl_seconds)
+    print(f"user {email} (id {account.id}) now has role {args.role}")
     return 0
 
 

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.identity import Identity
-from user_service import account_repository as accounts
 from user_service import errors
 from user_service.mail import Mailer
-from user_service.models import PasswordChange, ResetConfirmation, UserQuery
-from user_service.repository import DuplicateUserError
+from user_service.models import Account, PasswordChange, ResetConfirmation, UserQuery
+from user_service.ports import DuplicateUserError
 from user_service.resets import ResetTokens
-from user_service.services import UserDeps
+from user_service.services import UserDeps, publish_version
 
 log = logging.getLogger(__name__)
+UNUSABLE_PASSWORD = "!deleted"  # not an argon2 hash: every verify fails
 
 
 @dataclass(frozen=True)
@@ -30,28 +30,26 @@ class AccountDeps:
 
 def update_profile(deps: AccountDeps, identity: Identity, changes: dict[str, str]) -> dict[str, Any]:
     try:
-        user = accounts.update_profile(deps.users.db, identity.user_id, changes)
+        account = deps.users.uow.users.update(identity.user_id, changes, end_sessions=False)
     except DuplicateUserError:
         raise errors.UserExists from None
-    if user is None:
+    if account is None:
         raise errors.UserNotFound
-    return user
+    return account.public()
 
 
 def change_password(deps: AccountDeps, identity: Identity, change: PasswordChange) -> str:
     """Every other session ends; the caller gets a fresh token (returned) so this page stays signed in."""
-    record = _verified(deps, identity.user_id, change.current)
-    new_hash = deps.users.passwords.hash(change.new)
-    version = accounts.replace_password(deps.users.db, identity.user_id, new_hash)
-    token = _reissue(deps, identity.user_id, record.role, version)
+    _verified(deps, identity.user_id, change.current)
+    token = _reissue(deps, _new_password(deps, identity.user_id, change.new))
     log.info("password changed", extra={"user.id": str(identity.user_id)})
     return token
 
 
 def request_reset(deps: AccountDeps, email: str) -> None:
     """Mails a one-time link when the email is registered; the caller cannot tell whether it is."""
-    record = accounts.account_by_email(deps.users.db, email)
-    if record is None or record.password_hash == accounts.UNUSABLE_PASSWORD:
+    record = deps.users.uow.users.by_email(email)
+    if record is None or record.password_hash == UNUSABLE_PASSWORD:
         return
     token = deps.resets.issue(record.id, record.password_hash, record.token_version)
     link = f"{deps.public_url.rstrip('/')}/#/reset?token={token}"
@@ -62,61 +60,70 @@ def request_reset(deps: AccountDeps, email: str) -> None:
 
 def confirm_reset(deps: AccountDeps, reset: ResetConfirmation) -> None:
     claim = deps.resets.claim(reset.token)
-    record = accounts.account(deps.users.db, claim.user_id) if claim else None
+    record = deps.users.uow.users.get(claim.user_id) if claim else None
     if (
         claim is None
         or record is None
         or not deps.resets.matches(claim, record.password_hash, record.token_version)
     ):
         raise errors.ResetLinkInvalid
-    version = accounts.replace_password(
-        deps.users.db, record.id, deps.users.passwords.hash(reset.new_password)
-    )
-    _publish(deps, record.id, version)
+    _sessions_ended(deps, _new_password(deps, record.id, reset.new_password))
     log.info("password reset", extra={"user.id": str(record.id)})
 
 
 def delete_account(deps: AccountDeps, identity: Identity, password: str) -> None:
     """Bookings keep the user id; the user row loses name, email and password (see user_service/README)."""
     _verified(deps, identity.user_id, password)
-    version = accounts.anonymise(deps.users.db, identity.user_id)
-    _publish(deps, identity.user_id, version)
+    user_id = identity.user_id
+    anonymous = {
+        "username": f"deleted_{user_id}",
+        "email": f"deleted-{user_id}@deleted.invalid",
+        "password_hash": UNUSABLE_PASSWORD,
+        "role": "user",
+    }
+    _sessions_ended(deps, deps.users.uow.users.update(user_id, anonymous, end_sessions=True))
     log.info("account deleted and anonymised", extra={"user.id": str(identity.user_id)})
 
 
 def become_host(deps: AccountDeps, identity: Identity) -> tuple[str, str]:
     """(role, fresh token): the old tokens, with the old role, stop working."""
-    promoted = accounts.promote_to_host(deps.users.db, identity.user_id)
-    if promoted is None:
-        raise errors.UserNotFound
-    role, version = promoted
+    promoted = deps.users.uow.users.promote(identity.user_id, from_role="user", to_role="host")
+    token = _reissue(deps, promoted)
     log.info("became a host", extra={"user.id": str(identity.user_id)})
-    return role, _reissue(deps, identity.user_id, role, version)
+    return promoted.role, token  # type: ignore[union-attr]  # _reissue raised if None
 
 
 def search_users(deps: AccountDeps, query: UserQuery) -> list[dict[str, Any]]:
-    return accounts.search_users(deps.users.db, query.text, query.role, query.limit, query.offset)
+    return deps.users.uow.users.search(query)
 
 
-def _verified(deps: AccountDeps, user_id: int, password: str) -> accounts.AccountRecord:
-    record = accounts.account(deps.users.db, user_id)
-    if record is None:
+def _verified(deps: AccountDeps, user_id: int, password: str) -> Account:
+    account = deps.users.uow.users.get(user_id)
+    if account is None:
         raise errors.UserNotFound
-    if not deps.users.passwords.verify(record.password_hash, password):
+    if not deps.users.passwords.verify(account.password_hash, password):
         raise errors.WrongPassword
-    return record
+    return account
 
 
-def _reissue(deps: AccountDeps, user_id: int, role: str, version: int | None) -> str:
-    if version is None:
+def _new_password(deps: AccountDeps, user_id: int, password: str) -> Account | None:
+    """New hash and a new token version: every session ends."""
+    new_hash = deps.users.passwords.hash(password)
+    return deps.users.uow.users.update(user_id, {"password_hash": new_hash}, end_sessions=True)
+
+
+def _sessions_ended(deps: AccountDeps, account: Account | None) -> Account:
+    """Publishes the account's new token version: older tokens stop working everywhere."""
+    if account is None:
         raise errors.UserNotFound
-    _publish(deps, user_id, version)
-    return deps.users.signer.issue(user_id, role, version)
+    publish_version(deps.users, account.id, account.token_version)
+    return account
 
 
-def _publish(deps: AccountDeps, user_id: int, version: int | None) -> None:
-    if version is not None and deps.users.versions is not None:
-        deps.users.versions.publish(user_id, version, deps.users.signer.ttl_seconds)
+def _reissue(deps: AccountDeps, account: Account | None) -> str:
+    """A token with the account's new token version (the older ones stop working)."""
+    account = _sessions_ended(deps, account)
+    return deps.users.signer.issue(account.id, account.role, account.token_version)
 
 
 def _reset_mail(link: str, minutes: int) -> str:

@@ -19,8 +19,7 @@ from typing import Any
 
 import redis
 
-from user_service import repository
-from user_service.database import UserDatabase
+from user_service.repository import SqlUserRepository
 
 log = logging.getLogger(__name__)
 REDIS_ERRORS = (redis.RedisError, OSError)
@@ -49,22 +48,22 @@ class UserDirectory:
         except REDIS_ERRORS as exc:
             log.warning("user %s not added to the directory (%s)", user_id, type(exc).__name__)
 
-    def reconcile(self, db: UserDatabase) -> bool:
+    def reconcile(self, users: SqlUserRepository) -> bool:
         """Re-adds every id unless the set is complete and as large as the table; True when it did."""
         if self._redis is None:
             return False
-        count = repository.user_count(db)
+        count = users.count()
         pipe = self._redis.pipeline(transaction=False)
         size, complete = pipe.scard(USER_IDS).exists(COMPLETE).execute()
         if complete and size == count:
             return False
-        for ids in repository.user_id_batches(db, BATCH):
+        for ids in users.id_batches(BATCH):
             self._redis.sadd(USER_IDS, *ids)
         self._redis.set(COMPLETE, "1")
         log.info("user directory rebuilt", extra={"user_directory.size": count})
         return True
 
-    def start_reconciler(self, db: UserDatabase, interval: float) -> None:
+    def start_reconciler(self, users: SqlUserRepository, interval: float) -> None:
         """Once per process: a daemon thread reconciling now, then every `interval` seconds."""
         if self._started:  # every request asks; only the first takes the lock
             return
@@ -72,12 +71,12 @@ class UserDirectory:
             if self._redis is None or self._started:
                 return
             self._started = True
-        threading.Thread(target=self._reconcile_forever, args=(db, interval), daemon=True).start()
+        threading.Thread(target=self._reconcile_forever, args=(users, interval), daemon=True).start()
 
-    def _reconcile_forever(self, db: UserDatabase, interval: float) -> None:
+    def _reconcile_forever(self, users: SqlUserRepository, interval: float) -> None:
         while True:
             try:
-                self.reconcile(db)
+                self.reconcile(users)
             except Exception as exc:  # the database or Redis is down: try again next interval
                 log.warning("user directory not reconciled (%s)", type(exc).__name__)
             time.sleep(interval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -13,6 +14,7 @@ from common.identity import ROLES
 
 __all__ = [
     "ROLES",
+    "Account",
     "Base",
     "Credentials",
     "PasswordChange",
@@ -42,6 +44,21 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user row as the rules see it; `token_version` rises whenever older tokens must stop working."""
+
+    id: int
+    username: str
+    email: str
+    role: str
+    password_hash: str
+    token_version: int = 0
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "email": self.email, "role": self.role}
 
 
 @dataclass(frozen=True)

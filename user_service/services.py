@@ -1,5 +1,5 @@
-"""User rules: registration, login, profile, listing and roles. Typed inputs in, domain exceptions
-(`user_service.errors`) out; no HTTP here."""
+"""User rules: registration, login, profile, listing and roles. Typed inputs and a unit of work in
+(`ports.py`), domain exceptions (`user_service.errors`) out; no HTTP here."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.identity import Identity
-from common.revocation import TokenVersions
-from user_service import errors, repository
-from user_service.database import UserDatabase
-from user_service.directory import UserDirectory
-from user_service.limiter import Blocked, LoginLimiter
+from user_service import errors
+from user_service.limiter import Blocked
 from user_service.models import Credentials, Registration
 from user_service.passwords import Passwords
+from user_service.ports import Directory, DuplicateUserError, LoginGate, UnitOfWork, VersionPublisher
 from user_service.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -22,19 +20,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class UserDeps:
-    db: UserDatabase
+    uow: UnitOfWork
     passwords: Passwords
     signer: TokenSigner
-    limiter: LoginLimiter
-    versions: TokenVersions | None = None
-    directory: UserDirectory | None = None
+    limiter: LoginGate
+    versions: VersionPublisher | None = None
+    directory: Directory | None = None
 
 
 def register(deps: UserDeps, new: Registration) -> None:
     password_hash = deps.passwords.hash(new.password)
     try:
-        user_id = repository.add_user(deps.db, new.username, new.email, password_hash)
-    except repository.DuplicateUserError:
+        user_id = deps.uow.users.add(new.username, new.email, password_hash)
+    except DuplicateUserError:
         raise errors.UserExists from None
     if deps.directory is not None:
         deps.directory.add(user_id)
@@ -46,53 +44,55 @@ def login(deps: UserDeps, creds: Credentials, client_ip: str) -> str:
     attempt = deps.limiter.begin(creds.email, client_ip)
     if isinstance(attempt, Blocked):
         raise errors.LoginThrottled(attempt.retry_after)
-    record = repository.login_record(deps.db, creds.email)
-    verified = deps.passwords.verify(record.password_hash if record else None, creds.password)
-    if record is None or not verified:
+    account = deps.uow.users.by_email(creds.email)
+    verified = deps.passwords.verify(account.password_hash if account else None, creds.password)
+    if account is None or not verified:
         deps.limiter.failed(attempt)
         raise errors.InvalidCredentials
     deps.limiter.succeeded(attempt)
-    if deps.passwords.needs_rehash(record.password_hash):
-        repository.set_password_hash(deps.db, record.id, deps.passwords.hash(creds.password))
-    return deps.signer.issue(record.id, record.role, record.token_version)
+    if deps.passwords.needs_rehash(account.password_hash):
+        new_hash = deps.passwords.hash(creds.password)
+        deps.uow.users.update(account.id, {"password_hash": new_hash}, end_sessions=False)
+    return deps.signer.issue(account.id, account.role, account.token_version)
 
 
 def profile(deps: UserDeps, user_id: int) -> dict[str, Any]:
-    user = repository.public_profile(deps.db, user_id)
+    user = deps.uow.users.public_profile(user_id)
     if user is None:
         raise errors.UserNotFound
     return user
 
 
 def list_users(deps: UserDeps, limit: int, offset: int) -> list[dict[str, Any]]:
-    return repository.public_users(deps.db, limit, offset)
+    return deps.uow.users.public_page(limit, offset)
 
 
 def change_role(deps: UserDeps, user_id: int, role: str) -> dict[str, Any]:
-    user = repository.set_role(deps.db, user_id, role)
-    if user is None:
+    """The new role, and a new token version: tokens carrying the old role stop working."""
+    account = deps.uow.users.update(user_id, {"role": role}, end_sessions=True)
+    if account is None:
         raise errors.UserNotFound
-    _publish_version(deps, user_id, user.pop("token_version"))
+    publish_version(deps, account.id, account.token_version)
     log.info("role changed to %s", role, extra={"user.target_id": str(user_id)})
-    return user
+    return account.public()
 
 
 def logout(deps: UserDeps, identity: Identity) -> None:
     """Ends every session of the user: all their tokens stop working within the revocation bound."""
-    version = repository.revoke_tokens(deps.db, identity.user_id)
-    if version is None:
+    account = deps.uow.users.update(identity.user_id, {}, end_sessions=True)
+    if account is None:
         raise errors.UserNotFound
-    _publish_version(deps, identity.user_id, version)
+    publish_version(deps, account.id, account.token_version)
 
 
 def refresh(deps: UserDeps, identity: Identity) -> str:
     """A fresh token for a live session, with the role the user has now."""
-    record = repository.token_record(deps.db, identity.user_id)
-    if record is None or identity.token_version < record.token_version:
+    account = deps.uow.users.get(identity.user_id)
+    if account is None or identity.token_version < account.token_version:
         raise errors.InvalidSession
-    return deps.signer.issue(identity.user_id, record.role, record.token_version)
+    return deps.signer.issue(identity.user_id, account.role, account.token_version)
 
 
-def _publish_version(deps: UserDeps, user_id: int, version: int) -> None:
+def publish_version(deps: UserDeps, user_id: int, version: int) -> None:
     if deps.versions is not None:
         deps.versions.publish(user_id, version, deps.signer.ttl_seconds)

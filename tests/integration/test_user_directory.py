@@ -16,6 +16,7 @@ from tests.support.data import booking_engine, insert_property
 from tests.support.users import registered_user_id
 from user_service.database import UserDatabase
 from user_service.directory import COMPLETE, USER_IDS, UserDirectory
+from user_service.repository import SqlUserRepository
 
 NOT_A_USER = {"error": "userId is not a registered user"}
 
@@ -76,11 +77,15 @@ def test_directory_emptied_then_rebuilt_without_refusing_real_users_meanwhile(
 
     db = UserDatabase(stack.env["USER_DB_URL"], [])
     try:
-        UserDirectory(stack.env["REDIS_URL"]).reconcile(db)  # a service's own reconciler may come first
+        UserDirectory(stack.env["REDIS_URL"]).reconcile(
+            SqlUserRepository(db)
+        )  # a service's own reconciler may come first
         with db.primary.connect() as conn:
             count = conn.exec_driver_sql("SELECT count(*) FROM users").scalar_one()
         assert store.exists(COMPLETE) and store.scard(USER_IDS) == count
-        assert not UserDirectory(stack.env["REDIS_URL"]).reconcile(db), "a complete directory is left alone"
+        assert not UserDirectory(stack.env["REDIS_URL"]).reconcile(SqlUserRepository(db)), (
+            "a complete directory is left alone"
+        )
     finally:
         db.dispose()
     assert store.sismember(USER_IDS, user_id)

@@ -136,7 +136,7 @@ def test_many_failures_from_one_client_then_429_for_any_email_but_not_for_other_
     assert int(blocked.headers["Retry-After"]) > 0
     elsewhere = client.post("/api/users/login", json=right, headers={"X-Forwarded-For": fake_ip()})
     assert elsewhere.status_code == 200
-    app.extensions["user_service"].db.dispose()
+    app.extensions["user_service"].uow.db.dispose()
 
 
 def test_login_works_without_rate_limits_when_redis_is_down(stack) -> None:
@@ -155,4 +155,4 @@ def test_login_works_without_rate_limits_when_redis_is_down(stack) -> None:
     assert good.status_code == 200
     ready = client.get("/ready")
     assert ready.status_code == 200 and ready.get_json()["checks"]["redis"] == "down"
-    app.extensions["user_service"].db.dispose()
+    app.extensions["user_service"].uow.db.dispose()

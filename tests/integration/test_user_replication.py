@@ -37,11 +37,11 @@ def app(stack) -> Iterator[Flask]:
     )
     application = create_app(settings)
     yield application
-    application.extensions["user_service"].db.dispose()
+    application.extensions["user_service"].uow.db.dispose()
 
 
 def counts(app: Flask) -> dict[str, int]:
-    return dict(app.extensions["user_service"].db.query_counts)
+    return dict(app.extensions["user_service"].uow.db.query_counts)
 
 
 def sign_up(client: FlaskClient) -> tuple[dict[str, str], str]:

@@ -65,7 +65,7 @@ def test_a_throttled_login_answers_429_with_retry_after() -> None:
     app = create_app(settings(jwt_private_key=private_pem()))
     deps = app.extensions["user_service"]
     app.extensions["user_service"] = dataclasses.replace(
-        deps, db=UntouchableDatabase(), limiter=RefusingLimiter(7)
+        deps, uow=UntouchableDatabase(), limiter=RefusingLimiter(7)
     )
     response = app.test_client().post(
         "/api/users/login", json={"email": "ann@example.com", "password": "x" * 8}
