@@ -21,6 +21,12 @@ guesses cannot slip past the counters. Exception: a client that logged in to tha
 (a "trusted" pair, for `window_seconds`) is charged only when it fails, so an app logging in many
 sessions at once from one address is never throttled; its first failure ends the trust.
 Redis down → no limits (logged), logins still work, never a 500.
+
+Kept by hand rather than on the `limits` package (issue #17 item 8, weighed): its strategies count hits in
+a window (`hit`, `test`, `clear`, `get_window_stats`), which covers the two ceilings only. The per-pair
+backoff (a block that doubles with each failure), the refund when the password was right (`limits` has no
+decrement) and the trusted pair would stay in Lua beside it, and the check-and-charge of the three rules
+would no longer be one atomic step, so parallel guesses could slip past. One script stays shorter.
 """
 
 from __future__ import annotations
