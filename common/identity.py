@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("user", "host", "admin")
+ROLES = ("user", "host", "admin")  # the users table's ck_users_role check lists the same three
+TOKEN_ISSUER = "home-rental-platform"  # the JWT `iss` user_service signs and every verifier expects
+TOKEN_KEY_ID = "user-service-1"  # the JWT `kid` of the signing key
 
 
 @dataclass(frozen=True)

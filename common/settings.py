@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.identity import TOKEN_ISSUER
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key"
 
 
@@ -34,7 +36,7 @@ class BaseServiceSettings(BaseSettings):
     log_level: str = "INFO"
     secret_key: str = DEFAULT_SECRET_KEY
     max_body_bytes: int = 1024 * 1024
-    jwt_issuer: str = "home-rental-platform"
+    jwt_issuer: str = TOKEN_ISSUER
     jwt_public_key: str | None = None
     jwt_public_key_file: str | None = None
     # Below the gateway's 5 s read timeout: a runaway statement ends as a 503 before the gateway gives up.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from infra.ports import Ports
 from infra.procs import StartupError
+from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from infra.stack import DEFAULT_ROOT, Stack
 
 
@@ -25,7 +26,7 @@ def print_urls(stack: Stack) -> None:
     )
     print(f"  Prometheus              : {stack.prometheus_url}/  (targets: {stack.prometheus_url}/targets)")
     print(f"  Pushgateway (ETL runs)  : {stack.pushgateway_url}/")
-    print("  dev admin               : admin@example.com / admin-dev-password")
+    print(f"  dev admin               : {DEV_ADMIN_EMAIL} / {DEV_ADMIN_PASSWORD}")
     print(f"  logs                    : {stack.logs}/")
 
 

@@ -9,7 +9,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ISSUER = "home-rental-platform"
+from common.identity import TOKEN_ISSUER, TOKEN_KEY_ID
+
+ISSUER = TOKEN_ISSUER
 
 
 def ensure_keypair(directory: Path) -> tuple[Path, Path]:
@@ -41,5 +43,5 @@ def sign_token(private_pem: bytes, user_id: int, role: str = "user", ttl: int = 
         claims,
         serialization.load_pem_private_key(private_pem, None),
         algorithm="EdDSA",
-        headers={"kid": "user-service-1"},
+        headers={"kid": TOKEN_KEY_ID},
     )

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.identity import TOKEN_ISSUER
 from infra.ports import Ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def base_env(ports: Ports, keys_dir: Path, env_name: str, secrets: StackSecrets)
         "ENV": env_name,
         "LOG_LEVEL": "INFO",
         "SECRET_KEY": secrets.secret_key,
-        "JWT_ISSUER": "home-rental-platform",
+        "JWT_ISSUER": TOKEN_ISSUER,
         "JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt_public.pem"),
         "USER_DB_URL": f"{postgres}:{ports.postgres_primary}/users",
         "USER_DB_REPLICA_URLS": f"{postgres}:{ports.postgres_replica}/users",

@@ -6,6 +6,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from pydantic import model_validator
 
+from common.identity import TOKEN_KEY_ID
 from common.settings import BaseServiceSettings, ConfigurationError, read_key, split_csv
 from user_service.limiter import LoginLimits
 
@@ -17,7 +18,7 @@ class UserSettings(BaseServiceSettings):
     redis_url: str | None = None
     jwt_private_key: str | None = None
     jwt_private_key_file: str | None = None
-    jwt_key_id: str = "user-service-1"
+    jwt_key_id: str = TOKEN_KEY_ID
     jwt_ttl_seconds: int = 3600
     # Login limits (user_service/limiter.py says why these numbers): backoff per (email, client IP)
     # after LOGIN_FREE_FAILURES, ceilings per email and per client IP per LOGIN_WINDOW_SECONDS.
