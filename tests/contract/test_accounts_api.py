@@ -15,7 +15,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from infra.ports import port_in_use
+from tests.support.net import free_port
 from tests.support.users import in_process_user_app
 
 PROFILE, PASSWORD, BECOME_HOST = "/api/users/profile", "/api/users/password", "/api/users/become-host"
@@ -163,10 +163,6 @@ def test_admin_user_search_filters_pages_and_shows_roles(base: str) -> None:
     bad = requests.get(f"{base}/api/users/users", params={"role": "root"}, headers=auth(admin), timeout=10)
     assert bad.status_code == 400
     assert requests.get(f"{base}/api/users/users", headers=auth(token), timeout=10).status_code == 403
-
-
-def free_port() -> int:
-    return next(port for port in range(27200, 27400) if not port_in_use(port))
 
 
 class Inbox:

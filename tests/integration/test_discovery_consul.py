@@ -26,21 +26,11 @@ import requests
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from infra.ports import port_in_use
 from service_discovery import Instance, StaticRegistry
 from service_discovery.consul import ConsulRegistry
+from tests.support.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    import random
-
-    for _ in range(200):
-        port = random.randint(20000, 29999)
-        if not port_in_use(port):
-            return port
-    raise RuntimeError("no free port")
 
 
 class HttpServer:

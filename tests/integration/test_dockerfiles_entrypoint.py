@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.docker import composefile
 from infra.ports import port_in_use
+from tests.support import composefile
+from tests.support.net import free_port
 
 ROOT = composefile.REPO_ROOT
 ENTRYPOINT = str(ROOT / "infra" / "docker" / "entrypoint.sh")
@@ -28,10 +29,6 @@ ENTRYPOINT = str(ROOT / "infra" / "docker" / "entrypoint.sh")
 def entrypoint_env(**extra: str) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), **extra}
-
-
-def free_port() -> int:
-    return next(port for port in range(26500, 26600) if not port_in_use(port))
 
 
 def make_keys(directory: Path) -> None:

@@ -4,7 +4,6 @@ the workers and SIGTERM stops, both without failing a request in flight. A real 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -13,15 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.ports import port_in_use
 from infra.serve import granian_argv
 from tests.support.faults import wait_until
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    return next(p for p in random.sample(range(20000, 29999), 50) if not port_in_use(p))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from infra.elk import ecs_mapping
+from tests.support import ecs_mapping
 
 SETUP = ecs_mapping.ELK_DIR / "setup.sh"
 

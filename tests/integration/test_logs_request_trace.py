@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from infra.elk import ecs_mapping
+from tests.support import ecs_mapping
 
 # trace.id is the OpenTelemetry trace id (tests/integration/test_tracing_across_hops.py), not the request id.
 ACCESS_FIELDS = ("@timestamp", "message", "log.level", "service.name", "http.request.id",

@@ -4,7 +4,6 @@ process. Nothing is mocked."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from booking_service.settings import BookingSettings
 from common.settings import DEFAULT_SECRET_KEY, ConfigurationError
 from etl_service.settings import EtlSettings
 from gateway.settings import GatewaySettings
+from tests.support.net import free_port
 from user_service.settings import UserSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,14 +46,6 @@ def test_production_accepts_a_real_secret(production_env, monkeypatch, settings_
     """Control: the refusal above is about the secret, not about production as such."""
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-of-some-length")
     assert settings_class().env == "production"
-
-
-def free_port() -> int:
-    for port in range(27900, 27999):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port")
 
 
 def test_a_real_gateway_process_will_not_start_in_production_with_the_default_secret(sec_stack):

@@ -1,23 +1,17 @@
 """Forged JWTs against every protected endpoint, through nginx (the gateway's edge check) and straight
 at each service (their own check): `alg: none`, tampered payload, wrong key, HS256 keyed with the public
 key, expired, missing `exp`, wrong issuer. Every one must get a JSON 401. Real stack; nothing is mocked.
-(tests/security/test_user_tokens.py covers the same attacks on the user service's profile only.)"""
+(The catalogue is tests/support/forged_tokens.py; test_user_tokens.py aims it at a real user's profile.)"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
-import time
 
-import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.routes import ROUTES
+from tests.support.forged_tokens import forged_tokens
 
 ADMIN_ID = 1
 # (service, method, path) of every endpoint that needs a token, from the route manifest
@@ -29,54 +23,6 @@ PROTECTED = [
 BODIES = {"PATCH": {"role": "user", "pricePerNight": 1}, "POST": {"userId": ADMIN_ID, "propertyId": 1}}
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def segment(value: dict) -> str:
-    return b64(json.dumps(value, separators=(",", ":")).encode())
-
-
-def admin_claims(**changes: object) -> dict:
-    now = int(time.time())
-    claims = {
-        "sub": str(ADMIN_ID),
-        "role": "admin",
-        "iat": now,
-        "exp": now + 600,
-        "iss": "home-rental-platform",
-    }
-    claims.update(changes)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-def forged_tokens(stack) -> dict[str, str]:
-    genuine = stack.token(ADMIN_ID, "admin")
-    header, _, signature = genuine.split(".")
-    public_pem = stack.keys["public"].read_bytes()
-    hs_header = segment({"alg": "HS256", "typ": "JWT"})
-    hs_body = segment(admin_claims())
-    hs_sig = b64(hmac.new(public_pem, f"{hs_header}.{hs_body}".encode(), hashlib.sha256).digest())
-    other_key = Ed25519PrivateKey.generate()
-    return {
-        "alg none": f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(admin_claims())}.",
-        "tampered payload": f"{header}.{segment(admin_claims(sub='2'))}.{signature}",
-        "user token promoted to admin": tampered_role(stack),
-        "wrong key": jwt.encode(admin_claims(), other_key, algorithm="EdDSA"),
-        "HS256 keyed with the public key": f"{hs_header}.{hs_body}.{hs_sig}",
-        "expired": stack.token(ADMIN_ID, "admin", ttl=-60),
-        "missing exp": jwt.encode(admin_claims(exp=None), _private_key(stack), algorithm="EdDSA"),
-        "wrong issuer": stack.token(ADMIN_ID, "admin", iss="someone-else"),
-        "garbage": "not.a.jwt",
-    }
-
-
-def tampered_role(stack) -> str:
-    header, payload, signature = stack.token(42, "user").split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return f"{header}.{segment({**claims, 'role': 'admin'})}.{signature}"
-
-
 def _private_key(stack):
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -85,7 +31,7 @@ def _private_key(stack):
 
 @pytest.fixture(scope="module")
 def tokens(sec_stack) -> dict[str, str]:
-    return forged_tokens(sec_stack)
+    return forged_tokens(_private_key(sec_stack), sec_stack.keys["public"].read_bytes(), ADMIN_ID)
 
 
 @pytest.mark.parametrize("route", ["nginx", "direct"])
@@ -125,7 +71,7 @@ def test_malformed_authorization_headers_get_401(sec_stack, scheme):
     assert response.status_code == 401
 
 
-def test_a_correctly_signed_token_of_a_user_that_never_existed_is_refused(sec_stack) -> None:
+def test_a_correctly_signed_token_of_a_user_that_never_existed_is_refused(sec_stack, admin) -> None:
     """Issue #15 item 7: a token signed with the real key (a leaked key, a mistake in a tool) for a user
     id nobody registered is refused by booking_service's own check — through nginx, on the service's
     port and on Socket.IO — once user_service's directory of ids is complete; a real user's token works."""
@@ -134,12 +80,11 @@ def test_a_correctly_signed_token_of_a_user_that_never_existed_is_refused(sec_st
 
     ghost = sign_token(sec_stack.private_key.read_bytes(), 987_654_321, "user")  # not via stack.token
     ghost_auth = {"Authorization": f"Bearer {ghost}"}
-    admin_auth = {"Authorization": f"Bearer {sec_stack.token(ADMIN_ID, 'admin')}"}
     for base in (sec_stack.nginx_url, sec_stack.url("booking_service", 0)):
-        assert requests.get(base + "/api/bookings/mine", headers=admin_auth, timeout=10).status_code == 200
+        assert requests.get(base + "/api/bookings/mine", headers=admin.auth, timeout=10).status_code == 200
         refused = requests.get(base + "/api/bookings/mine", headers=ghost_auth, timeout=10)
         assert refused.status_code == 401 and refused.json() == {"error": "Invalid or expired token"}, base
     assert try_connect_websocket(sec_stack.url("booking_realtime", 0), ghost) is None
-    real = try_connect_websocket(sec_stack.url("booking_realtime", 0), sec_stack.token(ADMIN_ID, "admin"))
+    real = try_connect_websocket(sec_stack.url("booking_realtime", 0), admin.token)  # of its current version
     assert real is not None
     real.close()

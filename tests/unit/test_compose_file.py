@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from infra.docker import composefile
 from infra.nginx_conf import COMPOSE_STATUS_PORT
+from tests.support import composefile
 
 ROOT = composefile.REPO_ROOT
 MODEL = composefile.load()
@@ -71,16 +71,23 @@ def test_build_context_and_dockerfile_exist(name: str) -> None:
     assert (context / build["dockerfile"]).is_file()
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
-def test_bind_mounted_files_exist(name: str) -> None:
-    for volume in SERVICES[name].get("volumes", []):
-        source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
-        if source.startswith("."):
-            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
-        elif source.startswith("/"):
-            assert name == "filebeat", f"only filebeat reads host paths, {name} mounts {source}"
-        else:
-            assert source in MODEL["volumes"], f"{name} uses undeclared volume {source}"
+def mounts() -> list[tuple[str, str]]:
+    """(service, source) of every volume a service mounts."""
+    return [
+        (name, volume["source"] if isinstance(volume, dict) else volume.split(":")[0])
+        for name, service in sorted(SERVICES.items())
+        for volume in service.get("volumes", [])
+    ]
+
+
+@pytest.mark.parametrize(("name", "source"), mounts())
+def test_bind_mounted_files_exist(name: str, source: str) -> None:
+    if source.startswith("."):
+        assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    elif source.startswith("/"):
+        assert name == "filebeat", f"only filebeat reads host paths, {name} mounts {source}"
+    else:
+        assert source in MODEL["volumes"], f"{name} uses undeclared volume {source}"
 
 
 def _runs(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -168,12 +175,20 @@ def test_every_long_running_service_has_a_health_check(name: str) -> None:
     assert check.get("test") or dockerfile_has_healthcheck(service), f"{name} has no health check"
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
-def test_dependencies_wait_for_health_or_completion(name: str) -> None:
-    for dependency, spec in (SERVICES[name].get("depends_on") or {}).items():
-        assert dependency in SERVICES
-        expected = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
-        assert spec.get("condition") == expected, f"{name} -> {dependency}"
+DEPENDENCIES = [
+    (name, dependency, spec)
+    for name, service in sorted(SERVICES.items())
+    for dependency, spec in (service.get("depends_on") or {}).items()
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "dependency", "spec"), DEPENDENCIES, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_dependencies_wait_for_health_or_completion(name: str, dependency: str, spec: dict[str, Any]) -> None:
+    assert dependency in SERVICES
+    expected = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+    assert spec.get("condition") == expected, f"{name} -> {dependency}"
 
 
 def test_scalable_services_have_no_fixed_names_or_host_ports() -> None:
@@ -229,12 +244,19 @@ def test_scripts_parse_in_the_shell_their_shebang_names(script: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+SHELL_CHECKS = {
+    name: test[1]
+    for name, service in sorted(SERVICES.items())
+    if (test := (service.get("healthcheck") or {}).get("test") or [])[:1] == ["CMD-SHELL"]
+}
+
+
+@pytest.mark.parametrize("name", SHELL_CHECKS)
 def test_shell_health_checks_parse(name: str) -> None:
-    test = (SERVICES[name].get("healthcheck") or {}).get("test") or []
-    if test[:1] == ["CMD-SHELL"]:
-        result = subprocess.run(["dash", "-n", "-c", test[1]], capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        ["dash", "-n", "-c", SHELL_CHECKS[name]], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_every_redis_cluster_node_is_named_where_the_cluster_is_created_and_used() -> None:

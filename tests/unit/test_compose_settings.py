@@ -20,8 +20,8 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from common.settings import BaseServiceSettings
-from infra.docker import composefile
 from infra.keys import ensure_keypair
+from tests.support import composefile
 
 MODEL = composefile.load()
 SERVICES = MODEL["services"]

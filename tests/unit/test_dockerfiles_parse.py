@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from infra.docker import composefile
+from tests.support import composefile
 
 ROOT = composefile.REPO_ROOT
 DOCKERFILES = sorted((ROOT / "infra" / "docker").glob("*.Dockerfile"))

@@ -10,7 +10,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from deploy.k8s import model
-from infra.docker import composefile
+from tests.support import composefile
 
 ROOT = composefile.REPO_ROOT
 COMPOSE = composefile.load()["services"]

@@ -16,8 +16,8 @@ import yaml
 
 from deploy.k8s import edge, model, validate
 from deploy.k8s.secrets import GENERATED
-from infra.docker import composefile
 from infra.nginx_conf import render_compose
+from tests.support import composefile
 
 ROOT = composefile.REPO_ROOT
 K8S = ROOT / "deploy" / "k8s"

@@ -19,8 +19,8 @@ from flask import Flask
 from common.logs import configure_logging
 from common.settings import BaseServiceSettings
 from common.web import init_web
-from infra.elk import ecs_mapping
-from infra.elk.ecs_mapping import MappingError
+from tests.support import ecs_mapping
+from tests.support.ecs_mapping import MappingError
 
 ELK = ecs_mapping.ELK_DIR
 FILEBEAT = yaml.safe_load(ecs_mapping.FILEBEAT.read_text())

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-ELK_DIR = Path(__file__).resolve().parent
+ELK_DIR = Path(__file__).resolve().parents[2] / "infra" / "elk"
 FILEBEAT = ELK_DIR / "filebeat.yml"
 PIPELINE = ELK_DIR / "ingest-pipeline.json"
 TEMPLATE = ELK_DIR / "index-template.json"

@@ -1,0 +1,23 @@
+"""Free local ports for the servers a test starts by hand (the stack's own come from `infra/ports.py`)."""
+
+from __future__ import annotations
+
+import random
+
+from infra.ports import port_in_use
+
+LOW, HIGH = 20000, 29999  # the tests' private port range (README)
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` consecutive ports nobody listens on, at a random place in the range (parallel runs differ)."""
+    for _ in range(200):
+        base = random.randrange(LOW, HIGH - count)
+        ports = list(range(base, base + count))
+        if not any(port_in_use(port) for port in ports):
+            return ports
+    raise RuntimeError(f"no {count} free ports in {LOW}-{HIGH}")
