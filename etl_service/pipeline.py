@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -84,7 +83,6 @@ class RunSummary:
 class _Run:
     settings: EtlSettings
     warehouse: Engine
-    batch_number: int = 0
 
 
 def run_etl(settings: EtlSettings, *, full: bool = False) -> RunSummary:
@@ -197,8 +195,6 @@ def _commit_batch(
     ):
         result = load_batch(conn, batch)
         load.save_watermark(conn, source, mark)
-        run.batch_number += 1
-        _test_pause(run)
     return result
 
 
@@ -215,10 +211,3 @@ def _progress(source: Source, since: Watermark) -> Iterator[Any]:
     total = count_changed(source, since) if interactive else None
     with tqdm(total=total, desc=source.name, unit="rows", disable=not interactive) as bar:
         yield bar
-
-
-def _test_pause(run: _Run) -> None:
-    settings = run.settings
-    if settings.etl_test_pause_batch == run.batch_number and settings.etl_test_pause_file:
-        Path(settings.etl_test_pause_file).write_text(str(run.batch_number))
-        time.sleep(600)  # the test SIGKILLs us here, inside the uncommitted transaction

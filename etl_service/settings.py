@@ -20,9 +20,6 @@ class EtlSettings(BaseServiceSettings):
     db_connect_timeout: float = 3.0
     # Where each run pushes its metrics (Prometheus Pushgateway); unset: not pushed.
     pushgateway_url: str | None = None
-    # Test hook: pause inside batch N (before its commit) and touch this file, so a test can SIGKILL us.
-    etl_test_pause_batch: int | None = None
-    etl_test_pause_file: str | None = None
 
     @model_validator(mode="after")
     def _check_values(self) -> EtlSettings:

@@ -114,9 +114,9 @@ def test_run_killed_mid_batch_then_rerun_gives_the_source_totals(
     marker = tmp_path / "paused"
     user_batches = -(-replica_user_count(stack) // 50)
     pause_at = user_batches + 3  # the third booking batch: two are committed when we kill
-    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING", "BATCH_SIZE": "50",
-           "ETL_TEST_PAUSE_BATCH": str(pause_at), "ETL_TEST_PAUSE_FILE": str(marker)}  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "etl_service", "run", "--full"], cwd=REPO, env=env)
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING", "BATCH_SIZE": "50"}
+    paused = ["-m", "tests.support.etl_paused", str(pause_at), str(marker), "run", "--full"]
+    process = subprocess.Popen([sys.executable, *paused], cwd=REPO, env=env)
     try:
         _wait_for(marker, process)
     finally:
