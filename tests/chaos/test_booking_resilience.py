@@ -8,16 +8,21 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import requests
-from redis.cluster import ClusterNode, RedisCluster
 
-from booking_service.cache import GENERATION_KEY, list_key
-from tests.support.faults import cluster_node
+from tests.support.data import booking_engine, day, insert_property
+from tests.support.faults import (
+    cached_list_key,
+    cluster_client,
+    cluster_node,
+    cluster_ok,
+    cluster_ports,
+    list_is_cached,
+    wait_until,
+)
 
 PROPERTIES = "/api/bookings/properties"
 
@@ -27,50 +32,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack(chaos_stack):
     return chaos_stack
-
-
-def cluster_ports(stack) -> list[int]:
-    return [int(node.rsplit(":", 1)[1]) for node in stack.env["REDIS_CLUSTER_NODES"].split(",")]
-
-
-def cluster_client(stack) -> RedisCluster:
-    nodes = [ClusterNode("127.0.0.1", port) for port in cluster_ports(stack)]
-    password = stack.env["REDIS_CLUSTER_PASSWORD"]
-    return RedisCluster(startup_nodes=nodes, password=password, decode_responses=True, socket_timeout=1)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except (redis.RedisError, OSError, requests.RequestException):
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def cluster_ok(stack) -> bool:
-    client = cluster_node(stack, cluster_ports(stack)[0])
-    info = client.execute_command("CLUSTER INFO")
-    nodes = client.execute_command("CLUSTER NODES").values()
-    connected = [n for n in nodes if n["connected"] or "myself" in n["flags"]]
-    return info["cluster_state"] == "ok" and len(connected) == len(cluster_ports(stack))
-
-
-def cached_lists_key(client: RedisCluster) -> str:
-    return list_key(client.get(GENERATION_KEY) or "0")
-
-
-def list_is_cached(stack) -> bool:
-    for instance in (0, 1):
-        requests.get(stack.url("booking_service", instance) + PROPERTIES, timeout=5)
-    client = cluster_client(stack)
-    try:
-        return client.exists(cached_lists_key(client)) == 1
-    finally:
-        client.close()
 
 
 class ReadLoop:
@@ -108,39 +69,51 @@ class ReadLoop:
             thread.join()
 
 
+def failed_over(stack, victim_port: int) -> bool:
+    """Another node marks the victim failed and reports the cluster ok: a replica took its slots."""
+    client = cluster_node(stack, next(p for p in cluster_ports(stack) if p != victim_port))
+    try:
+        info = client.execute_command("CLUSTER INFO")
+        nodes = client.execute_command("CLUSTER NODES")
+    finally:
+        client.close()
+    victim = [n for address, n in nodes.items() if address.split("@")[0].endswith(f":{victim_port}")]
+    return info["cluster_state"] == "ok" and bool(victim) and "fail" in victim[0]["flags"].split(",")
+
+
 def test_killing_the_cluster_master_holding_the_cache_fails_no_read(stack):
     assert wait_until(lambda: list_is_cached(stack), 10), "the list should be cached before the fault"
     client = cluster_client(stack)
-    victim_port = client.get_node_from_key(cached_lists_key(client)).port
+    victim_port = client.get_node_from_key(cached_list_key(client)).port
     client.close()
     victim = f"redis_cluster_{cluster_ports(stack).index(victim_port)}"
     with ReadLoop(stack) as loop:
-        time.sleep(1)
+        assert wait_until(lambda: loop.ok > 20, 10), "reads should flow before the fault"
         stack.stop_server(victim)
-        time.sleep(6)  # failover takes ~3 s at cluster-node-timeout 1000 ms
+        assert wait_until(lambda: failed_over(stack, victim_port), 20), "a replica should take over"
+        after_failover = loop.ok
+        assert wait_until(lambda: loop.ok > after_failover + 20, 10), "reads should flow after it"
     stack.start_server(victim)
     assert loop.failures == []
-    assert loop.ok > 50
     assert wait_until(lambda: cluster_ok(stack), 30)
     assert wait_until(lambda: list_is_cached(stack), 10), "the cache should be used again after failover"
 
 
 def test_all_redis_stopped_reads_and_bookings_still_work(stack):
     names = [f"redis_cluster_{i}" for i in range(len(cluster_ports(stack)))] + ["redis"]
+    property_id = insert_property(booking_engine(stack), "Chaos, NR", 90, "no-redis")  # nothing booked yet
     for name in names:
         stack.stop_server(name)
     try:
         with ReadLoop(stack, threads=2) as loop:
-            time.sleep(3)
+            assert wait_until(lambda: loop.ok > 10 or bool(loop.failures), 10)
         assert loop.failures == []
-        assert loop.ok > 10
-        start = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=400 + uuid.uuid4().int % 300)
         user_id = 700_000 + uuid.uuid4().int % 100_000
-        body = {"userId": user_id, "propertyId": 3, "startDate": start.isoformat(),
-                "endDate": (start + dt.timedelta(days=1)).isoformat()}  # fmt: skip
+        body = {"userId": user_id, "propertyId": property_id, "startDate": day(400), "endDate": day(401)}
         headers = {"Authorization": f"Bearer {stack.token(user_id)}"}
         url = stack.url("booking_service", 0) + "/api/bookings/book"
-        assert requests.post(url, json=body, headers=headers, timeout=10).status_code in (201, 409)
+        booked = requests.post(url, json=body, headers=headers, timeout=10)
+        assert booked.status_code == 201, booked.text
     finally:
         for name in names:
             stack.start_server(name)

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import redis
 import requests
+from redis.cluster import ClusterNode, RedisCluster
 
+from booking_service.cache import GENERATION_KEY, list_key
 from infra.ports import port_in_use
 from tests.conftest import start_private_stack, stop_private_stack
 from tests.support.load import MixedLoad, Reconciliation, load_properties
@@ -73,6 +75,39 @@ def cluster_node(stack, port: int) -> redis.Redis:
     return redis.Redis(
         host="127.0.0.1", port=port, password=stack.env["REDIS_CLUSTER_PASSWORD"], socket_timeout=1
     )
+
+
+def cluster_client(stack) -> RedisCluster:
+    nodes = [ClusterNode("127.0.0.1", port) for port in cluster_ports(stack)]
+    password = stack.env["REDIS_CLUSTER_PASSWORD"]
+    return RedisCluster(startup_nodes=nodes, password=password, decode_responses=True, socket_timeout=1)
+
+
+def cached_list_key(client: RedisCluster) -> str:
+    """The key booking_service caches the property list under now (it moves with each generation)."""
+    return list_key(client.get(GENERATION_KEY) or "0")
+
+
+def list_is_cached(stack) -> bool:
+    """Asks both booking_service instances for the list, then whether the cluster holds it."""
+    for instance in (0, 1):
+        requests.get(stack.url("booking_service", instance) + "/api/bookings/properties", timeout=5)
+    client = cluster_client(stack)
+    try:
+        return client.exists(cached_list_key(client)) == 1
+    finally:
+        client.close()
+
+
+def cached_list_master(stack) -> str:
+    """The server name of the cluster master holding the cached property list (cached first)."""
+    assert wait_until(lambda: list_is_cached(stack), 10), "the property list should be cached"
+    client = cluster_client(stack)
+    try:
+        port = client.get_node_from_key(cached_list_key(client)).port
+    finally:
+        client.close()
+    return f"redis_cluster_{cluster_ports(stack).index(port)}"
 
 
 def cluster_ok(stack) -> bool:
