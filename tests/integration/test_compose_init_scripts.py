@@ -9,11 +9,9 @@ a container on the compose network does, through the line the init script adds.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,34 +19,14 @@ import psycopg
 import pytest
 import redis
 
-from infra.docker import composefile
-from infra.ports import port_in_use
+from tests.support import composefile
+from tests.support.faults import wait_until
+from tests.support.net import free_ports
 
 SCRIPTS = composefile.REPO_ROOT / "infra" / "docker"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLUSTER_PASSWORD = "cluster-test-password"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs servers as the postgres user")
-
-
-def free_ports(count: int) -> list[int]:
-    for _ in range(200):
-        base = random.randrange(24000, 29900 - count)
-        ports = list(range(base, base + count))
-        if not any(port_in_use(port) for port in ports):
-            return ports
-    raise RuntimeError("no free ports")
-
-
-def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
 
 
 def as_postgres(*argv: str) -> None:
@@ -61,9 +39,8 @@ def start_postgres(data: Path, port: int) -> subprocess.Popen[bytes]:
     argv = [str(PG_BIN / "postgres"), "-D", str(data), "-c", f"port={port}", "-c", "listen_addresses=127.0.0.1",
             "-c", f"unix_socket_directories={data}", "-c", "fsync=off"]  # fmt: skip
     server = subprocess.Popen(["runuser", "-u", "postgres", "--", *argv], cwd="/", stderr=subprocess.DEVNULL)
-    wait_until(
-        lambda: psycopg.connect(host=str(data), port=port, user="postgres", dbname="postgres").close() is None
-    )
+    dsn = {"host": str(data), "port": port, "user": "postgres", "dbname": "postgres"}
+    assert wait_until(lambda: psycopg.connect(**dsn).close() is None, 20, 0.1), "postgres did not start"
     return server
 
 
@@ -167,7 +144,7 @@ def redis_nodes(tmp_path: Path) -> Iterator[list[int]]:
                 "--cluster-preferred-endpoint-type", "hostname", "--cluster-announce-hostname", "localhost"]  # fmt: skip
         processes.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
     for port in nodes:
-        wait_until(lambda port=port: node(port).ping())
+        assert wait_until(lambda port=port: node(port).ping(), 20, 0.1), f"redis {port} did not start"
     yield nodes
     for process in processes:
         process.terminate()

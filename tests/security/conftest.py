@@ -4,7 +4,6 @@ login limits other suites would then hit), and real users registered through ngi
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -110,7 +109,3 @@ def users_db(sec_stack) -> Iterator[sa.Engine]:
 def own_property(booking_db) -> int:
     """A fresh available property straight in MariaDB, so no other test (or the fuzzer) shares it."""
     return insert_property(booking_db, "Security, SC", 100, "sec")
-
-
-def future(days: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from booking_service.realtime.client import NotificationClient
 from common.routes import ROUTES
-from tests.security.conftest import Account, future, login
+from tests.security.conftest import Account, login
+from tests.support.data import day
 
 
 @dataclass
@@ -33,8 +34,8 @@ def book(stack, account: Account, property_id: int, offset: int) -> int:
     body = {
         "userId": account.id,
         "propertyId": property_id,
-        "startDate": future(offset),
-        "endDate": future(offset + 2),
+        "startDate": day(offset),
+        "endDate": day(offset + 2),
     }
     response = requests.post(
         stack.nginx_url + "/api/bookings/book", json=body, headers=account.auth, timeout=10
@@ -139,10 +140,10 @@ def test_the_matrix_rows_are_manifest_routes():
 )
 def test_endpoint_answers_each_caller_as_documented(sec_stack, world, method, path, body, expected):
     if body == "owner-booking":
-        body = {"userId": world.owner.id, "propertyId": world.properties[2], "startDate": future(700),
-                "endDate": future(701)}  # fmt: skip
+        body = {"userId": world.owner.id, "propertyId": world.properties[2], "startDate": day(700),
+                "endDate": day(701)}  # fmt: skip
     elif body == "block":
-        body = {"startDate": future(600), "endDate": future(602)}
+        body = {"startDate": day(600), "endDate": day(602)}
     url = fill(path, world)
     got = [call(sec_stack, method, url, who, body) for who in (None, world.other, world.admin)]
     assert [r.status_code for r in got] == [401, *expected], [r.text for r in got]

@@ -14,7 +14,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.security.conftest import future
+from tests.support.data import day
 
 SQL = [
     "' OR '1'='1",
@@ -72,7 +72,7 @@ def valid_bodies(target: dict) -> dict[str, tuple[str, str, dict, str | None]]:
     return {
         "register": ("POST", "/api/users/register", {"username": name, "email": f"{name}@x.io", "password": "password-1"}, None),
         "book": ("POST", "/api/bookings/book", {"userId": caller.id, "propertyId": target["property"],
-                 "startDate": future(400), "endDate": future(401)}, caller.token),
+                 "startDate": day(400), "endDate": day(401)}, caller.token),
         "create property": ("POST", "/api/bookings/properties", {"name": "n", "location": "l", "pricePerNight": 5,
                             "availability": True, "description": "d", "maxGuests": 2}, target["host_token"]),
         "change property": ("PATCH", f"/api/bookings/properties/{target['property']}", {"name": "n", "location": "l",
@@ -122,7 +122,7 @@ def test_hostile_values_in_every_body_field_never_5xx_and_are_rejected(sec_stack
         method, path, body, token = valid_bodies(target)[endpoint]
         for field in body:
             if endpoint == "book" and field in ("startDate", "endDate") and value is not None:
-                body = {**body, "startDate": future(400 + random.randrange(320))}
+                body = {**body, "startDate": day(400 + random.randrange(320))}
             response = send(sec_stack, method, path, {**body, field: value}, token)
             problem = verdict(response, field, value)
             if problem:
@@ -170,7 +170,7 @@ def test_hostile_query_filters_never_5xx(sec_stack, target):
         for name in FILTERS:
             params = {name: value}
             if name in ("from", "to"):
-                params = {"from": future(10), "to": future(11), name: value}
+                params = {"from": day(10), "to": day(11), name: value}
             response = requests.get(
                 sec_stack.nginx_url + "/api/bookings/properties", params=params, timeout=20
             )

@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.security.conftest import Account, future
-from tests.support.data import insert_property
+from tests.security.conftest import Account
+from tests.support.data import day, insert_property
 
 PROPERTIES = "/api/bookings/properties"
 ATTACKS = [
@@ -79,8 +79,8 @@ def book(
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [("9999-12-30", "9999-12-31"), (future(731), future(732)), (future(700), future(731)),
-     ("2O30-01-01", future(3)), ("٢٠٢٧-01-01", future(3))],
+    [("9999-12-30", "9999-12-31"), (day(731), day(732)), (day(700), day(731)),
+     ("2O30-01-01", day(3)), ("٢٠٢٧-01-01", day(3))],
 )  # fmt: skip
 def test_bookings_in_9999_or_beyond_the_horizon_are_refused(sec_stack, new_account, own_property, start, end):
     response = book(sec_stack, new_account(), own_property, start, end)
@@ -89,7 +89,7 @@ def test_bookings_in_9999_or_beyond_the_horizon_are_refused(sec_stack, new_accou
 
 
 def test_the_last_nights_of_the_horizon_can_be_booked(sec_stack, new_account, own_property):
-    response = book(sec_stack, new_account(), own_property, future(728), future(730))
+    response = book(sec_stack, new_account(), own_property, day(728), day(730))
     assert response.status_code == 201, response.text
 
 
@@ -102,7 +102,7 @@ def test_the_highest_price_for_the_longest_stay_is_booked_with_its_exact_total(s
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    response = book(sec_stack, new_account(), created.json()["propertyId"], future(1), future(366))
+    response = book(sec_stack, new_account(), created.json()["propertyId"], day(1), day(366))
     assert response.status_code == 201, response.text
     assert Decimal(str(response.json()["totalPrice"])) == Decimal("999999.99") * 365
 
@@ -122,7 +122,7 @@ def test_prices_above_the_maximum_or_too_precise_are_refused(sec_stack, price):
 def test_a_stored_price_whose_total_would_overflow_the_column_gets_400(sec_stack, new_account, booking_db):
     """Rows written before the price limit existed: the column allows 99,999,999.99 a night."""
     legacy = insert_property(booking_db, "Legacy, LG", Decimal("99999999.99"), "sec-legacy")
-    response = book(sec_stack, new_account(), legacy, future(1), future(366))
+    response = book(sec_stack, new_account(), legacy, day(1), day(366))
     assert response.status_code == 400, response.text
     with booking_db.connect() as conn:
         count = conn.execute(sa.text("SELECT COUNT(*) FROM bookings WHERE property_id = :p"), {"p": legacy})
@@ -134,7 +134,7 @@ def test_idempotency_keys_that_are_too_long_or_not_printable_ascii_get_400(
     sec_stack, new_account, own_property, key
 ):
     raw = {"Idempotency-Key": key.encode("latin-1")}
-    response = book(sec_stack, new_account(), own_property, future(600), future(601), **raw)  # type: ignore[arg-type]
+    response = book(sec_stack, new_account(), own_property, day(600), day(601), **raw)  # type: ignore[arg-type]
     assert response.status_code == 400, response.text
 
 

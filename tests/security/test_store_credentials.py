@@ -15,7 +15,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
-from tests.security.conftest import future
+from tests.support.data import day
 
 POSTGRES = [("postgres_primary", "users"), ("postgres_replica", "users"), ("warehouse", "warehouse")]
 NO_RETRY = Retry(NoBackoff(), 0)  # a refusal is the answer, not a fault to retry
@@ -121,7 +121,7 @@ def test_stack_with_password_protected_stores_serves_a_login_and_a_booking(
     sec_stack, new_account, own_property
 ) -> None:
     account = new_account()  # registered (PostgreSQL primary) and logged in through nginx
-    body = {"userId": account.id, "propertyId": own_property, "startDate": future(30), "endDate": future(32)}
+    body = {"userId": account.id, "propertyId": own_property, "startDate": day(30), "endDate": day(32)}
     booked = requests.post(
         sec_stack.nginx_url + "/api/bookings/book", json=body, headers=account.auth, timeout=10
     )
