@@ -8,6 +8,12 @@ import pytest
 from tests.support.etl import run_cli
 
 
+@pytest.fixture(scope="module")
+def stack(chaos_stack):
+    """Faults hit this module's private stack, never the shared session one (README)."""
+    return chaos_stack
+
+
 @pytest.mark.parametrize(
     ("server", "named_in_error"),
     [("mariadb", "bookings (MariaDB)"), ("postgres_replica", "users (PostgreSQL replica)")],

@@ -19,6 +19,12 @@ pytestmark = pytest.mark.timeout(180)
 REALTIME = "booking_realtime"
 
 
+@pytest.fixture(scope="module")
+def stack(chaos_stack):
+    """Faults hit this module's private stack, never the shared session one (README)."""
+    return chaos_stack
+
+
 def new_property(stack) -> int:
     engine = booking_engine(stack)
     try:

@@ -17,6 +17,12 @@ from tests.support.data import booking_engine, insert_property
 pytestmark = pytest.mark.timeout(180)
 
 
+@pytest.fixture(scope="module")
+def stack(chaos_stack):
+    """Faults hit this module's private stack, never the shared session one (README)."""
+    return chaos_stack
+
+
 def fresh_id() -> int:
     return 900_000_000 + uuid.uuid4().int % 10_000_000
 
