@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
+from tests.support.faults import wait_until
 from tests.support.net import free_port
 from tests.support.users import in_process_user_app
 
@@ -41,12 +41,9 @@ def auth(token: str) -> dict[str, str]:
 
 def refused_soon(base: str, token: str) -> bool:
     """The revocation bound is 1 s per process: poll a little past it."""
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        if requests.get(f"{base}{PROFILE}", headers=auth(token), timeout=10).status_code == 401:
-            return True
-        time.sleep(0.2)
-    return False
+    return wait_until(
+        lambda: requests.get(f"{base}{PROFILE}", headers=auth(token), timeout=10).status_code == 401, 3
+    )
 
 
 def test_patch_profile_changes_username_and_email(base: str) -> None:
@@ -192,9 +189,7 @@ def test_password_reset_link_is_mailed_and_works_once(stack, smtp_sink) -> None:
     response = client.post(RESET, json={"email": user["email"].upper()})
     assert unknown.status_code == response.status_code == 202
     assert response.get_json() == {"message": "If that email is registered, a reset link is on its way"}
-    deadline = time.monotonic() + 5
-    while not inbox.messages and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_until(lambda: bool(inbox.messages), 5, 0.05), "no reset mail"
     [mail] = inbox.messages
     assert f"To: {user['email']}" in mail
     body = email.message_from_string(mail, policy=email.policy.default).get_content()

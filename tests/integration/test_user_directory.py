@@ -4,7 +4,6 @@ books for someone else) on the real stack: PostgreSQL, Redis, both services. Not
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ import redis
 import requests
 
 from tests.support.data import booking_engine, insert_property
+from tests.support.faults import wait_until
 from tests.support.users import registered_user_id
 from user_service.database import UserDatabase
 from user_service.directory import COMPLETE, USER_IDS, UserDirectory
@@ -52,10 +52,7 @@ def nobody() -> int:
 
 
 def wait_for_complete(store: redis.Redis) -> None:
-    deadline = time.monotonic() + 10
-    while not store.exists(COMPLETE):
-        assert time.monotonic() < deadline, "no user_service process filled the directory"
-        time.sleep(0.1)
+    assert wait_until(lambda: store.exists(COMPLETE), 10, 0.1), "no user_service process filled the directory"
 
 
 def test_a_new_user_is_in_the_directory_as_soon_as_registration_answers(stack, store, property_id) -> None:

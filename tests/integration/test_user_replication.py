@@ -7,9 +7,8 @@ counters, which is how these tests see which server answered; the running instan
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -18,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
+from tests.support.faults import wait_until
 from user_service import create_app
 from user_service.settings import UserSettings
 
@@ -59,15 +59,6 @@ def on_replica(stack, email: str) -> bool:
         return conn.execute("select 1 from users where email = %s", (email,)).fetchone() is not None
 
 
-def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def profile_routed(app: Flask, client: FlaskClient, token: str) -> tuple[dict, dict[str, int]]:
     """The profile body and how many statements each engine ran for it."""
     before = counts(app)
@@ -80,7 +71,7 @@ def profile_routed(app: Flask, client: FlaskClient, token: str) -> tuple[dict, d
 def test_profile_read_is_served_by_the_replica(stack, app: Flask) -> None:
     client = app.test_client()
     user, token = sign_up(client)
-    assert eventually(lambda: on_replica(stack, user["email"]))
+    assert wait_until(lambda: on_replica(stack, user["email"]), 10, 0.05)
     body, ran = profile_routed(app, client, token)
     assert body["email"] == user["email"]
     assert ran.get("replica0", 0) >= 1
@@ -100,7 +91,7 @@ def test_login_reads_the_primary(app: Flask) -> None:
 def test_profile_survives_a_stopped_replica_and_returns_to_it(stack, app: Flask, caplog) -> None:
     client = app.test_client()
     user, token = sign_up(client)
-    assert eventually(lambda: on_replica(stack, user["email"]))
+    assert wait_until(lambda: on_replica(stack, user["email"]), 10, 0.05)
     service = stack.url("user_service", 0)
     headers = {"Authorization": f"Bearer {token}"}
     stack.stop_server("postgres_replica")
@@ -118,14 +109,14 @@ def test_profile_survives_a_stopped_replica_and_returns_to_it(stack, app: Flask,
         assert ready.json()["checks"]["replica"] == "down"
     finally:
         stack.start_server("postgres_replica")
-    assert eventually(lambda: profile_routed(app, client, token)[1].get("replica0", 0) >= 1)
+    assert wait_until(lambda: profile_routed(app, client, token)[1].get("replica0", 0) >= 1, 10, 0.05)
     assert requests.get(service + "/ready", timeout=10).json()["checks"]["replica"] == "ok"
 
 
 def test_allusers_reads_the_replica(stack, app: Flask) -> None:
     client = app.test_client()
     admin = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}
-    eventually(lambda: client.get("/api/users/allusers?limit=1", headers=admin).status_code == 200, 5)
+    assert wait_until(lambda: client.get("/api/users/allusers?limit=1", headers=admin).status_code == 200, 5)
     before = counts(app)
     assert client.get("/api/users/allusers?limit=5", headers=admin).status_code == 200
     after = counts(app)
