@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 
 from etl_service.pipeline import run_etl
 from tests.support.etl import REPO, etl_settings, run_cli
+from tests.support.faults import wait_until
 
 
 @pytest.fixture
@@ -151,8 +151,6 @@ def replica_user_count(stack) -> int:
 
 
 def _wait_for(marker: Path, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
-    while not marker.exists():
-        assert process.poll() is None, "the ETL ended before reaching the paused batch"
-        assert dt.datetime.now() < deadline, "the ETL never reached the paused batch"
-        time.sleep(0.05)
+    paused_or_ended = wait_until(lambda: marker.exists() or process.poll() is not None, timeout, 0.05)
+    assert paused_or_ended, "the ETL never reached the paused batch"
+    assert process.poll() is None, "the ETL ended before reaching the paused batch"
