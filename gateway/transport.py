@@ -204,12 +204,16 @@ class ConnectionPool:
         """Sends the request; the answer is awaited separately (so a slow one can be raced)."""
         connection = self._take() or self._connect()
         try:
-            connection.sock.settimeout(self._read_deadline if method in READ_METHODS else self._read_timeout)
+            connection.sock.settimeout(self.answer_within(method))
             connection.sock.sendall(encode_request(method, path, self._host_header, headers, body))
         except OSError as exc:
             connection.close()
             raise TransportError(UpstreamFailure.BROKEN, exc) from exc
         return Pending(self, connection, method)
+
+    def answer_within(self, method: str) -> float:
+        """Seconds an answer may take: GET and HEAD have the shorter read deadline."""
+        return self._read_deadline if method in READ_METHODS else self._read_timeout
 
     def give_back(self, connection: Connection) -> None:
         connection.since = time.monotonic()

@@ -14,7 +14,6 @@ from gateway.breaker import BreakerBoard, CircuitBreaker
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.metrics import UPSTREAM_RETRIES, upstream_outcome
 from gateway.transport import (
-    READ_METHODS,
     ConnectionPool,
     Pending,
     TransportError,
@@ -67,7 +66,9 @@ class UpstreamClient:
         self.registry = registry
         self.breakers = breakers
         self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
-        self._read_deadline = min(read_deadline or read_timeout, read_timeout)
+        self._read_deadline = (
+            read_deadline  # GET and HEAD; each pool applies it (ConnectionPool.answer_within)
+        )
         self._pool_size = pool_size
         self._pools: dict[str, ConnectionPool] = {}
         self._pools_lock = threading.Lock()
@@ -172,7 +173,7 @@ class UpstreamClient:
             backup = self._start(service, second, self.breakers.get(second.id), outgoing)
         except TransportError:
             return self._finish(service, first, breaker, pending)
-        answer_within = self._read_deadline if outgoing.method in READ_METHODS else self._read_timeout
+        answer_within = self._pool(first).answer_within(outgoing.method)
         winner = first_answered([pending, backup], answer_within - self._hedge_after)
         if winner is None:
             pending.abandon()
