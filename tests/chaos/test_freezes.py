@@ -20,7 +20,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.support.faults import FREEZE_LINES
+from tests.support.faults import FREEZE_LINES, wait_until
 from tests.support.load import LoadUser
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -185,12 +185,11 @@ def test_a_frozen_mariadb_answers_clean_errors_within_the_bound_and_recovers(
 
 
 def wait_for_status(url: str, headers: dict[str, str], status: int, within_s: float) -> float:
+    """Seconds until `url` answers `status`."""
     started = time.monotonic()
-    while time.monotonic() - started < within_s:
-        if timed_get(url, headers)[1] == status:
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer {status} within {within_s} s")
+    answered = wait_until(lambda: timed_get(url, headers)[1] == status, within_s, interval=0.1)
+    assert answered, f"{url} did not answer {status} within {within_s} s"
+    return time.monotonic() - started
 
 
 def test_a_booking_lock_held_by_a_frozen_worker_costs_a_clean_503_within_the_bound(
