@@ -60,22 +60,27 @@ def create_app(config: ReportsSettings | None = None) -> Flask:
     return app
 
 
+OCCUPANCY_FIELDS = ("month", "propertyId", "property", "bookedNights", "daysInMonth", "occupancy")
+REVENUE_FIELDS = ("month", "propertyId", "property", "bookings", "cancellations", "revenue")
+
+
 @reports.get("/occupancy")
 @require_auth(roles={"admin"})
 def occupancy() -> Response:
-    first, last = month_window(request.args)
-    report = series(_rows(first, last), first, last)
-    keep = ("month", "propertyId", "property", "bookedNights", "daysInMonth", "occupancy")
-    return jsonify({**report, "series": [{k: p[k] for k in keep} for p in report["series"]]})
+    return _report(OCCUPANCY_FIELDS)
 
 
 @reports.get("/revenue")
 @require_auth(roles={"admin"})
 def revenue() -> Response:
+    return _report(REVENUE_FIELDS)
+
+
+def _report(fields: tuple[str, ...]) -> Response:
+    """The month series of the requested window, each point cut to the report's own fields."""
     first, last = month_window(request.args)
     report = series(_rows(first, last), first, last)
-    keep = ("month", "propertyId", "property", "bookings", "cancellations", "revenue")
-    return jsonify({**report, "series": [{k: p[k] for k in keep} for p in report["series"]]})
+    return jsonify({**report, "series": [{k: p[k] for k in fields} for p in report["series"]]})
 
 
 def month_window(args: Any) -> tuple[dt.date, dt.date]:
