@@ -256,8 +256,8 @@ def test_a_frozen_realtime_instance_is_left_within_the_heartbeat_and_updates_res
     """The Socket.IO instance a client is on frozen: the client hears no ping for 5 s (interval 2 s +
     timeout 3 s), reconnects through nginx (which gives up on the silent instance after 5 s and skips it
     for 2 s), joins its room again on the other instance and receives the next booking's update."""
-    from booking_service.realtime.client import NotificationClient
     from tests.support.data import booking_engine, day, insert_property
+    from tests.support.notification_client import NotificationClient
 
     engine = booking_engine(chaos_stack)
     try:

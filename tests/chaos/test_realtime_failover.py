@@ -12,8 +12,8 @@ import uuid
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import booking_engine, day, insert_property
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(180)
 REALTIME = "booking_realtime"
