@@ -3,7 +3,6 @@ server started here (and a closed port for "no answer"). Counts, not speed."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ import requests
 
 from tests.support.client_load import ClientLoop
 from tests.support.faults import wait_until
+from tests.support.net import closed_port
 
 
 class Teapot(BaseHTTPRequestHandler):
@@ -46,9 +46,7 @@ def test_a_run_of_a_total_makes_exactly_that_many_calls_spread_over_the_clients(
 
 
 def test_answers_outside_2xx_and_no_answer_at_all_are_failures(base: str) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
+    closed = closed_port()
 
     def call(session: requests.Session, client: int) -> int:
         url = f"http://127.0.0.1:{closed}/" if client == 0 else base + "/teapot"

@@ -4,26 +4,13 @@ version reader uses it. No servers: the Redis is a closed local port (refused at
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 
 from common.cooldown import Cooldown
 from common.revocation import TokenVersions
-
-
-class FakeClock:
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.clock import FakeClock
+from tests.support.net import closed_port
 
 
 def test_a_cooldown_is_inactive_until_started_even_at_time_zero() -> None:

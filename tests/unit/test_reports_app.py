@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from etl_service.web import ReportsSettings, create_app
 from infra.keys import ensure_keypair, sign_token
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.net import closed_port
 
 
 def test_an_unreachable_warehouse_is_the_common_json_503(tmp_path: Path) -> None:
