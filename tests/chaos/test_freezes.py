@@ -60,14 +60,19 @@ def assert_reads_survive_a_freeze(url: str, token: str, pids: list[int], what: s
         # a `{n}` in the url makes each read a different one (a different cache key)
         return session.get(url.format(n=next(reads) % 500), headers=headers, timeout=10).status_code
 
+    def every_client_read_since(moment: float) -> bool:
+        return {a.client for a in loop.answers if a.at >= moment} == set(range(clients))
+
     with ClientLoop(read, clients) as loop:
-        time.sleep(1.0)
+        assert wait_until(lambda: every_client_read_since(0.0), 10), "reads should flow before the freeze"
         signal_all(pids, signal.SIGSTOP)
         try:
-            time.sleep(FROZEN_FOR_S)
+            time.sleep(FROZEN_FOR_S)  # holds the fault: the reads must ride out a freeze this long
         finally:
             signal_all(pids, signal.SIGCONT)
-        time.sleep(1.0)
+        thawed = time.time()
+        # every read caught in the freeze has ended once each client has started one after the thaw
+        assert wait_until(lambda: every_client_read_since(thawed), 15), "reads should flow after the thaw"
     slowest = max(answer.elapsed for answer in loop.answers)
     failed = len(loop.failures())
     target = urlsplit(url).path + ("?" + urlsplit(url).query if "{" in url else "")
