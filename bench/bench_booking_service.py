@@ -71,13 +71,15 @@ def booking_call(stack: Stack, base: str) -> Call:
     headers = {"Authorization": f"Bearer {stack.token(1, 'admin')}"}
     today = dt.datetime.now(dt.UTC).date()
     numbers = itertools.count()
+    guests = range(1000, 1050)
+    stack.list_users(*guests)  # the booking service refuses a userId its user directory does not know
 
     def call(session: requests.Session, _client: int) -> int:
         # Every request takes a distinct night: all should be confirmed, none conflict.
         index = next(numbers)
         start = today + dt.timedelta(days=1 + index // len(property_ids))
         body = {
-            "userId": 1000 + index,
+            "userId": guests[index % len(guests)],
             "propertyId": property_ids[index % len(property_ids)],
             "startDate": start.isoformat(),
             "endDate": (start + dt.timedelta(days=1)).isoformat(),
