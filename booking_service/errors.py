@@ -86,3 +86,16 @@ class TooManyPhotos(DomainError):
 
 class PhotoNotFound(DomainError):
     """No such photo on this listing."""
+
+
+class StartInPast(DomainError):
+    """A stay or a block starts before the property's local today."""
+
+
+class BeyondHorizon(DomainError):
+    """A stay or a block reaches past the property's booking horizon (`field` is the date's JSON name)."""
+
+    def __init__(self, field: str, latest: object) -> None:
+        super().__init__(field, latest)
+        self.field = field
+        self.latest = latest
