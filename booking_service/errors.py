@@ -3,6 +3,8 @@ HTTP answer (status, the seed's JSON key, the message) for each, once."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class DomainError(Exception):
     """A business rule refused the request."""
@@ -95,7 +97,7 @@ class StartInPast(DomainError):
 class BeyondHorizon(DomainError):
     """A stay or a block reaches past the property's booking horizon (`field` is the date's JSON name)."""
 
-    def __init__(self, field: str, latest: object) -> None:
+    def __init__(self, field: str, latest: dt.date) -> None:
         super().__init__(field, latest)
         self.field = field
         self.latest = latest

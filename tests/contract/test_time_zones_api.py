@@ -15,12 +15,10 @@ from collections.abc import Callable
 import pytest
 import requests
 
+from tests.contract.test_booking_additions import Caller
+
 EAST, WEST = "Pacific/Kiritimati", "Etc/GMT+12"
 ZONE_MESSAGE = "timeZone must be an IANA time zone name such as Europe/Lisbon"
-
-
-def new_id() -> int:
-    return 5_000_000 + uuid.uuid4().int % 10_000_000
 
 
 def local_day(zone: str, offset: int = 0) -> str:
@@ -43,42 +41,30 @@ def base(stack) -> str:
     return stack.url("booking_service", 0)
 
 
-class Caller:
-    def __init__(self, stack, base: str, role: str) -> None:
-        self.id = new_id()
-        self.base = base
-        self.headers = {"Authorization": f"Bearer {stack.token(self.id, role)}"}
+def listing(host: Caller, **fields: object) -> dict:
+    response = host.call("POST", "/api/bookings/properties", {"name": "Atoll", "pricePerNight": 80,
+                                                              "location": f"Town-{uuid.uuid4().hex[:10]}", **fields})  # fmt: skip
+    assert response.status_code == 201, response.text
+    return response.json()
 
-    def call(self, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-        return requests.request(method, self.base + path, json=body, params=params, headers=self.headers,
-                                timeout=10)  # fmt: skip
 
-    def listing(self, **fields: object) -> dict:
-        body = {"name": "Atoll", "location": f"Town-{uuid.uuid4().hex[:10]}", "pricePerNight": 80, **fields}
-        response = self.call("POST", "/api/bookings/properties", body)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def book(self, property_id: int, start: str, end: str) -> requests.Response:
-        body = {"userId": self.id, "propertyId": property_id, "startDate": start, "endDate": end}
-        return self.call("POST", "/api/bookings/book", body)
+def book(guest: Caller, property_id: int, start: str, end: str) -> requests.Response:
+    body = {"userId": guest.id, "propertyId": property_id, "startDate": start, "endDate": end}
+    return guest.call("POST", "/api/bookings/book", body)
 
 
 @pytest.fixture
-def host(stack, base) -> Caller:
-    return Caller(stack, base, "host")
+def people(stack, base) -> tuple[Caller, Caller]:
+    """A host and a guest of this test's own."""
+    return Caller(stack, base, "host"), Caller(stack, base)
 
 
-@pytest.fixture
-def guest(stack, base) -> Caller:
-    return Caller(stack, base, "user")
-
-
-def test_a_listing_names_its_time_zone_shown_in_its_detail_and_utc_by_default(base, host):
-    east = host.listing(timeZone=EAST)
+def test_a_listing_names_its_time_zone_shown_in_its_detail_and_utc_by_default(base, people):
+    host, _ = people
+    east = listing(host, timeZone=EAST)
     assert east["timeZone"] == EAST
     assert requests.get(f"{base}/api/bookings/properties/{east['propertyId']}", timeout=5).json() == east
-    plain = host.listing()
+    plain = listing(host)
     assert plain["timeZone"] == "UTC"
     moved = host.call(
         "PATCH", f"/api/bookings/properties/{plain['propertyId']}", {"timeZone": "Europe/Lisbon"}
@@ -93,35 +79,39 @@ def test_the_seed_s_listings_are_utc(base):
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../../../etc/passwd", "", 14, None])
-def test_an_unknown_time_zone_is_a_400_naming_the_field(host, zone):
+def test_an_unknown_time_zone_is_a_400_naming_the_field(people, zone):
+    host, _ = people
     response = host.call("POST", "/api/bookings/properties",
                          {"name": "x", "location": "y", "pricePerNight": 1, "timeZone": zone})  # fmt: skip
     assert (response.status_code, response.json()) == (400, {"error": ZONE_MESSAGE})
 
 
 @pytest.mark.parametrize("zone", [EAST, WEST, "UTC"])
-def test_a_stay_may_start_on_the_local_today_but_not_the_local_yesterday(host, guest, zone):
-    prop = host.listing(timeZone=zone)["propertyId"]
-    booked, today = same_local_day(zone, lambda: guest.book(prop, local_day(zone), local_day(zone, 2)))
+def test_a_stay_may_start_on_the_local_today_but_not_the_local_yesterday(people, zone):
+    host, guest = people
+    prop = listing(host, timeZone=zone)["propertyId"]
+    booked, today = same_local_day(zone, lambda: book(guest, prop, local_day(zone), local_day(zone, 2)))
     assert booked.status_code == 201, (today, booked.text)
-    refused, _ = same_local_day(zone, lambda: guest.book(prop, local_day(zone, -1), local_day(zone, 5)))
+    refused, _ = same_local_day(zone, lambda: book(guest, prop, local_day(zone, -1), local_day(zone, 5)))
     assert (refused.status_code, refused.json()) == (400, {"error": "startDate must not be in the past"})
 
 
 @pytest.mark.parametrize("zone", [EAST, WEST])
-def test_the_horizon_is_730_days_from_the_local_today(host, guest, zone):
-    prop = host.listing(timeZone=zone)["propertyId"]
+def test_the_horizon_is_730_days_from_the_local_today(people, zone):
+    host, guest = people
+    prop = listing(host, timeZone=zone)["propertyId"]
     refused, today = same_local_day(
-        zone, lambda: guest.book(prop, local_day(zone, 729), local_day(zone, 731))
+        zone, lambda: book(guest, prop, local_day(zone, 729), local_day(zone, 731))
     )
     latest = (dt.date.fromisoformat(today) + dt.timedelta(days=730)).isoformat()
     assert (refused.status_code, refused.json()) == (400, {"error": f"endDate must be on or before {latest}"})
-    booked, _ = same_local_day(zone, lambda: guest.book(prop, local_day(zone, 729), local_day(zone, 730)))
+    booked, _ = same_local_day(zone, lambda: book(guest, prop, local_day(zone, 729), local_day(zone, 730)))
     assert booked.status_code == 201, booked.text
 
 
-def test_a_host_blocks_from_the_local_today_and_the_calendar_starts_there(base, host):
-    prop = host.listing(timeZone=EAST)["propertyId"]
+def test_a_host_blocks_from_the_local_today_and_the_calendar_starts_there(base, people):
+    host, _ = people
+    prop = listing(host, timeZone=EAST)["propertyId"]
     blocks = f"/api/bookings/properties/{prop}/blocks"
     refused, _ = same_local_day(EAST, lambda: host.call("POST", blocks, {"startDate": local_day(EAST, -1),
                                                                          "endDate": local_day(EAST, 1)}))  # fmt: skip
