@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -20,8 +19,8 @@ import orjson
 
 from common.auth import Identity
 from common.errors import HTTP_MESSAGES, ApiError, BadRequest, NotFound
-from common.logs import ACCESS_LOGGER, access_line
-from common.web import REQUEST_ID_HEADER, valid_request_id
+from common.logs import ACCESS_LOGGER, access_line, log_access
+from common.web import REQUEST_ID_HEADER, new_request_id, valid_request_id
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.http1 import StreamedBody
@@ -91,7 +90,7 @@ class ProxyApp:
         start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
         if access_log.isEnabledFor(logging.INFO):
             identity = exchange.identity
-            access_log.info(
+            log_access(
                 access_line(
                     method=exchange.method,
                     path=raw_path,
@@ -206,7 +205,7 @@ class _Exchange:
     def __init__(self, environ: dict[str, Any], request_id: str | None) -> None:
         self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET")
-        self.request_id = request_id or uuid.uuid4().hex
+        self.request_id = request_id or new_request_id()
         self.client_ip: str = environ.get("REMOTE_ADDR") or "unknown"
         self.identity: Identity | None = None
 
