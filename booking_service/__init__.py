@@ -5,16 +5,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask
 
+from booking_service import metrics
+from booking_service.bookings.model import Booking
 from booking_service.cache import PropertyCache, cluster_client_factory
-from booking_service.db import SqlUnitOfWork, build_engine, build_read_engine
+from booking_service.db import (
+    BOOKING_CHANNEL,
+    PROPERTY_CHANNEL,
+    SqlUnitOfWork,
+    build_engine,
+    build_read_engine,
+)
 from booking_service.metrics import init_booking_metrics
-from booking_service.near_cache import NearCache
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
 from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
 from common.metrics import init_observability
+from common.near_cache import NearCache
 from common.tracing import init_tracing
 from common.web import init_web
 
@@ -56,13 +64,20 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     nodes = settings.cluster_nodes
     factory = cluster_client_factory(nodes, settings.redis_cluster_password) if nodes else None
     cache = PropertyCache(factory, settings.cache_ttl_seconds)
-    near = NearCache(settings.redis_url)
+    near: NearCache[bytes] = NearCache(
+        settings.redis_url, channel=PROPERTY_CHANNEL, observe=metrics.near_property_lookup
+    )
+    booking_copies: NearCache[Booking] = NearCache(
+        settings.redis_url, channel=BOOKING_CHANNEL, observe=metrics.near_booking_lookup
+    )
 
     def properties_changed() -> None:
         cache.invalidate()
         near.publish_invalidation()
 
-    uow = SqlUnitOfWork(engine, Notifier(settings.redis_url), properties_changed, read_engine)
+    uow = SqlUnitOfWork(
+        engine, Notifier(settings.redis_url), properties_changed, read_engine, booking_copies=booking_copies
+    )
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["cache"] = cache

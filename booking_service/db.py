@@ -11,15 +11,20 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import exc as sa_exc
 
+from booking_service.bookings.model import Booking
 from booking_service.bookings.repository import SqlBookingRepository, SqlIdempotencyRepository
 from booking_service.ports import Notifications
 from booking_service.properties.repository import SqlPropertyRepository
 from common.db import make_engine
+from common.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSACTION_ATTEMPTS = 3
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply rerun
+# Redis pub/sub channels retiring in-process copies on every instance: every property read, one booking.
+PROPERTY_CHANNEL = "hrp:props:invalidated"
+BOOKING_CHANNEL = "hrp:bookings:changed"
 
 
 def build_engine(
@@ -113,11 +118,14 @@ class SqlUnitOfWork:
         notifier: Notifications,
         on_properties_changed: Callable[[], None],
         read_engine: Engine | None = None,
+        *,
+        booking_copies: NearCache[Booking] | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
         self.notifier = notifier
         self._on_properties_changed = on_properties_changed
+        self._booking_copies = booking_copies or NearCache(None, channel=BOOKING_CHANNEL)
 
     def transaction(self, work: Callable[[SqlTransaction], T]) -> T:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
@@ -131,9 +139,23 @@ class SqlUnitOfWork:
                 if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
                     raise
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
+        for booking_id in tx.bookings.changed:
+            self._booking_copies.publish_invalidation(str(booking_id))
         for action in tx.actions:
             action()
         return result
+
+    def booking(self, booking_id: int) -> Booking | None:
+        """One booking, from this process's copy while it holds a trusted one: a committed change to a
+        booking retires its copy on every instance (pub/sub), and copies live at most a few seconds."""
+        key = str(booking_id)
+        epoch = self._booking_copies.epoch()
+        if (copy := self._booking_copies.get(key)) is not None:
+            return copy
+        found = self.read(lambda tx: tx.bookings.get(booking_id))
+        if found is not None:
+            self._booking_copies.put(epoch, key, found)
+        return found
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         try:

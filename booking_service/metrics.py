@@ -19,17 +19,32 @@ CACHE_LOOKUPS = Counter(
     "(the layer was unusable: Redis down or cooling off, the near cache not subscribed).",
     ["layer", "outcome"],
 )
+BOOKING_COPIES = Counter(
+    "booking_copy_lookups",
+    "Booking-by-id reads from this process's copies: outcome hit, miss or bypass (not subscribed).",
+    ["outcome"],
+)
 BOOKINGS = Counter("booking_requests", "Booking requests by outcome (confirmed, conflicted).", ["outcome"])
 POOL_IN_USE = Gauge(
     "booking_db_pool_in_use", "MariaDB connections checked out of the pool.", multiprocess_mode="livesum"
 )
 
 # Buffered (common/metric_buffer.py): these run on every cached read and every pooled connection use.
-near_hit, near_miss, near_bypass = (adder(CACHE_LOOKUPS.labels("near", o)) for o in ("hit", "miss", "bypass"))
+OUTCOMES = ("hit", "miss", "bypass")
+_near_property = {o: adder(CACHE_LOOKUPS.labels("near", o)) for o in OUTCOMES}
+_near_booking = {o: adder(BOOKING_COPIES.labels(o)) for o in OUTCOMES}
 redis_hit, redis_miss, redis_bypass = (
     adder(CACHE_LOOKUPS.labels("redis", o)) for o in ("hit", "miss", "bypass")
 )
 pool_delta = adder(POOL_IN_USE)
+
+
+def near_property_lookup(outcome: str) -> None:
+    _near_property[outcome]()
+
+
+def near_booking_lookup(outcome: str) -> None:
+    _near_booking[outcome]()
 
 
 def init_booking_metrics(app: Flask, *engines: Engine) -> None:

@@ -78,6 +78,10 @@ class UnitOfWork(Protocol):
         """Runs `work` on a connection without locks."""
         ...
 
+    def booking(self, booking_id: int) -> Booking | None:
+        """One booking, possibly from an in-process copy that every committed change retires."""
+        ...
+
     def properties_changed(self) -> None:
         """Retires every cached property read (called after a commit)."""
         ...

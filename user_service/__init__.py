@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from common.auth import init_auth
@@ -9,9 +11,11 @@ from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
 from common.metrics import init_observability
+from common.near_cache import NearCache
 from common.settings import ConfigurationError
 from common.tracing import init_tracing
 from common.web import init_web
+from user_service import metrics
 from user_service.accounts import AccountDeps
 from user_service.api import init_login_metrics, register_domain_errors, users
 from user_service.database import UserDatabase
@@ -19,7 +23,7 @@ from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.mail import Mailer
 from user_service.passwords import Passwords
-from user_service.repository import SqlUnitOfWork
+from user_service.repository import PROFILE_CHANNEL, SqlUnitOfWork
 from user_service.resets import ResetTokens
 from user_service.services import UserDeps
 from user_service.settings import UserSettings
@@ -43,8 +47,14 @@ def create_app(config: UserSettings | None = None) -> Flask:
     init_auth(app, signer.public_key_pem, settings.jwt_issuer, settings.redis_url)
     app.config["TRUSTED_PROXIES"] = settings.trusted_proxy_networks
     directory = UserDirectory(settings.redis_url)
+    profiles: NearCache[dict[str, Any]] = NearCache(
+        settings.redis_url if settings.profile_copy_seconds > 0 else None,
+        channel=PROFILE_CHANNEL,
+        max_age=settings.profile_copy_seconds,
+        observe=metrics.profile_copy_lookup,
+    )
     deps = UserDeps(
-        SqlUnitOfWork(db),
+        SqlUnitOfWork(db, profiles),
         password_hasher(settings),
         signer,
         limiter,

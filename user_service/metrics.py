@@ -19,6 +19,11 @@ READS = Counter(
 REPLICA_FALLBACKS = Counter(
     "user_db_replica_fallbacks", "Reads meant for a replica that ran on the primary because none answered."
 )
+PROFILE_COPIES = Counter(
+    "user_profile_copy_lookups",
+    "Profile reads from this process's copies: outcome hit, miss or bypass (not subscribed, or off).",
+    ["outcome"],
+)
 STATEMENTS_HELP = "SQL statements sent, by server (primary, replica0, ...)."
 
 
@@ -33,6 +38,11 @@ read_on_replica = metric_buffer.adder(READS.labels("replica", "routed"))
 read_after_write = metric_buffer.adder(READS.labels("primary", "after_write"))
 read_on_primary_instead = metric_buffer.adder(READS.labels("primary", "fallback"))
 read_without_replica = metric_buffer.adder(READS.labels("primary", "no_replica"))
+_profile_copies = {o: metric_buffer.adder(PROFILE_COPIES.labels(o)) for o in ("hit", "miss", "bypass")}
+
+
+def profile_copy_lookup(outcome: str) -> None:
+    _profile_copies[outcome]()
 
 
 def counts(counter: Counter) -> dict[str, int]:

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from common.near_cache import NearCache
 from user_service.database import UserDatabase
 from user_service.models import Account, User, UserQuery
 from user_service.ports import DuplicateUserError
 
 UNIQUE_VIOLATION = "23505"
+PROFILE_CHANNEL = "hrp:users:changed"
 PUBLIC_COLUMNS = (User.id, User.username, User.email)
 ACCOUNT_COLUMNS = (User.id, User.username, User.email, User.role, User.password_hash, User.token_version)
 # Built once: executing the same statement object skips building it and adapting the cached compiled
@@ -27,14 +29,16 @@ PUBLIC_PROFILE = select(*PUBLIC_COLUMNS).where(User.id == bindparam("user_id"))
 
 
 class SqlUnitOfWork:
-    def __init__(self, db: UserDatabase) -> None:
+    def __init__(self, db: UserDatabase, profiles: NearCache[dict[str, Any]] | None = None) -> None:
         self.db = db
-        self.users = SqlUserRepository(db)
+        self.users = SqlUserRepository(db, profiles)
 
 
 class SqlUserRepository:
-    def __init__(self, db: UserDatabase) -> None:
+    def __init__(self, db: UserDatabase, profiles: NearCache[dict[str, Any]] | None = None) -> None:
         self.db = db
+        # Public profiles in process; every write to a user row retires its copy on every instance.
+        self.profiles = profiles or NearCache(None, channel=PROFILE_CHANNEL)
 
     def add(self, username: str, email: str, password_hash: str, role: str = "user") -> int:
         statement = (
@@ -55,7 +59,7 @@ class SqlUserRepository:
         if end_sessions:
             values = {**values, "token_version": User.token_version + 1}
         statement = update(User).where(User.id == user_id).values(**values).returning(*ACCOUNT_COLUMNS)
-        return _account(self._write(lambda conn: conn.execute(statement).first()))
+        return _account(self._write(lambda conn: conn.execute(statement).first(), changed=user_id))
 
     def promote(self, user_id: int, from_role: str, to_role: str) -> Account | None:
         statement = (
@@ -67,14 +71,27 @@ class SqlUserRepository:
             )
             .returning(*ACCOUNT_COLUMNS)
         )
-        return _account(self._write(lambda conn: conn.execute(statement).first()))
+        return _account(self._write(lambda conn: conn.execute(statement).first(), changed=user_id))
 
     def public_profile(self, user_id: int) -> dict[str, Any] | None:
         params = {"user_id": user_id}
-        row = self.db.read(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
-        if row is None:  # the replica may not have replayed a brand-new user yet
-            row = self.db.read_primary(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
-        return dict(row._mapping) if row else None
+        epoch = self.profiles.epoch()
+        if epoch is None:  # no trusted copies (off, or not subscribed): a replica answers
+            row = self.db.read(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
+            if row is None:  # the replica may not have replayed a brand-new user yet
+                row = self.db.read_primary(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
+            return dict(row._mapping) if row else None
+        key = str(user_id)
+        if (copy := self.profiles.get(key)) is not None:
+            return dict(copy)
+        # A copy is filled from the primary: a lagging replica could still hold the row as it was
+        # before the change whose invalidation just arrived, and the copy would keep it for seconds.
+        row = self.db.read_fresh(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
+        if row is None:
+            return None
+        profile = dict(row._mapping)
+        self.profiles.put(epoch, key, profile)
+        return dict(profile)
 
     def public_page(self, limit: int, offset: int) -> list[dict[str, Any]]:
         statement = select(*PUBLIC_COLUMNS).order_by(User.id).limit(limit).offset(offset)
@@ -121,7 +138,9 @@ class SqlUserRepository:
             ).scalar_one()
             return new_id, True
 
-        return self._write(work)
+        user_id, created = self._write(work)
+        self.profiles.publish_invalidation(str(user_id))
+        return user_id, created
 
     def count(self) -> int:
         return self.db.read_fresh(
@@ -143,13 +162,18 @@ class SqlUserRepository:
         statement = select(*ACCOUNT_COLUMNS).where(condition)
         return _account(self.db.read_fresh(lambda conn: conn.execute(statement).first()))
 
-    def _write(self, work: Any) -> Any:
+    def _write(self, work: Any, *, changed: int | None = None) -> Any:
+        """Runs one write on the primary; `changed` names the user whose row it updates, so every
+        instance drops its copy of that profile once it committed."""
         try:
-            return self.db.write(work)
+            result = self.db.write(work)
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
                 raise DuplicateUserError from exc
             raise
+        if changed is not None:
+            self.profiles.publish_invalidation(str(changed))
+        return result
 
 
 def _account(row: Row[Any] | None) -> Account | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from common import ports
 from common.identity import TOKEN_KEY_ID
@@ -30,6 +30,9 @@ class UserSettings(BaseServiceSettings):
     login_window_seconds: int = 3600
     trusted_proxies: str = "127.0.0.1"
     replica_retry_seconds: float = 5.0
+    # Public profiles kept in process (retired on every instance by Redis pub/sub when the user row
+    # changes) at most this long; 0 reads every profile from the database. Needs REDIS_URL.
+    profile_copy_seconds: float = Field(default=5.0, ge=0)
     db_pool_size: int = 10
     # OWASP's argon2id baseline (19 MiB, t=2, p=1): one verify ≈ 18 ms CPU on the 2-core dev machines.
     argon2_time_cost: int = 2

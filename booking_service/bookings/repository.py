@@ -64,6 +64,7 @@ OF_USER = sa.select(bookings).where(bookings.c.user_id == sa.bindparam("user_id"
 class SqlBookingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.changed: list[int] = []  # bookings whose row this transaction updated (copies to retire)
 
     def dates_taken(self, property_id: int, start: dt.date, end: dt.date) -> bool:
         booked = sa.select(bookings.c.id).where(overlapping(property_id, start, end)).limit(1)
@@ -82,6 +83,7 @@ class SqlBookingRepository:
         return [to_booking(row) for row in self.conn.execute(OF_USER, {"user_id": user_id})]
 
     def set_status(self, booking_id: int, status: str) -> None:
+        self.changed.append(booking_id)
         self.conn.execute(
             bookings.update()
             .where(bookings.c.id == booking_id)

@@ -125,7 +125,7 @@ def _replay(previous: tuple[str, str], fingerprint: str) -> Booked:
 
 
 def get_booking(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
-    booking = uow.read(lambda tx: tx.bookings.get(booking_id))
+    booking = uow.booking(booking_id)
     if booking is None or not _is_guest_or_admin(identity, booking):
         raise errors.BookingNotFound
     return booking

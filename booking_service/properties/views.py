@@ -13,12 +13,12 @@ import orjson
 
 from booking_service import errors
 from booking_service.cache import PropertyCache
-from booking_service.near_cache import NearCache
 from booking_service.ports import UnitOfWork
 from booking_service.properties.model import Property, PropertyFilters
 from booking_service.properties.photos import photos_of
 from booking_service.properties.storage import PhotoStore, thumb_url
 from booking_service.serializers import property_detail_json, property_json
+from common.near_cache import NearCache
 
 
 class PropertyViews:
@@ -26,12 +26,12 @@ class PropertyViews:
         self,
         uow: UnitOfWork,
         cache: PropertyCache,
-        near: NearCache | None = None,
+        near: NearCache[bytes] | None = None,
         store: PhotoStore | None = None,
     ) -> None:
         self.uow = uow
         self.cache = cache
-        self.near = near or NearCache(None)
+        self.near = near or NearCache(None, channel="")
         self.store = store
 
     def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> bytes:

@@ -1,16 +1,18 @@
-"""booking_service's in-process property copies against the session stack's real Redis pub/sub."""
+"""The in-process copies (common.near_cache) against the session stack's real Redis pub/sub."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from booking_service.near_cache import NearCache
+from common.near_cache import NearCache
 from tests.support.faults import wait_until
+
+CHANNEL = "hrp:test:near"
 
 
 def subscribed(url: str) -> NearCache:
-    near = NearCache(url)
+    near: NearCache = NearCache(url, channel=CHANNEL)
     near.epoch()  # starts the listener
     assert wait_until(lambda: near.epoch() is not None, 5), "subscription never confirmed"
     return near
@@ -34,7 +36,7 @@ def test_a_read_that_straddles_an_invalidation_is_not_kept(stack: Any) -> None:
 
 
 def test_without_a_confirmed_subscription_nothing_is_kept() -> None:
-    near = NearCache("redis://127.0.0.1:1/0")  # nothing listens there
+    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL)  # nothing listens there
     epoch = near.epoch()
     time.sleep(0.3)
     assert epoch is None and near.epoch() is None
@@ -44,7 +46,7 @@ def test_without_a_confirmed_subscription_nothing_is_kept() -> None:
 
 def test_copies_expire_after_their_max_age(stack: Any) -> None:
     now = [0.0]
-    near = NearCache(stack.env["REDIS_URL"], max_age=5.0, clock=lambda: now[0])
+    near: NearCache = NearCache(stack.env["REDIS_URL"], channel=CHANNEL, max_age=5.0, clock=lambda: now[0])
     near.epoch()
     assert wait_until(lambda: near.epoch() is not None, 5)
     near.put(near.epoch(), "list:all", b"[1]")
@@ -52,3 +54,13 @@ def test_copies_expire_after_their_max_age(stack: Any) -> None:
     assert near.get("list:all") == b"[1]"
     now[0] = 5.1
     assert near.get("list:all") is None
+
+
+def test_one_key_is_retired_on_every_instance_and_the_others_stay(stack: Any) -> None:
+    mine, other = subscribed(stack.env["REDIS_URL"]), subscribed(stack.env["REDIS_URL"])
+    epoch = mine.epoch()
+    mine.put(epoch, "7", "booking 7")
+    mine.put(epoch, "8", "booking 8")
+    other.publish_invalidation("7")
+    assert wait_until(lambda: mine.get("7") is None, 2, interval=0.01)
+    assert mine.get("8") == "booking 8"

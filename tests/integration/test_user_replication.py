@@ -34,6 +34,7 @@ def app(stack) -> Iterator[Flask]:
         jwt_private_key_file=str(stack.keys["private"]),
         jwt_public_key_file=stack.env["JWT_PUBLIC_KEY_FILE"],
         replica_retry_seconds=0.5,
+        profile_copy_seconds=0,  # these tests watch which server answers each profile read
     )
     application = create_app(settings)
     yield application

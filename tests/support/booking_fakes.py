@@ -217,6 +217,9 @@ class FakeUnitOfWork:
     def read(self, work: Callable[[FakeTransaction], T]) -> T:
         return work(FakeTransaction(self.state))
 
+    def booking(self, booking_id: int) -> Booking | None:
+        return self.read(lambda tx: tx.bookings.get(booking_id))
+
     def properties_changed(self) -> None:
         self.invalidations += 1
 

@@ -1,6 +1,7 @@
-"""In-process copies of encoded property reads, retired on every instance by a Redis pub/sub message.
+"""In-process copies of hot reads (booking_service's encoded property reads and bookings, user_service's
+public profiles), retired on every instance by a Redis pub/sub message: one key, or every copy.
 
-A cache hit then costs no network round trip and no JSON work. Copies are served only while this
+A cache hit then costs no network round trip and no database or JSON work. Copies are served only while this
 process holds a confirmed subscription: when the connection drops, every copy is dropped and reads go
 back to Redis Cluster until the subscription is confirmed again, so a missed message cannot leave a
 stale copy behind. Each invalidation bumps a local epoch; a read stores its result only if the epoch
@@ -15,28 +16,42 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import redis
 
-from booking_service import metrics
-
 log = logging.getLogger(__name__)
+V = TypeVar("V")
 
-CHANNEL = "hrp:props:invalidated"
+EVERYTHING = b"*"
 RECONNECT_SECONDS = 0.5
 PING_SECONDS = 1.0
 SILENCE_SECONDS = 3.0
 MAX_ENTRIES = 4096
 
 
-class NearCache:
+def _ignore(_outcome: str) -> None:
+    return None
+
+
+class NearCache(Generic[V]):
+    """`observe` hears "hit", "miss" or "bypass" (not subscribed: copies untrusted) for each lookup."""
+
     def __init__(
-        self, redis_url: str | None, *, max_age: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        redis_url: str | None,
+        *,
+        channel: str,
+        max_age: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[str], None] = _ignore,
     ):
         self._redis_url = redis_url
+        self._channel = channel
         self._max_age = max_age
         self._clock = clock
-        self._entries: dict[str, tuple[bytes, float]] = {}
+        self._observe = observe
+        self._entries: dict[str, tuple[V, float]] = {}
         self._epoch = 0
         self._live = False
         self._lock = threading.Lock()
@@ -52,18 +67,18 @@ class NearCache:
         self._ensure_listener()
         return self._epoch if self._live else None
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> V | None:
         if not self._live:
-            metrics.near_bypass()
+            self._observe("bypass")
             return None
         entry = self._entries.get(key)
         if entry is None or self._clock() - entry[1] > self._max_age:
-            metrics.near_miss()
+            self._observe("miss")
             return None
-        metrics.near_hit()
+        self._observe("hit")
         return entry[0]
 
-    def put(self, epoch: int | None, key: str, value: bytes) -> None:
+    def put(self, epoch: int | None, key: str, value: V) -> None:
         with self._lock:
             if epoch is None or not self._live or epoch != self._epoch:
                 return
@@ -71,9 +86,10 @@ class NearCache:
                 self._entries.clear()
             self._entries[key] = (value, self._clock())
 
-    def publish_invalidation(self) -> None:
-        """Tells every instance (this one included) to drop its copies; never raises."""
-        self.retire()
+    def publish_invalidation(self, key: str | None = None) -> None:
+        """Tells every instance (this one included) to drop its copy of `key`, or every copy; never
+        raises."""
+        self.retire(key)
         if not self.enabled:
             return
         try:
@@ -81,16 +97,20 @@ class NearCache:
                 self._publisher = redis.Redis.from_url(
                     self._redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
                 )
-            self._publisher.publish(CHANNEL, b"1")
+            self._publisher.publish(self._channel, EVERYTHING if key is None else key.encode())
         except (redis.RedisError, OSError) as exc:
             # The others stop trusting their copies only when their own subscription breaks; until
             # then `max_age` bounds what they serve.
             log.error("near-cache invalidation not published: %s", type(exc).__name__)
 
-    def retire(self) -> None:
+    def retire(self, key: str | None = None) -> None:
+        """Drops `key`'s copy (or all); reads under way when it happens keep nothing (the epoch moves)."""
         with self._lock:
             self._epoch += 1
-            self._entries.clear()
+            if key is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(key, None)
 
     def _ensure_listener(self) -> None:
         if self._listener is None and self.enabled:
@@ -117,7 +137,7 @@ class NearCache:
         )
         pubsub = client.pubsub()
         try:
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(self._channel)
             heard = pinged = time.monotonic()
             while True:
                 message = pubsub.get_message(timeout=PING_SECONDS)
@@ -127,7 +147,8 @@ class NearCache:
                     if message["type"] == "subscribe":
                         self._set_live(True)
                     elif message["type"] == "message":
-                        self.retire()
+                        data = message["data"]
+                        self.retire(None if data == EVERYTHING else data.decode("utf-8", "replace"))
                 if now - heard > SILENCE_SECONDS:
                     raise TimeoutError("no answer from Redis")
                 if now - pinged >= PING_SECONDS:
