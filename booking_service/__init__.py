@@ -67,7 +67,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     near: NearCache[bytes] = NearCache(
         settings.redis_url, channel=PROPERTY_CHANNEL, observe=metrics.near_property_lookup
     )
-    booking_copies: NearCache[Booking] = NearCache(
+    booking_copies: NearCache[Booking | tuple[Booking, ...]] = NearCache(
         settings.redis_url, channel=BOOKING_CHANNEL, observe=metrics.near_booking_lookup
     )
 

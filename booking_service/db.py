@@ -119,7 +119,7 @@ class SqlUnitOfWork:
         on_properties_changed: Callable[[], None],
         read_engine: Engine | None = None,
         *,
-        booking_copies: NearCache[Booking] | None = None,
+        booking_copies: NearCache[Any] | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
@@ -141,6 +141,8 @@ class SqlUnitOfWork:
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
         for booking_id in tx.bookings.changed:
             self._booking_copies.publish_invalidation(str(booking_id))
+        for guest in tx.bookings.changed_guests:
+            self._booking_copies.publish_invalidation(f"guest:{guest}")
         for action in tx.actions:
             action()
         return result
@@ -155,6 +157,17 @@ class SqlUnitOfWork:
         found = self.read(lambda tx: tx.bookings.get(booking_id))
         if found is not None:
             self._booking_copies.put(epoch, key, found)
+        return found
+
+    def bookings_of(self, guest_id: int) -> tuple[Booking, ...]:
+        """A guest's bookings, from this process's copy while it holds a trusted one: a booking made or
+        changed for them retires it on every instance."""
+        key = f"guest:{guest_id}"
+        epoch = self._booking_copies.epoch()
+        if (copy := self._booking_copies.get(key)) is not None:
+            return copy
+        found = tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
+        self._booking_copies.put(epoch, key, found)
         return found
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:

@@ -82,6 +82,10 @@ class UnitOfWork(Protocol):
         """One booking, possibly from an in-process copy that every committed change retires."""
         ...
 
+    def bookings_of(self, guest_id: int) -> Sequence[Booking]:
+        """A guest's bookings in id order, possibly from an in-process copy (retired as `booking`'s)."""
+        ...
+
     def properties_changed(self) -> None:
         """Retires every cached property read (called after a commit)."""
         ...

@@ -58,13 +58,17 @@ def to_booking(row: Row) -> Booking:
 # adapting the cached compiled form's result columns to a new one (most of SQLAlchemy's cost per read).
 BY_ID = sa.select(bookings).where(bookings.c.id == sa.bindparam("booking_id"))
 BY_ID_LOCKED = BY_ID.with_for_update()
+GUEST_OF = sa.select(bookings.c.user_id).where(bookings.c.id == sa.bindparam("booking_id"))
 OF_USER = sa.select(bookings).where(bookings.c.user_id == sa.bindparam("user_id")).order_by(bookings.c.id)
 
 
 class SqlBookingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.changed: list[int] = []  # bookings whose row this transaction updated (copies to retire)
+        # What this transaction wrote, so the unit of work retires those copies once it committed:
+        # booking ids, and the guests whose list of bookings changed.
+        self.changed: list[int] = []
+        self.changed_guests: set[int] = set()
 
     def dates_taken(self, property_id: int, start: dt.date, end: dt.date) -> bool:
         booked = sa.select(bookings.c.id).where(overlapping(property_id, start, end)).limit(1)
@@ -73,6 +77,7 @@ class SqlBookingRepository:
 
     def add(self, booking: Booking) -> int:
         values = {name: getattr(booking, name) for name in WRITTEN}
+        self.changed_guests.add(booking.user_id)
         return int(self.conn.execute(bookings.insert().values(**values)).inserted_primary_key[0])
 
     def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
@@ -84,6 +89,9 @@ class SqlBookingRepository:
 
     def set_status(self, booking_id: int, status: str) -> None:
         self.changed.append(booking_id)
+        guest = self.conn.execute(GUEST_OF, {"booking_id": booking_id}).scalar()
+        if guest is not None:
+            self.changed_guests.add(guest)
         self.conn.execute(
             bookings.update()
             .where(bookings.c.id == booking_id)

@@ -132,7 +132,7 @@ def get_booking(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking
 
 
 def my_bookings(uow: UnitOfWork, identity: Identity) -> list[Booking]:
-    return list(uow.read(lambda tx: tx.bookings.of_user(identity.user_id)))
+    return list(uow.bookings_of(identity.user_id))
 
 
 def cancel(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:

@@ -220,6 +220,9 @@ class FakeUnitOfWork:
     def booking(self, booking_id: int) -> Booking | None:
         return self.read(lambda tx: tx.bookings.get(booking_id))
 
+    def bookings_of(self, guest_id: int) -> Sequence[Booking]:
+        return self.read(lambda tx: tx.bookings.of_user(guest_id))
+
     def properties_changed(self) -> None:
         self.invalidations += 1
 
