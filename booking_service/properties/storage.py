@@ -41,10 +41,20 @@ def thumb_url(property_id: int, photo_id: str) -> str:
 
 
 class LocalPhotoStore:
-    """`<root>/<property id>/<photo id>.jpg` and `..._thumb.jpg`, world-readable for nginx's workers."""
+    """`<root>/<property id>/<photo id>.jpg` and `..._thumb.jpg`, world-readable for nginx's workers.
+
+    A listing is remembered with its folder's modification time: a search result's thumbnail then costs
+    one `stat`, not a directory scan (which was a fifth of an uncached search's CPU). Any photo written or
+    removed, by any instance, changes that time; a listing taken within SETTLE_NS of the last change is
+    not kept, since two changes inside one tick of the file system's clock can leave the time unchanged.
+    """
+
+    SETTLE_NS = 50_000_000
+    MAX_LISTINGS = 10_000
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._listings: dict[int, tuple[int, list[str]]] = {}
 
     def _dir(self, property_id: int) -> Path:
         return self.root / str(property_id)
@@ -59,11 +69,22 @@ class LocalPhotoStore:
         self._write(folder / f"{photo_id}.jpg", full)
 
     def list(self, property_id: int) -> list[str]:
-        folder = self._dir(property_id)
-        if not folder.is_dir():
+        folder = os.path.join(self.root, str(property_id))
+        try:
+            changed = os.stat(folder).st_mtime_ns
+        except OSError:  # no photo was ever added
             return []
-        names = (path.stem for path in folder.glob("*.jpg"))
-        return sorted(name for name in names if valid_photo_id(name))
+        known = self._listings.get(property_id)
+        if known is not None and known[0] == changed:
+            return list(known[1])
+        with os.scandir(folder) as entries:
+            stems = (entry.name[:-4] for entry in entries if entry.name.endswith(".jpg"))
+            names = sorted(stem for stem in stems if valid_photo_id(stem))
+        if time.time_ns() - changed > self.SETTLE_NS:
+            if len(self._listings) >= self.MAX_LISTINGS:
+                self._listings.clear()
+            self._listings[property_id] = (changed, names)
+        return list(names)
 
     def delete(self, property_id: int, photo_id: str) -> bool:
         if not valid_photo_id(photo_id):
