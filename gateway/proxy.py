@@ -35,11 +35,14 @@ Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 
 # Never relayed from the client: hop-by-hop headers, identity headers (services verify the token
-# themselves), and the client chain and request id, which the gateway sets.
+# themselves), the client chain and request id, which the gateway sets, and Cache-Control: nginx's edge
+# cache honours a client's `no-cache`, but the services' caches are retired by every write (never stale
+# the way a TTL cache is), and a header that sent every read to the database would let any anonymous
+# client choose the expensive path. Operators and benchmarks reach a service directly to bypass them.
 DROPPED_REQUEST_HEADERS = frozenset(
     {"CONNECTION", "KEEP_ALIVE", "PROXY_AUTHENTICATE", "PROXY_AUTHORIZATION", "TE", "TRAILER", "TRAILERS",
      "TRANSFER_ENCODING", "UPGRADE", "HOST", "CONTENT_LENGTH", "X_AUTHENTICATED_USER_ID",
-     "X_AUTHENTICATED_USER_ROLE", "X_FORWARDED_FOR", "X_REQUEST_ID"}
+     "X_AUTHENTICATED_USER_ROLE", "X_FORWARDED_FOR", "X_REQUEST_ID", "CACHE_CONTROL", "PRAGMA"}
 )  # fmt: skip
 RESPONSE_DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
 # Set by the gateway on every answer (a relayed one's own are replaced).

@@ -149,8 +149,9 @@ class Planner:
     """Draws requests of the mix; book and cancel requests consume the fixture's unique slots.
 
     `browse`: EDGE_CACHED sends anonymous reads (nginx answers most from its micro-cache); NO_CACHE adds
-    `Cache-Control: no-cache`, which nginx honours as a bypass and the gateway forwards, so booking_service
-    skips its own property cache too; SIGNED_IN sends a reader's token, which bypasses only the edge cache.
+    `Cache-Control: no-cache`, which nginx honours as a bypass; the gateway does not relay it (no client
+    may send every read to the database), so booking_service's own caches, retired by every write, answer
+    as for anyone; SIGNED_IN sends a reader's token, which also bypasses only the edge cache.
     """
 
     def __init__(self, fixture: Fixture, seed: int = 1, browse: str = NO_CACHE) -> None:
