@@ -11,21 +11,11 @@ import pytest
 from flask import Flask
 
 from tests.support.faults import wait_until
-from user_service import create_app
-from user_service.settings import UserSettings
+from tests.support.users import in_process_user_app
 
 
 def instance(stack, copy_seconds: float = 5.0) -> Flask:
-    settings = UserSettings(
-        env="test",
-        user_db_url=stack.env["USER_DB_URL"],
-        user_db_replica_urls=stack.env["USER_DB_REPLICA_URLS"],
-        redis_url=stack.env["REDIS_URL"],
-        jwt_private_key_file=str(stack.keys["private"]),
-        jwt_public_key_file=stack.env["JWT_PUBLIC_KEY_FILE"],
-        profile_copy_seconds=copy_seconds,
-    )
-    return create_app(settings)
+    return in_process_user_app(stack, profile_copy_seconds=copy_seconds)
 
 
 @pytest.fixture(scope="module")
