@@ -13,17 +13,13 @@ with the servers and figures vary ~2x between runs: compare rows of the same run
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing as mp
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,61 +35,26 @@ def hello_app(environ: dict, start_response: object) -> list[bytes]:
     return [body]
 
 
-def _client_thread(url: str, deadline: float, latencies: list[float], errors: list[int]) -> None:
-    parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        try:
-            conn.request("GET", target)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-            ok = False
-        if ok:
-            latencies.append(time.perf_counter() - started)
-        else:
-            errors.append(1)
-
-
-def _client_process(url: str, seconds: float, threads: int, queue: mp.Queue) -> None:
-    latencies: list[float] = []
-    errors: list[int] = []
-    deadline = time.perf_counter() + seconds
-    workers = [
-        threading.Thread(target=_client_thread, args=(url, deadline, latencies, errors))
-        for _ in range(threads)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    queue.put((latencies, len(errors)))
-
-
 def measure(url: str, seconds: float, processes: int, threads: int) -> dict[str, float]:
-    """Requests/s and latency percentiles of GET `url` under `processes` x `threads` keep-alive clients."""
-    queue: mp.Queue = mp.Queue()
-    procs = [
-        mp.Process(target=_client_process, args=(url, seconds, threads, queue)) for _ in range(processes)
-    ]
-    for proc in procs:
-        proc.start()
-    results = [queue.get(timeout=seconds + 60) for _ in procs]
-    for proc in procs:
-        proc.join()
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    errors = sum(err for _, err in results)
-    if not latencies:
+    """Requests/s and latency percentiles of GET `url` from `processes` x `threads` keep-alive connections
+    (closed loop: bench/workload/loadgen.py, the suite's generator)."""
+    from bench.workload.loadgen import run_closed
+    from bench.workload.mix import http_request
+
+    parts = urlsplit(url)
+    raw = http_request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+    plan = [("get", raw)] * int(seconds * 20_000 * processes)  # more than a 2-core box can answer
+    outcome = run_closed((parts.hostname or "127.0.0.1", parts.port or 80), plan, seconds,
+                         procs=processes, conns=threads)  # fmt: skip
+    latencies = sorted(outcome.all_latencies())
+    errors = sum(outcome.errors.values())
+    if len(latencies) < 2:
         return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors}
+    percentiles = statistics.quantiles(latencies, n=100)
     return {
         "rps": len(latencies) / seconds,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p50_ms": percentiles[49] * 1000,
+        "p99_ms": percentiles[98] * 1000,
         "errors": errors,
     }
 
@@ -109,32 +70,16 @@ def start_hello(port: int, workers: int, threads: int, log: Path) -> subprocess.
 def wait_http(url: str, timeout: float = 30) -> None:
     import requests
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} never answered 200")
+    from tests.support.faults import wait_until
 
-
-def free_port() -> int:
-    import random
-
-    from infra.ports import port_in_use
-
-    for _ in range(200):
-        port = random.randint(20000, 29999)
-        if not port_in_use(port):
-            return port
-    raise RuntimeError("no free port")
+    if not wait_until(lambda: requests.get(url, timeout=2).status_code == 200, timeout):
+        raise RuntimeError(f"{url} never answered 200")
 
 
 def run(seconds: float, workers: int, threads: int) -> dict[str, dict[str, float]]:
     from infra.ports import free_block
     from infra.stack import Stack
+    from tests.support.net import free_port
 
     root = Path(tempfile.mkdtemp(prefix="hrp-bench-gw-"))
     root.chmod(0o755)

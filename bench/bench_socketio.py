@@ -17,6 +17,9 @@ for S seconds (the Engine.IO heartbeat), per client and second. The load generat
 """
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support when run as a script
 
 if __name__ == "__main__" and "--worker" in sys.argv:
     from gevent import monkey  # clients are greenlets: 1000 sockets, not 2000 OS threads
@@ -34,7 +37,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 READY, CLK_TCK = "READY", os.sysconf("SC_CLK_TCK")
@@ -203,7 +205,7 @@ def booking_sender(stack: Any, property_id: int):
 
 
 def broadcast_sender(stack: Any, property_id: int):
-    from booking_service.realtime.client import NotificationClient
+    from tests.support.notification_client import NotificationClient
 
     admin = NotificationClient.connect(
         stack.url("booking_realtime", 0), stack.token(1, "admin"), transports=["websocket"]

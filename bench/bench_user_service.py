@@ -13,13 +13,11 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.client_load import Call, ClientLoop
 from user_service.passwords import Passwords
 from user_service.settings import UserSettings
 
@@ -85,40 +84,13 @@ def sign_up(url: str) -> tuple[dict[str, str], str]:
     return creds, login.json()["token"]
 
 
-def hammer(
-    seconds: float, threads: int, call: Callable[[requests.Session, int], int], pids: list[int]
-) -> dict[str, float]:
-    """Run `call` from `threads` threads for `seconds`; throughput and latency percentiles."""
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0] * threads
-    deadline = time.perf_counter() + seconds
-
-    def worker(index: int) -> None:
-        with requests.Session() as session:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                status = call(session, index)
-                latencies[index].append((time.perf_counter() - started) * 1000)
-                errors[index] += status != 200
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+def hammer(seconds: float, threads: int, call: Call, pids: list[int]) -> dict[str, float]:
+    """Run `call` from `threads` threads for `seconds`; throughput, latency percentiles, server CPU."""
     cpu_before = tree_cpu_seconds(pids)
-    started = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    figures = ClientLoop(call, threads).run(seconds=seconds).figures()
     server_cpu = tree_cpu_seconds(pids) - cpu_before
-    samples = sorted(x for per_thread in latencies for x in per_thread)
-    return {
-        "requests": len(samples),
-        "errors": sum(errors),
-        "rps": len(samples) / elapsed,
-        "p50_ms": statistics.median(samples),
-        "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
-        "server_cpu_ms_per_request": server_cpu * 1000 / len(samples) if pids else float("nan"),
-    }
+    per_request = server_cpu * 1000 / figures["requests"] if pids and figures["requests"] else float("nan")
+    return {**figures, "server_cpu_ms_per_request": per_request}
 
 
 def run(urls: list[str], seconds: float, threads: int, pids: list[int]) -> dict[str, dict[str, float]]:

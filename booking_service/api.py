@@ -16,7 +16,7 @@ from booking_service.properties import services as properties
 from booking_service.properties.storage import PhotoStore
 from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
-from common.errors import BadRequest, register_error_table
+from common.errors import BadRequest, error_response, register_error_table
 from common.routes import PHOTO_BODY_BYTES
 from common.web import json_body
 
@@ -46,11 +46,18 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.PhotoTooManyPixels: (400, "error", "A photo can be at most 6000 x 6000 pixels"),
     errors.TooManyPhotos: (409, "error", "A property can have at most 20 photos"),
     errors.PhotoNotFound: (404, "error", "Photo not found"),
+    errors.StartInPast: (400, "error", inputs.PAST_START),
+    errors.BeyondHorizon: (400, "error", "{field} must be on or before {latest}"),
 }
 
 
 def register_domain_errors(app: Flask) -> None:
     register_error_table(app, errors.DomainError, ERRORS)
+
+    @app.errorhandler(errors.BeyondHorizon)
+    def _beyond_horizon(error: errors.BeyondHorizon) -> Response:
+        status, key, message = ERRORS[errors.BeyondHorizon]
+        return error_response(status, message.format(field=error.field, latest=error.latest), key)
 
 
 def uow() -> UnitOfWork:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 from booking_service import metrics
+from common.cooldown import Cooldown
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ class PropertyCache:
     def __init__(self, factory: ClientFactory | None, ttl_seconds: int, cooldown: float = 1.0) -> None:
         self._factory = factory
         self._ttl = ttl_seconds
-        self._cooldown = cooldown
         self._client: RedisCluster | None = None
-        self._open_until = 0.0
+        self._bypass = Cooldown(cooldown)
         self._lock = threading.Lock()
 
     @property
@@ -94,7 +93,7 @@ class PropertyCache:
         self, generation: str | None, read: Callable[[RedisCluster, str], bytes | None]
     ) -> bytes | None:
         """A read counted as a hit, a miss or a bypass (no generation: the cache is unusable)."""
-        if generation is None or not self.enabled or time.monotonic() < self._open_until:
+        if generation is None or not self.enabled or self._bypass.active:
             metrics.redis_bypass()
             return None
         try:
@@ -107,7 +106,7 @@ class PropertyCache:
         return value
 
     def _call(self, operation: Callable[[RedisCluster], Any], *, force: bool = False) -> Any | None:
-        if not self.enabled or (time.monotonic() < self._open_until and not force):
+        if not self.enabled or (self._bypass.active and not force):
             return None
         try:
             return operation(self._connected())
@@ -125,8 +124,8 @@ class PropertyCache:
             return self._client
 
     def _trip(self, exc: Exception) -> None:
-        log.warning("redis cluster cache bypassed for %.1fs: %s", self._cooldown, type(exc).__name__)
-        self._open_until = time.monotonic() + self._cooldown
+        log.warning("redis cluster cache bypassed for %.1fs: %s", self._bypass.seconds, type(exc).__name__)
+        self._bypass.start()
         # Rebuild from the startup nodes next time; the old client is not closed because other
         # threads may still be inside it (its sockets go with it when it is collected).
         with self._lock:

@@ -3,6 +3,8 @@ HTTP answer (status, the seed's JSON key, the message) for each, once."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class DomainError(Exception):
     """A business rule refused the request."""
@@ -86,3 +88,16 @@ class TooManyPhotos(DomainError):
 
 class PhotoNotFound(DomainError):
     """No such photo on this listing."""
+
+
+class StartInPast(DomainError):
+    """A stay or a block starts before the property's local today."""
+
+
+class BeyondHorizon(DomainError):
+    """A stay or a block reaches past the property's booking horizon (`field` is the date's JSON name)."""
+
+    def __init__(self, field: str, latest: dt.date) -> None:
+        super().__init__(field, latest)
+        self.field = field
+        self.latest = latest

@@ -12,7 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from booking_service.bookings.model import STATUSES, BookingRequest, HostingQuery
-from booking_service.properties.model import DateWindow, PropertyFields, PropertyFilters, today
+from booking_service.properties.model import (
+    BOOKING_HORIZON_DAYS,
+    CALENDAR_DAYS,
+    DateWindow,
+    PropertyFields,
+    PropertyFilters,
+    is_time_zone,
+    todays_on_earth,
+    utc_now,
+)
 from booking_service.properties.repository import SORTS
 from common import inputs
 from common.errors import BadRequest
@@ -22,9 +31,7 @@ MAX_PAGE = 200
 MAX_OFFSET = 10_000_000
 MAX_ID = 2**31 - 1  # ids and user ids are INT columns
 MAX_BOOKING_GUESTS = 50
-BOOKING_HORIZON_DAYS = 730  # no date a request names lies further ahead than this
-HISTORY_DAYS = 365  # nor further back than this (searches and calendars may look into the past)
-CALENDAR_DAYS = 365
+HISTORY_DAYS = 365  # no date a request names lies further back (searches and calendars may look back)
 MAX_PRICE_FILTER = Decimal("99999999.99")  # the price column's range
 # Price x the longest stay (365 nights) must fit the bookings' total_price column, DECIMAL(12,2).
 MAX_PRICE = Decimal("999999.99")
@@ -32,6 +39,7 @@ MIN_PRICE = Decimal("0.01")
 MAX_DESCRIPTION = 4000
 MAX_GUESTS = 100
 REQUIRED_ON_CREATE = ("name", "location", "pricePerNight")
+PAST_START = "startDate must not be in the past"
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")  # printable ASCII
 
@@ -45,12 +53,13 @@ def positive_int(body: Mapping[str, Any], field: str) -> int:
 
 
 def parse_date(value: Any, field: str, *, earliest: dt.date | None = None) -> dt.date:
-    """A date at most BOOKING_HORIZON_DAYS ahead and, unless `earliest` says otherwise, a year back at most."""
+    """A date at most BOOKING_HORIZON_DAYS ahead and, unless `earliest` says otherwise, a year back at most,
+    of today anywhere on Earth: the rules check a property's own dates against its local today."""
     if value is None:
         raise BadRequest(f"{field} is required")
-    now = today()
-    earliest = earliest or now - dt.timedelta(days=HISTORY_DAYS)
-    latest = now + dt.timedelta(days=BOOKING_HORIZON_DAYS)
+    westmost, eastmost = todays_on_earth(utc_now())
+    earliest = earliest or westmost - dt.timedelta(days=HISTORY_DAYS)
+    latest = eastmost + dt.timedelta(days=BOOKING_HORIZON_DAYS)
     return inputs.date_text(value, field, earliest=earliest, latest=latest)
 
 
@@ -62,13 +71,14 @@ def check_range(start: dt.date, end: dt.date, start_field: str, end_field: str) 
 
 
 def future_window(body: Mapping[str, Any]) -> DateWindow:
-    """`startDate`/`endDate` of a stay or a block: from today, at most MAX_NIGHTS nights."""
+    """`startDate`/`endDate` of a stay or a block, at most MAX_NIGHTS nights. A start in the past
+    everywhere is refused here; the rules check the property's own today (`check_stay_dates`)."""
     # Any past date parses, so that it gets the "in the past" answer below.
     start = parse_date(body.get("startDate"), "startDate", earliest=dt.date.min)
     end = parse_date(body.get("endDate"), "endDate", earliest=dt.date.min)
     check_range(start, end, "startDate", "endDate")
-    if start < today():
-        raise BadRequest("startDate must not be in the past")
+    if start < todays_on_earth(utc_now())[0]:
+        raise BadRequest(PAST_START)
     return DateWindow(start, end)
 
 
@@ -104,8 +114,11 @@ def parse_property_filters(args: Mapping[str, str]) -> PropertyFilters:
     )
 
 
-def parse_calendar_window(args: Mapping[str, str]) -> DateWindow:
-    start = parse_date(args["from"], "from") if args.get("from") else today()
+def parse_calendar_window(args: Mapping[str, str]) -> DateWindow | None:
+    """The window asked for; None for neither date (the rules start it at the property's local today)."""
+    if not args.get("from") and not args.get("to"):
+        return None
+    start = parse_date(args["from"], "from") if args.get("from") else utc_now().date()
     end = parse_date(args["to"], "to") if args.get("to") else start + dt.timedelta(days=CALENDAR_DAYS)
     check_range(start, end, "from", "to")
     return DateWindow(start, end)
@@ -148,6 +161,12 @@ def _guest_capacity(field: str, value: Any) -> int | None:
     return None if value is None else _guests(field, value, MAX_GUESTS)
 
 
+def _time_zone(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not is_time_zone(value):
+        raise BadRequest(f"{field} must be an IANA time zone name such as Europe/Lisbon")
+    return value
+
+
 # JSON field -> (Property attribute, parser)
 PROPERTY_FIELDS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "name": ("name", _text(200)),
@@ -159,6 +178,7 @@ PROPERTY_FIELDS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "availability": ("availability", lambda f, v: inputs.json_flag(v, f)),
     "description": ("description", _text(MAX_DESCRIPTION, optional=True)),
     "maxGuests": ("max_guests", _guest_capacity),
+    "timeZone": ("time_zone", _time_zone),
 }
 
 

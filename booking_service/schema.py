@@ -17,6 +17,7 @@ properties = sa.Table(
     sa.Column("owner_id", sa.Integer),
     sa.Column("description", sa.Text),
     sa.Column("max_guests", sa.SmallInteger),
+    sa.Column("time_zone", sa.String(64)),
     sa.Column("retired_at", sa.DateTime),
     sa.Column("created_at", sa.DateTime),
     sa.Column("updated_at", sa.DateTime),

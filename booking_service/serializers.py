@@ -17,6 +17,7 @@ PROPERTY_FIELDS = {
     "availability": "availability",
     "description": "description",
     "max_guests": "maxGuests",
+    "time_zone": "timeZone",
 }
 
 
@@ -39,7 +40,8 @@ def property_json(prop: Property) -> dict[str, Any]:
 def property_detail_json(prop: Property, photos: Sequence[Photo] | None = None) -> dict[str, Any]:
     """One property: the seed's fields plus what hosts manage (left out when unset, e.g. no owner), and
     its photos when the caller looked them up."""
-    extra = {"description": prop.description, "maxGuests": prop.max_guests, "ownerId": prop.owner_id}
+    extra = {"description": prop.description, "maxGuests": prop.max_guests, "ownerId": prop.owner_id,
+             "timeZone": prop.time_zone}  # fmt: skip
     found = {**property_json(prop), **{key: value for key, value in extra.items() if value is not None}}
     if photos is not None:
         found["photos"] = [photo_json(photo) for photo in photos]

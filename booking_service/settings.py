@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from common import ports
 from common.settings import BaseServiceSettings, split_csv
 
 
 class BookingSettings(BaseServiceSettings):
     service_name: str = "booking_service"
-    booking_db_url: str = "mysql+pymysql://app:app@127.0.0.1:13306/bookings"
+    booking_db_url: str = f"mysql+pymysql://app:app@127.0.0.1:{ports.MARIADB}/bookings"
     redis_cluster_nodes: str = ""
     redis_cluster_password: str | None = None
     redis_url: str | None = None

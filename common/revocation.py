@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import redis
 
+from common.cooldown import Cooldown
+
 log = logging.getLogger(__name__)
 
 REVOCATION_BOUND_SECONDS = 1.0
@@ -37,7 +39,7 @@ class TokenVersions:
         self._clock = clock
         self._known: dict[int, tuple[int, float]] = {}
         self._lock = threading.Lock()
-        self._quiet_until = 0.0
+        self._quiet = Cooldown(1.0, clock=clock)  # store down: signatures alone decide meanwhile
 
     def is_current(self, user_id: int, token_version: int) -> bool:
         return token_version >= self.current(user_id)
@@ -71,12 +73,12 @@ class TokenVersions:
         return True
 
     def _read(self, user_id: int) -> int | None:
-        if self._client is None or self._clock() < self._quiet_until:
+        if self._client is None or self._quiet.active:
             return None
         try:
             raw = self._client.get(version_key(user_id))
         except (redis.RedisError, OSError) as exc:
             log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
-            self._quiet_until = self._clock() + 1.0
+            self._quiet.start()
             return None
         return int(raw) if raw is not None else 0

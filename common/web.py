@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter, Map
 
 from common.errors import BadRequest, register_error_handlers
 from common.inputs import MAX_ID
-from common.logs import ACCESS_LOGGER, access_line
+from common.logs import ACCESS_LOGGER, access_line, log_access
 from common.settings import BaseServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -25,10 +28,31 @@ def valid_request_id(candidate: str) -> bool:
     return _VALID_REQUEST_ID.match(candidate) is not None
 
 
+class _RequestIds:
+    """32 hex digits, as a uuid4's hex: a random prefix per process (drawn again in a forked worker) and
+    a counter. Unique without the system call for randomness that uuid4 makes on every request; a
+    request id names a request in the logs, it is not a secret."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_request_ids = _RequestIds()
+new_request_id = _request_ids.new
+
+
 def incoming_request_id() -> str:
     """Reuse a well-formed upstream request id, otherwise mint one."""
     candidate = request.headers.get(REQUEST_ID_HEADER, "")
-    return candidate if valid_request_id(candidate) else uuid.uuid4().hex
+    return candidate if valid_request_id(candidate) else new_request_id()
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -43,9 +67,21 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+class NoCookieSessions(SessionInterface):
+    """Identity is the bearer token: no route keeps state in Flask's signed cookie session, so none is
+    opened (the default builds a signing serializer on every request)."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
+
+
 def init_web(app: Flask, settings: BaseServiceSettings) -> None:
     """Call before registering blueprints: their `<int:...>` rules take the converter set here."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.session_interface = NoCookieSessions()
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -74,7 +110,7 @@ def init_web(app: Flask, settings: BaseServiceSettings) -> None:
                 client_ip=request.remote_addr,
                 user_id=identity.user_id if identity is not None else None,
             )
-            access_log.info(line)
+            log_access(line)
         return response
 
 

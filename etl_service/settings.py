@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
+from common import ports
 from common.settings import BaseServiceSettings, ConfigurationError, split_csv
 
 
 class EtlSettings(BaseServiceSettings):
     service_name: str = "etl_service"
-    booking_db_url: str = "mysql+pymysql://app:app@127.0.0.1:13306/bookings"
-    user_db_replica_urls: str = "postgresql+psycopg://postgres@127.0.0.1:15433/users"
-    warehouse_db_url: str = "postgresql+psycopg://postgres@127.0.0.1:15434/warehouse"
+    booking_db_url: str = f"mysql+pymysql://app:app@127.0.0.1:{ports.MARIADB}/bookings"
+    user_db_replica_urls: str = f"postgresql+psycopg://postgres@127.0.0.1:{ports.POSTGRES_REPLICA}/users"
+    warehouse_db_url: str = f"postgresql+psycopg://postgres@127.0.0.1:{ports.WAREHOUSE}/warehouse"
     etl_schedule: str = "0 3 * * *"
     batch_size: int = 50_000
     # Rows changed this long before the watermark are read again: a source transaction that stamped

@@ -12,11 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from common.auth import init_auth, require_auth
 from common.db import make_engine
-from common.errors import BadRequest, error_response
+from common.errors import BadRequest, register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
 from common.metrics import init_observability
@@ -55,8 +54,7 @@ def create_app(config: ReportsSettings | None = None) -> Flask:
     app.extensions["warehouse"] = engine
     app.register_blueprint(reports)
     app.register_blueprint(health_blueprint({"warehouse": lambda: _ping(engine)}))
-    app.register_error_handler(OperationalError, _warehouse_unavailable)
-    app.register_error_handler(InterfaceError, _warehouse_unavailable)
+    register_database_outage(app)
     return app
 
 
@@ -160,7 +158,3 @@ def _shift(month: dt.date, months: int) -> dt.date:
 def _ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-
-
-def _warehouse_unavailable(_error: Exception) -> Response:
-    return error_response(503, "Warehouse unavailable")

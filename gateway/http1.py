@@ -5,7 +5,7 @@ third of a proxied request's CPU), bodies by length, chunked or until the server
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 RECV_SIZE = 65536
 MAX_HEAD_BYTES = 64 * 1024
@@ -78,10 +78,41 @@ def chunk_size(line: bytes) -> int:
     return int(digits, 16)
 
 
-def encode_request(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes) -> bytes:
+class StreamedBody:
+    """A request body forwarded while it is read: `length` bytes, or chunked when the length is unknown.
+    Its chunks can be read once, so a request carrying one is never resent."""
+
+    __slots__ = ("chunks", "length")
+
+    def __init__(self, chunks: Iterator[bytes], length: int | None) -> None:
+        self.chunks = chunks
+        self.length = length
+
+
+def encode_head(method: str, target: str, host: str, headers: Mapping[str, str], framing: str) -> bytes:
+    """The request line and headers; `framing` is the body's Content-Length or Transfer-Encoding line."""
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
     lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
-    if body or method in BODY_METHODS:
-        lines.append(f"Content-Length: {len(body)}\r\n")
+    lines.append(framing)
     lines.append("\r\n")
-    return "".join(lines).encode("latin-1") + body
+    return "".join(lines).encode("latin-1")
+
+
+def encode_request(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    framing = f"Content-Length: {len(body)}\r\n" if body or method in BODY_METHODS else ""
+    return encode_head(method, target, host, headers, framing) + body
+
+
+def send_streamed(
+    sock: socket.socket, method: str, target: str, host: str, headers: Mapping[str, str], body: StreamedBody
+) -> None:
+    """Sends the head, then each chunk as the client's body yields it (chunk-coded without a length)."""
+    if body.length is not None:
+        sock.sendall(encode_head(method, target, host, headers, f"Content-Length: {body.length}\r\n"))
+        for chunk in body.chunks:
+            sock.sendall(chunk)
+        return
+    sock.sendall(encode_head(method, target, host, headers, "Transfer-Encoding: chunked\r\n"))
+    for chunk in body.chunks:
+        sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+    sock.sendall(b"0\r\n\r\n")

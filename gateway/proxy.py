@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -20,10 +19,11 @@ import orjson
 
 from common.auth import Identity
 from common.errors import HTTP_MESSAGES, ApiError, BadRequest, NotFound
-from common.logs import ACCESS_LOGGER, access_line
-from common.web import REQUEST_ID_HEADER, valid_request_id
+from common.logs import ACCESS_LOGGER, access_line, log_access
+from common.web import REQUEST_ID_HEADER, new_request_id, valid_request_id
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
+from gateway.http1 import StreamedBody
 from gateway.routing import body_limit, canonical_path, service_for
 from gateway.transport import TransportError, UpstreamResponse
 from gateway.upstream import OutgoingRequest, UpstreamClient
@@ -46,6 +46,9 @@ RESPONSE_DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "
 GATEWAY_SET_HEADERS = frozenset({"vary", "x-request-id", "x-content-type-options"})
 BUFFER_LIMIT = 256 * 1024
 CHUNK_SIZE = 64 * 1024
+# A request body up to this size is read whole and sent with the head in one write (JSON bodies); a
+# larger one (a photo upload) is streamed through in CHUNK_SIZE pieces, never held whole.
+STREAM_ABOVE = CHUNK_SIZE
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
@@ -87,7 +90,7 @@ class ProxyApp:
         start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
         if access_log.isEnabledFor(logging.INFO):
             identity = exchange.identity
-            access_log.info(
+            log_access(
                 access_line(
                     method=exchange.method,
                     path=raw_path,
@@ -129,23 +132,28 @@ class ProxyApp:
             log.warning("upstream failure: %s: %s", service, exc)
             raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
 
-    def _body(self, environ: dict[str, Any], limit: int) -> bytes:
+    def _body(self, environ: dict[str, Any], limit: int) -> bytes | StreamedBody:
         """The request body, at most `limit` bytes (413 beyond it): `max_body_bytes` unless the route
-        manifest gives the route its own. Buffered whole before it is forwarded, uploads too."""
+        manifest gives the route its own. Small bodies are read whole; larger ones are streamed."""
         length = environ.get("CONTENT_LENGTH") or ""
         stream = environ["wsgi.input"]
         if length:
             if not (length.isdigit() and length.isascii()):
                 raise BadRequest("Invalid Content-Length")
-            if int(length) > limit:
+            size = int(length)
+            if size > limit:
                 raise ApiError(HTTP_MESSAGES[413], 413)
-            return stream.read(int(length)) if int(length) else b""
+            if size <= STREAM_ABOVE:
+                return stream.read(size) if size else b""
+            return StreamedBody(_client_chunks(stream, size, size), size)
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return b""
-        body = stream.read(limit + 1)
-        if len(body) > limit:
+        start = _read_up_to(stream, min(STREAM_ABOVE, limit) + 1)
+        if len(start) > limit:
             raise ApiError(HTTP_MESSAGES[413], 413)
-        return body
+        if len(start) <= STREAM_ABOVE:
+            return start
+        return StreamedBody(_client_chunks(stream, None, limit, start), None)
 
     def _outgoing_headers(self, exchange: _Exchange) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -197,9 +205,43 @@ class _Exchange:
     def __init__(self, environ: dict[str, Any], request_id: str | None) -> None:
         self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET")
-        self.request_id = request_id or uuid.uuid4().hex
+        self.request_id = request_id or new_request_id()
         self.client_ip: str = environ.get("REMOTE_ADDR") or "unknown"
         self.identity: Identity | None = None
+
+
+def _read_up_to(stream: Any, count: int) -> bytes:
+    """Up to `count` bytes of a chunked body: fewer only at its end."""
+    parts, have = [], 0
+    while have < count and (part := _read_client(stream, count - have)):
+        parts.append(part)
+        have += len(part)
+    return b"".join(parts)
+
+
+def _client_chunks(stream: Any, length: int | None, limit: int, start: bytes = b"") -> Iterator[bytes]:
+    """The client's body in pieces of at most CHUNK_SIZE as it arrives: exactly `length` bytes, or up to
+    the end of a chunked body, which is refused with 413 (the upstream request broken off) past `limit`."""
+    sent = len(start)
+    if start:
+        yield start
+    while length is None or sent < length:
+        chunk = _read_client(stream, CHUNK_SIZE if length is None else min(CHUNK_SIZE, length - sent))
+        if not chunk:
+            if length is None:
+                return
+            raise BadRequest("Incomplete request body")
+        sent += len(chunk)
+        if sent > limit:
+            raise ApiError(HTTP_MESSAGES[413], 413)
+        yield chunk
+
+
+def _read_client(stream: Any, count: int) -> bytes:
+    try:
+        return stream.read(count)
+    except Exception as exc:  # the client went away mid-body: its fault, not the upstream instance's
+        raise BadRequest("Incomplete request body") from exc
 
 
 def _target(path: str, environ: dict[str, Any]) -> str:

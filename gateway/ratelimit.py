@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import redis
 from limits import parse
 
+from common.cooldown import Cooldown
 from gateway.metrics import RATE_LIMITED
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class SharedRateLimiter:
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
         self._syncer: threading.Thread | None = None
-        self._store_down_until = 0.0
+        self._store_down = Cooldown(1.0)
 
     def hit(self, scope: str, key: str, limit: Limit) -> int | None:
         """Counts one request; None when admitted, else the seconds until the window ends (Retry-After)."""
@@ -133,7 +134,7 @@ class SharedRateLimiter:
 
     def _push(self, key: str, count: int, period: int) -> int | None:
         client = self._store()
-        if client is None or time.monotonic() < self._store_down_until:
+        if client is None or self._store_down.active:
             return None
         try:
             with client.pipeline(transaction=False) as pipe:
@@ -144,7 +145,7 @@ class SharedRateLimiter:
         except (redis.RedisError, OSError) as exc:
             # One line per outage second, not a traceback per request.
             log.warning("rate-limit store unavailable, limits counted per process: %s", type(exc).__name__)
-            self._store_down_until = time.monotonic() + 1.0
+            self._store_down.start()
             return None
 
     def _ensure_syncer(self) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from common import ports
 from common.settings import BaseServiceSettings, split_csv
 
 
 class GatewaySettings(BaseServiceSettings):
     service_name: str = "gateway"
-    user_service_urls: str = "http://127.0.0.1:8201,http://127.0.0.1:8202"
-    booking_service_urls: str = "http://127.0.0.1:8301,http://127.0.0.1:8302"
-    reports_service_urls: str = "http://127.0.0.1:8401"
+    user_service_urls: str = ports.instance_urls("user_service")
+    booking_service_urls: str = ports.instance_urls("booking_service")
+    reports_service_urls: str = ports.instance_urls("etl_reports")
     discovery_backend: Literal["static", "consul", "dns"] = "static"
     consul_host: str = "127.0.0.1"
     consul_port: int = 8500
@@ -34,7 +35,7 @@ class GatewaySettings(BaseServiceSettings):
     upstream_pool_size: int = 32
     breaker_failure_threshold: int = 5
     breaker_reset_timeout: float = 2.0
-    cors_origins: str = "http://localhost:8080,http://127.0.0.1:8080"
+    cors_origins: str = f"http://localhost:{ports.NGINX_HTTP},{ports.PUBLIC_URL}"
 
     def service_urls(self) -> dict[str, list[str]]:
         return {

@@ -22,9 +22,11 @@ from gateway.http1 import (
     RECV_SIZE,
     Connection,
     MalformedResponse,
+    StreamedBody,
     chunk_size,
     encode_request,
     parse_head,
+    send_streamed,
 )
 
 IDLE_SECONDS = 10.0
@@ -197,18 +199,29 @@ class ConnectionPool:
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
-    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | StreamedBody
+    ) -> UpstreamResponse:
         return self.start(method, path, headers, body).response()
 
-    def start(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Pending:
-        """Sends the request; the answer is awaited separately (so a slow one can be raced)."""
+    def start(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | StreamedBody
+    ) -> Pending:
+        """Sends the request; the answer is awaited separately (so a slow one can be raced). A streamed
+        body goes out chunk by chunk as the client sends it."""
         connection = self._take() or self._connect()
         try:
             connection.sock.settimeout(self.answer_within(method))
-            connection.sock.sendall(encode_request(method, path, self._host_header, headers, body))
+            if isinstance(body, bytes):
+                connection.sock.sendall(encode_request(method, path, self._host_header, headers, body))
+            else:
+                send_streamed(connection.sock, method, path, self._host_header, headers, body)
         except OSError as exc:
             connection.close()
             raise TransportError(UpstreamFailure.BROKEN, exc) from exc
+        except BaseException:  # the client's body broke off or ran over its limit: the request is half sent
+            connection.close()
+            raise
         return Pending(self, connection, method)
 
     def answer_within(self, method: str) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from common import tracing
 from gateway.breaker import BreakerBoard, CircuitBreaker
 from gateway.failures import UpstreamError, UpstreamFailure
+from gateway.http1 import StreamedBody
 from gateway.metrics import UPSTREAM_RETRIES, upstream_outcome
 from gateway.transport import (
     ConnectionPool,
@@ -37,10 +38,12 @@ class OutgoingRequest:
     method: str
     path: str  # path and query string, already encoded
     headers: Mapping[str, str]
-    body: bytes
+    body: bytes | StreamedBody
 
     @property
     def idempotent(self) -> bool:
+        if not isinstance(self.body, bytes):
+            return False  # a streamed body is read from the client once: never resent, never hedged
         if self.method in IDEMPOTENT_METHODS:
             return True
         return self.method == "POST" and "Idempotency-Key" in self.headers

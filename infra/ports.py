@@ -6,6 +6,8 @@ import random
 import socket
 from dataclasses import dataclass, field
 
+from common import ports as local
+
 CLUSTER_NODES = 6
 OBSERVABILITY = ("nginx_status", "prometheus", "pushgateway", "postgres_exporter", "mysqld_exporter",
                  "redis_exporter", "nginx_exporter")  # fmt: skip
@@ -34,23 +36,18 @@ class Ports:
 
     @classmethod
     def local(cls) -> Ports:
+        """DESIGN.md's table, as common/ports.py writes it (the services' default addresses)."""
         return cls(
-            nginx_http=8080,
-            nginx_socket=5001,
-            postgres_primary=15432,
-            postgres_replica=15433,
-            warehouse=15434,
-            mariadb=13306,
-            redis=16379,
-            cluster=tuple(range(17001, 17001 + CLUSTER_NODES)),
-            cluster_bus=tuple(range(17101, 17101 + CLUSTER_NODES)),
-            services={
-                "gateway": (8101, 8102),
-                "user_service": (8201, 8202),
-                "booking_service": (8301, 8302),
-                "booking_realtime": (8311, 8312),
-                "etl_reports": (8401,),
-            },
+            nginx_http=local.NGINX_HTTP,
+            nginx_socket=local.NGINX_SOCKET,
+            postgres_primary=local.POSTGRES_PRIMARY,
+            postgres_replica=local.POSTGRES_REPLICA,
+            warehouse=local.WAREHOUSE,
+            mariadb=local.MARIADB,
+            redis=local.REDIS,
+            cluster=tuple(range(local.CLUSTER_FIRST, local.CLUSTER_FIRST + CLUSTER_NODES)),
+            cluster_bus=tuple(range(local.CLUSTER_BUS_FIRST, local.CLUSTER_BUS_FIRST + CLUSTER_NODES)),
+            services=dict(local.SERVICES),
             observability=dict(zip(OBSERVABILITY, LOCAL_OBSERVABILITY_PORTS, strict=True)),
         )
 

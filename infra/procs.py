@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -137,3 +139,15 @@ def wait_or_fail(condition: Callable[[], bool], timeout: float, what: str, log: 
 def own_by(path: Path, user: str) -> None:
     if running_as_root():
         subprocess.run(["chown", "-R", f"{user}:{user}", str(path)], check=True)
+
+
+def http_ready(port: int) -> bool:
+    """A service instance on `port` answers 200 on /ready (or /health where it has no /ready)."""
+    for path in ("/ready", "/health"):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                return False
+    return False

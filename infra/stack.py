@@ -12,16 +12,14 @@ import secrets
 import signal
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from infra import servers as srv
 from infra.keys import ensure_keypair, sign_token
-from infra.nginx_conf import render_local
 from infra.observability import fresh_metrics_dir, observability_servers
 from infra.ports import Ports, ensure_free, port_in_use
-from infra.procs import StartupError, alive, read_pid, run, running_as_root, spawn, stop_pid, wait_or_fail
+from infra.procs import StartupError, alive, http_ready, read_pid, run, spawn, stop_pid, wait_or_fail
+from infra.servers import Server, cluster_healthy, create_cluster
 from infra.services import (
     REPO_ROOT,
     ServiceSpec,
@@ -34,6 +32,7 @@ from infra.services import (
     server_argv,
     service_env,
 )
+from infra.stack_servers import infrastructure, nginx_server
 
 DEFAULT_ROOT = REPO_ROOT / ".run"
 ETL_SCHEDULER = "etl_scheduler"
@@ -75,7 +74,7 @@ class Stack:
             "PHOTO_DIR": str(self.photo_dir),
         }
         self.services = available_services()
-        self.servers = self._servers()
+        self.servers = infrastructure(self.ports, self.data, self.credentials)
         (root / "stack.json").write_text(json.dumps({"ports": ports.named(), "env": env_name}, indent=1))
 
     # ---- construction -------------------------------------------------------------------------
@@ -92,44 +91,8 @@ class Stack:
             self.secret_key, self.mariadb_password, self.postgres_password, self.redis_password
         )
 
-    def _servers(self) -> dict[str, srv.Server]:
-        p, data, pg_pass, redis_pass = self.ports, self.data, self.postgres_password, self.redis_password
-        found = {
-            "postgres_primary": srv.postgres(
-                "postgres_primary", data / "pg_primary", p.postgres_primary, ("users",), pg_pass
-            ),
-            "postgres_replica": srv.postgres_replica(
-                "postgres_replica", data / "pg_replica", p.postgres_replica, p.postgres_primary, pg_pass
-            ),
-            "warehouse": srv.postgres(
-                "warehouse", data / "pg_warehouse", p.warehouse, ("warehouse",), pg_pass
-            ),
-            "mariadb": srv.mariadb(data / "mariadb", p.mariadb, self.mariadb_password),
-            "redis": srv.redis_server("redis", data / "redis", p.redis, redis_pass),
-        }
-        for i, (port, bus) in enumerate(zip(p.cluster, p.cluster_bus, strict=True)):
-            found[f"redis_cluster_{i}"] = srv.redis_server(
-                f"redis_cluster_{i}", data / f"redis_cluster_{i}", port, redis_pass, bus
-            )
-        return found
-
-    def _nginx(self) -> srv.Server:
-        prefix = self.root / "nginx"
-        (prefix / "logs").mkdir(parents=True, exist_ok=True)
-        conf = prefix / "nginx.conf"
-        conf.write_text(
-            render_local(
-                prefix,
-                self.ports.nginx_http,
-                self.ports.nginx_socket,
-                self.ports.services["gateway"],
-                self.ports.services["booking_realtime"],
-                running_as_root(),
-                self.ports.observability["nginx_status"],
-                self.photo_dir,
-            )
-        )
-        return srv.nginx(prefix, conf, self.ports.nginx_http)
+    def _nginx(self) -> Server:
+        return nginx_server(self.root / "nginx", self.ports, self.photo_dir)
 
     # ---- public API ---------------------------------------------------------------------------
     @property
@@ -252,7 +215,7 @@ class Stack:
         if not any(self.status().values()):
             ensure_free(self.ports)
 
-    def _launch(self, server: srv.Server) -> None:
+    def _launch(self, server: Server) -> None:
         if self._running(server.name):
             return
         server.prepare()
@@ -268,8 +231,8 @@ class Stack:
             list(pool.map(self._launch, first))
             cluster_ports = self.ports.cluster
             replica = pool.submit(self._launch, self.servers["postgres_replica"])
-            srv.create_cluster(cluster_ports, self.redis_password)
-            wait_or_fail(lambda: srv.cluster_healthy(cluster_ports, self.redis_password), 30, "redis cluster")
+            create_cluster(cluster_ports, self.redis_password)
+            wait_or_fail(lambda: cluster_healthy(cluster_ports, self.redis_password), 30, "redis cluster")
             replica.result()
 
     def _start_services(self) -> None:
@@ -330,17 +293,6 @@ class Stack:
 
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
             list(pool.map(stop, names))
-
-
-def http_ready(port: int) -> bool:
-    for path in ("/ready", "/health"):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
-                return response.status == 200
-        except urllib.error.HTTPError as error:
-            if error.code != 404:
-                return False
-    return False
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from common import metric_buffer
+from common.cooldown import Cooldown
 from common.db import make_engine
 from user_service import metrics
 from user_service.watchdog import ReadWatchdog
@@ -57,8 +57,7 @@ class UserDatabase:
             for i, url in enumerate(replica_urls)
         }
         self._watchdog = ReadWatchdog(replica_deadline)
-        self._retry_seconds = retry_seconds
-        self._down_until: dict[str, float] = {}
+        self._down = {name: Cooldown(retry_seconds) for name in self.replicas}
         self._next_replica = itertools.count()
 
     def _engine(
@@ -138,21 +137,20 @@ class UserDatabase:
         return self.read_primary(work)
 
     def _replica_order(self) -> list[str]:
-        now = time.monotonic()
-        alive = [name for name in self.replicas if self._down_until.get(name, 0.0) <= now]
+        alive = [name for name in self.replicas if not self._down[name].active]
         if not alive:
             return []
         start = next(self._next_replica) % len(alive)
         return alive[start:] + alive[:start]
 
     def _mark_down(self, name: str, exc: Exception) -> None:
-        self._down_until[name] = time.monotonic() + self._retry_seconds
+        self._down[name].start()
         self.replicas[name].dispose()
         log.warning(
             "replica %s unreachable (%s); reading from the primary for %.1fs",
             name,
             type(exc.__cause__ or exc).__name__,
-            self._retry_seconds,
+            self._down[name].seconds,
         )
 
     def ping_primary(self) -> None:

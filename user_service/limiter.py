@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+
+from common.cooldown import Cooldown
 
 log = logging.getLogger(__name__)
 REDIS_ERRORS = (redis.RedisError, OSError)
@@ -121,8 +122,7 @@ class LoginLimiter:
             else None
         )
         self._limits = limits
-        self._retry_seconds = retry_seconds
-        self._down_until = 0.0
+        self._redis_down = Cooldown(retry_seconds)
         self._scripts = {}
         if self._redis is None:
             log.warning("REDIS_URL is not set: login rate limiting is disabled")
@@ -167,12 +167,12 @@ class LoginLimiter:
         ]
 
     def _call(self, script: str, email: str, ip: str, args: list[Any]) -> Any:
-        if self._redis is None or time.monotonic() < self._down_until:
+        if self._redis is None or self._redis_down.active:
             return None
         try:
             return self._scripts[script](keys=limit_keys(email, ip), args=args)
         except REDIS_ERRORS as exc:
-            self._down_until = time.monotonic() + self._retry_seconds
+            self._redis_down.start()
             log.warning("redis unreachable (%s): login rate limiting skipped", type(exc).__name__)
             return None
 

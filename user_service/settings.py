@@ -6,6 +6,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from pydantic import model_validator
 
+from common import ports
 from common.identity import TOKEN_KEY_ID
 from common.settings import BaseServiceSettings, ConfigurationError, read_key, split_csv
 from user_service.limiter import LoginLimits
@@ -13,7 +14,7 @@ from user_service.limiter import LoginLimits
 
 class UserSettings(BaseServiceSettings):
     service_name: str = "user_service"
-    user_db_url: str = "postgresql+psycopg://postgres@127.0.0.1:15432/users"
+    user_db_url: str = f"postgresql+psycopg://postgres@127.0.0.1:{ports.POSTGRES_PRIMARY}/users"
     user_db_replica_urls: str = ""
     redis_url: str | None = None
     jwt_private_key: str | None = None
@@ -38,7 +39,7 @@ class UserSettings(BaseServiceSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "Home Rental <no-reply@home-rental.invalid>"
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ports.PUBLIC_URL
     password_reset_ttl_seconds: int = 1800
 
     @model_validator(mode="after")

@@ -23,6 +23,8 @@ from booking_service.bookings.model import (
     MonthlyEarnings,
 )
 from booking_service.ports import Transaction, UnitOfWork, UserDirectory
+from booking_service.properties.model import Clock, utc_now
+from booking_service.properties.services import check_stay_dates
 from common.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -35,14 +37,17 @@ def book(
     identity: Identity,
     request: BookingRequest,
     idempotency_key: str | None = None,
+    *,
+    clock: Clock = utc_now,
 ) -> Booked:
     if request.user_id != identity.user_id:
         if not identity.is_admin:
             raise errors.BookForSelfOnly
         _require_registered(users, request.user_id)
+    now = clock()
     if idempotency_key is None:
-        return uow.transaction(lambda tx: _create(uow, tx, request))
-    return _idempotent(uow, identity.user_id, request, idempotency_key)
+        return uow.transaction(lambda tx: _create(uow, tx, request, now))
+    return _idempotent(uow, identity.user_id, request, idempotency_key, now)
 
 
 def _require_registered(users: UserDirectory, user_id: int) -> None:
@@ -55,10 +60,11 @@ def _require_registered(users: UserDirectory, user_id: int) -> None:
         raise errors.UnknownUser
 
 
-def _create(uow: UnitOfWork, tx: Transaction, request: BookingRequest) -> Booked:
+def _create(uow: UnitOfWork, tx: Transaction, request: BookingRequest, now: dt.datetime) -> Booked:
     prop = tx.properties.get(request.property_id, lock=True)
     if prop is None or not prop.availability:
         raise errors.PropertyUnavailable
+    check_stay_dates(prop.time_zone, request.start, request.end, now)
     if prop.owner_id == request.user_id:
         raise errors.OwnProperty
     if prop.max_guests is not None and request.guests > prop.max_guests:
@@ -79,7 +85,7 @@ def _create(uow: UnitOfWork, tx: Transaction, request: BookingRequest) -> Booked
     return Booked(booking_id, total)
 
 
-def _idempotent(uow: UnitOfWork, user_id: int, request: BookingRequest, key: str) -> Booked:
+def _idempotent(uow: UnitOfWork, user_id: int, request: BookingRequest, key: str, now: dt.datetime) -> Booked:
     fingerprint = _fingerprint(request)
 
     def create(tx: Transaction) -> Booked:
@@ -88,7 +94,7 @@ def _idempotent(uow: UnitOfWork, user_id: int, request: BookingRequest, key: str
         # The key's row is inserted first: a concurrent retry blocks on it until this commits
         # (then replays) or rolls back (then runs itself).
         tx.idempotency.reserve(user_id, key, fingerprint)
-        booked = _create(uow, tx, request)
+        booked = _create(uow, tx, request, now)
         tx.idempotency.record(user_id, key, _answer_json(booked))
         return booked
 

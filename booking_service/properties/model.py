@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+DEFAULT_TIME_ZONE = "UTC"  # existing listings, and new ones that name none
+MAX_TIME_ZONE_NAME = 64  # the time_zone column
+BOOKING_HORIZON_DAYS = 730  # no stay or block lies further ahead of the property's today than this
+CALENDAR_DAYS = 365  # a calendar asked for without dates shows this many days from the property's today
+# Civil time on Earth runs from UTC-12 to UTC+14: every property's today lies within these offsets of UTC.
+WESTMOST, EASTMOST = dt.timedelta(hours=-12), dt.timedelta(hours=14)
+Clock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,7 @@ class Property:
     owner_id: int | None = None
     description: str | None = None
     max_guests: int | None = None
+    time_zone: str = DEFAULT_TIME_ZONE  # IANA name; the property's dates are its local dates
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,27 @@ class Calendar:
     blocks: list[Block]
 
 
-def today() -> dt.date:
-    """The platform's "today": UTC (a time zone per property is still to come)."""
-    return dt.datetime.now(dt.UTC).date()
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def local_today(time_zone: str, now: dt.datetime) -> dt.date:
+    """The date on the property's wall calendar at the instant `now` (an aware datetime)."""
+    return now.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+
+
+def todays_on_earth(now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The earliest and the latest "today" of any property at `now` (UTC-12 and UTC+14): the bounds an
+    input can be checked against before anyone knows which property it is for."""
+    utc = now.astimezone(dt.UTC)
+    return (utc + WESTMOST).date(), (utc + EASTMOST).date()
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_time_zone(name: str) -> bool:
+    """An IANA time zone name the tz database knows ("Europe/Lisbon", "UTC"); never a file path."""
+    return len(name) <= MAX_TIME_ZONE_NAME and name in known_time_zones()

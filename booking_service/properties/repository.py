@@ -62,6 +62,7 @@ def to_property(row: Row) -> Property:
         owner_id=row.owner_id,
         description=row.description,
         max_guests=row.max_guests,
+        time_zone=row.time_zone,
     )
 
 

@@ -3,9 +3,22 @@ dates; every change retires the cached reads and notifies watchers after commit.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from booking_service import errors
 from booking_service.ports import Transaction, UnitOfWork
-from booking_service.properties.model import Block, Calendar, DateWindow, Property, PropertyFields, today
+from booking_service.properties.model import (
+    BOOKING_HORIZON_DAYS,
+    CALENDAR_DAYS,
+    Block,
+    Calendar,
+    Clock,
+    DateWindow,
+    Property,
+    PropertyFields,
+    local_today,
+    utc_now,
+)
 from booking_service.serializers import property_update_json
 from common.identity import Identity
 
@@ -31,10 +44,21 @@ def update(uow: UnitOfWork, identity: Identity, property_id: int, fields: Proper
     return uow.transaction(change)
 
 
-def retire(uow: UnitOfWork, identity: Identity, property_id: int) -> None:
+def check_stay_dates(time_zone: str, start: dt.date, end: dt.date, now: dt.datetime) -> None:
+    """A stay or a block starts no earlier than the property's local today and ends within its horizon."""
+    today = local_today(time_zone, now)
+    if start < today:
+        raise errors.StartInPast
+    latest = today + dt.timedelta(days=BOOKING_HORIZON_DAYS)
+    for field, day in (("startDate", start), ("endDate", end)):
+        if day > latest:
+            raise errors.BeyondHorizon(field, latest)
+
+
+def retire(uow: UnitOfWork, identity: Identity, property_id: int, *, clock: Clock = utc_now) -> None:
     def retire_locked(tx: Transaction) -> None:
-        owned(tx, identity, property_id)
-        if tx.properties.has_stays_after(property_id, today()):
+        prop = owned(tx, identity, property_id)
+        if tx.properties.has_stays_after(property_id, local_today(prop.time_zone, clock())):
             raise errors.HasUpcomingBookings
         tx.properties.retire(property_id)
         _after_change(uow, tx, property_id, {"retired": True})
@@ -48,22 +72,37 @@ def hosted_by(uow: UnitOfWork, identity: Identity, *, everyone: bool = False) ->
     return list(uow.read(lambda tx: tx.properties.of_owner(owner)))
 
 
-def calendar(uow: UnitOfWork, property_id: int, window: DateWindow) -> Calendar:
+def calendar(
+    uow: UnitOfWork, property_id: int, window: DateWindow | None, *, clock: Clock = utc_now
+) -> Calendar:
+    """The nights taken within `window`; without one, from the property's local today for a year."""
+
     def read(tx: Transaction) -> Calendar:
-        if tx.properties.get(property_id) is None:
+        prop = tx.properties.get(property_id)
+        if prop is None:
             raise errors.PropertyNotFound
-        taken = tx.properties.taken_ranges(property_id, window.start, window.end)
-        blocks = tx.properties.blocks(property_id, window.start, window.end)
-        return Calendar(property_id, window, taken, list(blocks))
+        shown = window or _year_from_today(prop, clock())
+        taken = tx.properties.taken_ranges(property_id, shown.start, shown.end)
+        blocks = tx.properties.blocks(property_id, shown.start, shown.end)
+        return Calendar(property_id, shown, taken, list(blocks))
 
     return uow.read(read)
 
 
-def add_block(uow: UnitOfWork, identity: Identity, property_id: int, window: DateWindow) -> Block:
-    """The owner takes nights off the calendar; nights already booked or blocked cannot be blocked."""
+def _year_from_today(prop: Property, now: dt.datetime) -> DateWindow:
+    today = local_today(prop.time_zone, now)
+    return DateWindow(today, today + dt.timedelta(days=CALENDAR_DAYS))
+
+
+def add_block(
+    uow: UnitOfWork, identity: Identity, property_id: int, window: DateWindow, *, clock: Clock = utc_now
+) -> Block:
+    """The owner takes future nights off the calendar; nights already booked or blocked cannot be blocked."""
+    now = clock()
 
     def block(tx: Transaction) -> Block:
-        owned(tx, identity, property_id)
+        prop = owned(tx, identity, property_id)
+        check_stay_dates(prop.time_zone, window.start, window.end, now)
         if tx.bookings.dates_taken(property_id, window.start, window.end):
             raise errors.DatesTaken
         block_id = tx.properties.add_block(property_id, window.start, window.end, identity.user_id)

@@ -33,7 +33,9 @@ export function addDays(isoDay, days) {
   return isoDate(new Date(Date.parse(`${isoDay}T00:00:00Z`) + days * DAY_MS));
 }
 
-export function todayIso() {
+/** Today as YYYY-MM-DD: in `timeZone` (a listing's IANA zone) when given, else the browser's. */
+export function todayIso(timeZone) {
+  if (timeZone) return new Intl.DateTimeFormat("en-CA", { timeZone }).format(new Date());
   const now = new Date();
   return isoDate(new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate())));
 }

@@ -5,7 +5,7 @@ shared session stack); nothing is mocked."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import itertools
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.support.client_load import ClientLoop
 from tests.support.data import booking_engine, day, insert_property
 from tests.support.faults import (
     cached_list_key,
@@ -34,39 +35,19 @@ def stack(chaos_stack):
     return chaos_stack
 
 
-class ReadLoop:
-    """Reads the property list from both instances until stopped, recording every failure."""
+def read_loop(stack, clients: int = 4) -> ClientLoop:
+    """Reads the property list from both instances in turn until the `with` block ends; a 200 that is
+    not the list counts as a failure (status 0)."""
+    urls = [stack.url("booking_service", i) + PROPERTIES for i in (0, 1)]
+    turns = itertools.count()
 
-    def __init__(self, stack, threads: int = 4) -> None:
-        self.urls = [stack.url("booking_service", i) + PROPERTIES for i in (0, 1)]
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+    def read(session: requests.Session, _client: int) -> int:
+        response = session.get(urls[next(turns) % 2], timeout=5)
+        if response.status_code == 200 and response.json()[0]["propertyId"] != 1:
+            return 0
+        return response.status_code
 
-    def _run(self, index: int) -> None:
-        session = requests.Session()
-        while not self._stop.is_set():
-            url = self.urls[index % 2]
-            index += 1
-            try:
-                response = session.get(url, timeout=5)
-                if response.status_code == 200 and response.json()[0]["propertyId"] == 1:
-                    self.ok += 1
-                else:
-                    self.failures.append(f"{response.status_code} {response.text[:80]}")
-            except requests.RequestException as exc:
-                self.failures.append(type(exc).__name__)
-
-    def __enter__(self) -> ReadLoop:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
+    return ClientLoop(read, clients)
 
 
 def failed_over(stack, victim_port: int) -> bool:
@@ -87,14 +68,14 @@ def test_killing_the_cluster_master_holding_the_cache_fails_no_read(stack):
     victim_port = client.get_node_from_key(cached_list_key(client)).port
     client.close()
     victim = f"redis_cluster_{cluster_ports(stack).index(victim_port)}"
-    with ReadLoop(stack) as loop:
-        assert wait_until(lambda: loop.ok > 20, 10), "reads should flow before the fault"
+    with read_loop(stack) as loop:
+        assert wait_until(lambda: loop.successes() > 20, 10), "reads should flow before the fault"
         stack.stop_server(victim)
         assert wait_until(lambda: failed_over(stack, victim_port), 20), "a replica should take over"
-        after_failover = loop.ok
-        assert wait_until(lambda: loop.ok > after_failover + 20, 10), "reads should flow after it"
+        after_failover = loop.successes()
+        assert wait_until(lambda: loop.successes() > after_failover + 20, 10), "reads should flow after it"
     stack.start_server(victim)
-    assert loop.failures == []
+    assert loop.failures() == []
     assert wait_until(lambda: cluster_ok(stack), 30)
     assert wait_until(lambda: list_is_cached(stack), 10), "the cache should be used again after failover"
 
@@ -105,9 +86,9 @@ def test_all_redis_stopped_reads_and_bookings_still_work(stack):
     for name in names:
         stack.stop_server(name)
     try:
-        with ReadLoop(stack, threads=2) as loop:
-            assert wait_until(lambda: loop.ok > 10 or bool(loop.failures), 10)
-        assert loop.failures == []
+        with read_loop(stack, clients=2) as loop:
+            assert wait_until(lambda: loop.successes() > 10 or bool(loop.failures()), 10)
+        assert loop.failures() == []
         user_id = 700_000 + uuid.uuid4().int % 100_000
         body = {"userId": user_id, "propertyId": property_id, "startDate": day(400), "endDate": day(401)}
         headers = {"Authorization": f"Bearer {stack.token(user_id)}"}

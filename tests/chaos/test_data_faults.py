@@ -17,7 +17,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import booking_engine, insert_property
 from tests.support.faults import (
     FaultRow,
@@ -29,6 +28,7 @@ from tests.support.faults import (
     wait_until,
 )
 from tests.support.load import READ_KINDS, MixedLoad, load_properties, reconcile
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from tests.support.client_load import ClientLoop
 from tests.support.faults import FREEZE_LINES, wait_until
 from tests.support.load import LoadUser
 
@@ -48,48 +48,36 @@ def signal_all(pids: list[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def read_loop(url: str, headers: dict[str, str], stop: threading.Event, out: list[tuple[float, int]]) -> None:
-    with requests.Session() as session:
-        for n in itertools.count():
-            if stop.is_set():
-                break
-            started = time.perf_counter()
-            try:  # a `{n}` in the url makes each read a different one (a different cache key)
-                status = session.get(url.format(n=n % 500), headers=headers, timeout=10).status_code
-            except requests.RequestException:
-                status = 0
-            out.append((time.perf_counter() - started, status))
-
-
 def assert_reads_survive_a_freeze(url: str, token: str, pids: list[int], what: str, clients: int) -> None:
     """`clients` loops read `url` while `pids` are frozen for FROZEN_FOR_S; none may fail or exceed the
     bound. The figures go to the freeze report."""
     headers = {"Authorization": f"Bearer {token}"}  # a token: never served by the edge cache
     assert requests.get(url.format(n=0), headers=headers, timeout=10).status_code == 200
-    results: list[tuple[float, int]] = []
-    stop = threading.Event()
-    readers = [
-        threading.Thread(target=read_loop, args=(url, headers, stop, results), daemon=True)
-        for _ in range(clients)
-    ]
-    for reader in readers:
-        reader.start()
-    time.sleep(1.0)
-    signal_all(pids, signal.SIGSTOP)
-    try:
-        time.sleep(FROZEN_FOR_S)
-    finally:
-        signal_all(pids, signal.SIGCONT)
-    time.sleep(1.0)
-    stop.set()
-    for reader in readers:
-        reader.join(timeout=15)
-    slowest = max(latency for latency, _ in results)
-    failed = sum(1 for _, status in results if status != 200)
+    reads = itertools.count()
+
+    def read(session: requests.Session, _client: int) -> int:
+        # a `{n}` in the url makes each read a different one (a different cache key)
+        return session.get(url.format(n=next(reads) % 500), headers=headers, timeout=10).status_code
+
+    def every_client_read_since(moment: float) -> bool:
+        return {a.client for a in loop.answers if a.at >= moment} == set(range(clients))
+
+    with ClientLoop(read, clients) as loop:
+        assert wait_until(lambda: every_client_read_since(0.0), 10), "reads should flow before the freeze"
+        signal_all(pids, signal.SIGSTOP)
+        try:
+            time.sleep(FROZEN_FOR_S)  # holds the fault: the reads must ride out a freeze this long
+        finally:
+            signal_all(pids, signal.SIGCONT)
+        thawed = time.time()
+        # every read caught in the freeze has ended once each client has started one after the thaw
+        assert wait_until(lambda: every_client_read_since(thawed), 15), "reads should flow after the thaw"
+    slowest = max(answer.elapsed for answer in loop.answers)
+    failed = len(loop.failures())
     target = urlsplit(url).path + ("?" + urlsplit(url).query if "{" in url else "")
-    FREEZE_LINES.append(f"{what} frozen {FROZEN_FOR_S:.0f} s, GET {target}: {len(results)} reads, "
+    FREEZE_LINES.append(f"{what} frozen {FROZEN_FOR_S:.0f} s, GET {target}: {len(loop.answers)} reads, "
                      f"{failed} failed, slowest {slowest:.2f} s")  # fmt: skip
-    assert failed == 0, f"{failed} of {len(results)} reads failed"
+    assert failed == 0, f"{failed} of {len(loop.answers)} reads failed"
     assert slowest <= BOUND_S, f"slowest read {slowest:.2f} s"
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,42 +15,29 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.client_load import ClientLoop
 from tests.support.faults import sigkill_instance, wait_until
 
 pytestmark = pytest.mark.slow
+PROFILE = "/api/users/profile"
 
 
-class GetLoop:
-    """Threads issuing GETs through nginx, recording (wall time, status) of every answer."""
+def get_loop(url: str, tokens: list[str], clients: int = 4) -> ClientLoop:
+    """Signed-in GETs through nginx until the `with` block ends, every answer recorded."""
 
-    def __init__(self, url: str, tokens: list[str], threads: int = 4) -> None:
-        self.url, self.tokens = url, tokens
-        self.results: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+    def get(session: requests.Session, client: int) -> int:
+        headers = {"Authorization": f"Bearer {tokens[client % len(tokens)]}"}
+        return session.get(url, headers=headers, timeout=10).status_code
 
-    def __enter__(self) -> GetLoop:
-        for thread in self._threads:
-            thread.start()
-        return self
+    return ClientLoop(get, clients)
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=15)
 
-    def _run(self, index: int) -> None:
-        session = requests.Session()
-        headers = {"Authorization": f"Bearer {self.tokens[index % len(self.tokens)]}"}
-        while not self._stop.is_set():
-            try:
-                status = session.get(self.url, headers=headers, timeout=10).status_code
-            except requests.RequestException:
-                status = 0
-            self.results.append((time.time(), status))
-
-    def failures(self) -> list[tuple[float, int]]:
-        return [r for r in self.results if r[1] != 200]
+def served(stack: Any, name: str, instance: int, since: float, path: str) -> int:
+    """GETs of `path` the instance answered 200 since `since`, by its log."""
+    prefix = f"GET {path} 200"
+    return sum(
+        r.get("message", "").startswith(prefix) for r in log_records(stack.log_path(name, instance), since)
+    )
 
 
 def log_records(path: Path, since: float) -> list[dict[str, Any]]:
@@ -73,18 +59,18 @@ def test_killed_instance_is_skipped_within_2s_and_used_again_after_restart(
     chaos_stack: Any, load_users: Any
 ) -> None:
     port = chaos_stack.ports.services["user_service"][0]
-    url = chaos_stack.nginx_url + "/api/users/profile"
-    with GetLoop(url, [u.token for u in load_users]) as loop:
-        time.sleep(5)
+    url = chaos_stack.nginx_url + PROFILE
+    with get_loop(url, [u.token for u in load_users]) as loop:
+        assert wait_until(lambda: loop.successes() >= 100, 15), "reads should flow before the fault"
         killed_at = time.time()
         try:
             sigkill_instance(chaos_stack, "user_service", 0)
-            time.sleep(5)
+            time.sleep(5)  # holds the fault: the instance stays dead well past the 2 s bound
         finally:
             chaos_stack.start("user_service", 0)
         restarted_at = time.time()
-        time.sleep(10)
-    assert len(loop.results) > 200, "the loop should have run steadily"
+        back = wait_until(lambda: served(chaos_stack, "user_service", 0, restarted_at, PROFILE) >= 10, 20)
+    assert len(loop.answers) > 200, "the loop should have run steadily"
     assert loop.failures() == [], f"{len(loop.failures())} failed GETs while one instance was dead"
     marker = f"instance http://127.0.0.1:{port} is now unhealthy"
     for gateway in (0, 1):
@@ -92,29 +78,25 @@ def test_killed_instance_is_skipped_within_2s_and_used_again_after_restart(
                    if r.get("message") == marker]  # fmt: skip
         assert ejected, f"gateway-{gateway} never marked user_service-0 down"
         assert ejected[0] - killed_at <= 2.0, f"gateway-{gateway} took {ejected[0] - killed_at:.2f}s"
-    served = [r for r in log_records(chaos_stack.log_path("user_service", 0), restarted_at)
-              if r.get("message", "").startswith("GET /api/users/profile 200")]  # fmt: skip
-    assert len(served) >= 10, "the restarted instance must get traffic again"
+    assert back, "the restarted instance must get traffic again"
 
 
 def test_killed_gateway_fails_no_get_through_nginx_and_serves_again_after_restart(
     chaos_stack: Any, load_users: Any
 ) -> None:
-    url = chaos_stack.nginx_url + "/api/users/profile"
-    with GetLoop(url, [u.token for u in load_users]) as loop:
-        time.sleep(5)
+    url = chaos_stack.nginx_url + PROFILE
+    with get_loop(url, [u.token for u in load_users]) as loop:
+        assert wait_until(lambda: loop.successes() >= 100, 15), "reads should flow before the fault"
         try:
             sigkill_instance(chaos_stack, "gateway", 0)
-            time.sleep(5)
+            time.sleep(5)  # holds the fault: nginx must route around the dead gateway for a while
         finally:
             chaos_stack.start("gateway", 0)
         restarted_at = time.time()
-        time.sleep(10)
-    assert len(loop.results) > 200, "the loop should have run steadily"
+        back = wait_until(lambda: served(chaos_stack, "gateway", 0, restarted_at, PROFILE) >= 10, 20)
+    assert len(loop.answers) > 200, "the loop should have run steadily"
     assert loop.failures() == [], f"{len(loop.failures())} failed GETs while one gateway was dead"
-    served = [r for r in log_records(chaos_stack.log_path("gateway", 0), restarted_at)
-              if r.get("message", "").startswith("GET /api/users/profile 200")]  # fmt: skip
-    assert len(served) >= 10, "nginx must send traffic to the restarted gateway again"
+    assert back, "nginx must send traffic to the restarted gateway again"
 
 
 def test_a_stream_of_client_errors_never_opens_a_breaker(chaos_stack: Any, load_users: Any) -> None:

@@ -14,10 +14,10 @@ import uuid
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from tests.chaos.test_freezes import process_tree, signal_all
 from tests.support.data import booking_engine, day, insert_property
 from tests.support.faults import FREEZE_LINES
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(180)
 REALTIME = "booking_realtime"

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from booking_service.notifications import Notifier
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import booking_engine, insert_property
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -11,8 +11,8 @@ import uuid
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import day
+from tests.support.notification_client import NotificationClient
 
 
 def new_id() -> int:

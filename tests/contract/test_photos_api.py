@@ -11,9 +11,9 @@ import pytest
 import requests
 from PIL import Image
 
-from booking_service.realtime.client import NotificationClient
 from common.routes import PHOTO_BODY_BYTES
 from infra.nginx_conf import TEMPLATE
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(120)
 

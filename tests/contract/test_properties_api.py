@@ -11,7 +11,7 @@ import requests
 from tests.support.data import day
 
 DETAIL_KEYS = {"availability", "location", "name", "pricePerNight", "propertyId", "description", "maxGuests",
-               "ownerId"}  # fmt: skip
+               "ownerId", "timeZone"}  # fmt: skip
 
 
 def new_id() -> int:
@@ -58,7 +58,7 @@ def test_host_creates_property_in_seed_shape_with_owner(base, host):
     assert set(body) == DETAIL_KEYS
     assert body | {"propertyId": 0} == {
         "availability": True, "location": "Lakeside, LS", "name": "Lake House", "pricePerNight": 149.99,
-        "propertyId": 0, "description": "Quiet", "maxGuests": 4, "ownerId": user_id,
+        "propertyId": 0, "description": "Quiet", "maxGuests": 4, "ownerId": user_id, "timeZone": "UTC",
     }  # fmt: skip
     detail = requests.get(f"{base}/api/bookings/properties/{body['propertyId']}", timeout=5)
     assert detail.json() == body
@@ -101,8 +101,9 @@ def test_invalid_property_body_is_400_naming_the_field(base, host, body, field):
 def test_seed_property_detail_leaves_out_unset_fields(base):
     response = requests.get(f"{base}/api/bookings/properties/2", timeout=5)
     body = response.json()
-    photos = body.pop("photos")  # the seed listings' own photos (issue #20), the one addition
+    photos = body.pop("photos")  # the seed listings' own photos (issue #20), an addition
     assert len(photos) == 2 and all(set(photo) == {"id", "url", "thumbUrl"} for photo in photos)
+    assert body.pop("timeZone") == "UTC"  # and every listing's time zone, the other
     assert body == {"availability": True, "location": "Malibu, CA", "name": "Oceanfront Luxury Villa",
                     "pricePerNight": 450, "propertyId": 2}  # fmt: skip
 

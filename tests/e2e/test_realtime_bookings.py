@@ -12,8 +12,8 @@ import pytest
 import requests
 import socketio
 
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import day, insert_property
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(120)
 UPDATE_KEYS = {"propertyId", "event", "startDate", "endDate"}

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from infra.services import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from tests.support.data import booking_engine, insert_property
 from tests.support.etl import run_cli
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.slow
 SCRAPE_WAIT_S = 20.0

@@ -24,9 +24,9 @@ from booking_service.feed import (
     stream_key,
 )
 from booking_service.notifications import Notifier
-from booking_service.realtime.client import NotificationClient
 from booking_service.realtime.replay import REPLAY_MAX
 from tests.support.data import insert_property
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(120)
 _ids = itertools.count(random.randrange(10**9, 2 * 10**9, 10**5))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,9 +18,9 @@ import requests
 import socketio
 
 from booking_service.notifications import Notifier
-from booking_service.realtime.client import NotificationClient
 from booking_service.subscriptions import SubscriptionStore
 from tests.support.data import insert_property
+from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(120)
 

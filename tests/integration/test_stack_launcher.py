@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from infra.ports import PortInUse
+from infra.postgres import pg_connect
 from infra.procs import alive, wait_for
-from infra.servers import pg_connect
 from infra.stack import Stack
 from tests.conftest import start_private_stack, stop_private_stack
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from tests.support.data import booking_engine, insert_property
 from tests.support.etl import run_cli
+from tests.support.notification_client import NotificationClient
 from tests.support.otlp_collector import FakeCollector, ReceivedSpan
 
 pytestmark = pytest.mark.slow

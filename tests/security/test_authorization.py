@@ -14,10 +14,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from booking_service.realtime.client import NotificationClient
 from common.routes import ROUTES
 from tests.security.conftest import Account, login
 from tests.support.data import day
+from tests.support.notification_client import NotificationClient
 
 
 @dataclass

@@ -13,7 +13,7 @@ import redis
 import requests
 import socketio
 
-from booking_service.realtime.client import NotificationClient
+from tests.support.notification_client import NotificationClient
 
 TWO_MB = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
 

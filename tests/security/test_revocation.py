@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import requests
 
-from booking_service.realtime.client import NotificationClient
 from booking_service.realtime.events import REVOCATION_SWEEP_SECONDS
 from common.revocation import REVOCATION_BOUND_SECONDS
 from tests.security.conftest import Account, login
+from tests.support.notification_client import NotificationClient
 
 SLACK_S = 0.5  # one request's time on a busy 2-core machine
 

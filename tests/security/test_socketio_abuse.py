@@ -20,10 +20,10 @@ import redis
 import socketio
 import sqlalchemy as sa
 
-from booking_service.realtime.client import NotificationClient
 from booking_service.realtime.guard import FLOOD_PENALTY_SECONDS
 from booking_service.realtime.settings import RealtimeSettings
 from tests.support.data import insert_property
+from tests.support.notification_client import NotificationClient
 from tests.support.socket_abuse import (
     Flooders,
     connect_websocket,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 import sqlalchemy as sa
 
+from tests.support.client_load import ClientLoop
 from tests.support.data import insert_property
 
 BOOKABLE_PROPERTIES = (1, 2, 3, 4)  # the seed's available properties
@@ -121,37 +122,30 @@ class MixedLoad:
     bookings: list[BookingAttempt] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._workers = [
-            threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(self.threads)
-        ]
+        self._steps = [itertools.count(i) for i in range(self.threads)]
+        self._own_booking: list[int | None] = [None] * self.threads
+        self._clients = ClientLoop(self._step, self.threads)
 
     def __enter__(self) -> MixedLoad:
         start_new_dates(self.property_ids)
-        for worker in self._workers:
-            worker.start()
+        self._clients.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=30)
+        self._clients.__exit__(*exc)
 
     # ---- the clients ------------------------------------------------------------------------
-    def _run(self, index: int) -> None:
-        session = requests.Session()
-        user = self.users[index % len(self.users)]
-        own_booking: int | None = None
-        for step in itertools.count(index):
-            if self._stop.is_set():
-                return
-            if step % self.book_every == 0:
-                own_booking = self._book(session, user) or own_booking
-            else:
-                kind = READ_KINDS[step % len(READ_KINDS)]
-                self._read(session, user, kind, own_booking)
-            time.sleep(self.pause)
+    def _step(self, session: requests.Session, index: int) -> int:
+        """One step of client `index`: a booking every `book_every` steps, else a read (own outcomes)."""
+        user, step = self.users[index % len(self.users)], next(self._steps[index])
+        if step % self.book_every == 0:
+            self._own_booking[index] = self._book(session, user) or self._own_booking[index]
+        else:
+            kind = READ_KINDS[step % len(READ_KINDS)]
+            self._read(session, user, kind, self._own_booking[index])
+        time.sleep(self.pause)
+        return 200  # what each request got is in `outcomes`
 
     def _read(self, session: requests.Session, user: LoadUser, kind: str, booking_id: int | None) -> None:
         if kind == "booking" and booking_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 
 from infra.ports import port_in_use
 
@@ -21,3 +22,10 @@ def free_ports(count: int) -> list[int]:
         if not any(port_in_use(port) for port in ports):
             return ports
     raise RuntimeError(f"no {count} free ports in {LOW}-{HIGH}")
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound once by the kernel, then released): a server that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -4,8 +4,6 @@ an unreachable MariaDB is a JSON 503, an unreachable Redis Cluster is a cache mi
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -13,12 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from booking_service import create_app
 from booking_service.cache import PropertyCache, cluster_client_factory
 from booking_service.settings import BookingSettings
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.net import closed_port
 
 
 @pytest.fixture

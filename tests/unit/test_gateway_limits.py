@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from gateway.ratelimit import Limit, SharedRateLimiter
 from gateway.upstream import RetryBudget
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def test_retry_budget_allows_at_most_a_tenth_of_requests_plus_its_reserve() -> None:

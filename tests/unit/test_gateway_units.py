@@ -14,19 +14,12 @@ from gateway.routing import canonical_path, requires_token, service_for
 from gateway.transport import ConnectionPool, TransportError
 from gateway.upstream import OutgoingRequest
 from service_discovery import Instance, RoundRobin
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(100.0)
 
 
 def test_breaker_opens_only_after_threshold_consecutive_failures(clock: FakeClock) -> None:

@@ -25,7 +25,7 @@ from booking_service.inputs import (
     parse_property_filters,
 )
 from booking_service.inputs import parse_property_fields as parse_property_body
-from booking_service.properties.model import today
+from booking_service.properties.model import todays_on_earth, utc_now
 from common import inputs
 from common.auth import InvalidToken, _identity_from_claims
 from common.errors import BadRequest
@@ -138,7 +138,7 @@ def test_property_filters_are_bounded_or_a_400(args: dict[str, str]) -> None:
 
 
 def booking_bodies() -> st.SearchStrategy[dict[str, Any]]:
-    day = st.integers(-400, 800).map(lambda n: (today() + dt.timedelta(days=n)).isoformat())
+    day = st.integers(-400, 800).map(lambda n: (utc_now().date() + dt.timedelta(days=n)).isoformat())
     field = st.one_of(JSON, day, st.integers(-2, 2**31 + 1))
     keys = st.sampled_from(["userId", "propertyId", "startDate", "endDate", "other"])
     return st.dictionaries(keys, field, max_size=5)
@@ -151,7 +151,9 @@ def test_booking_bodies_are_within_the_horizon_or_a_400(body: dict[str, Any]) ->
     if booking is None:
         return
     assert 0 < booking.user_id <= 2**31 - 1 and 0 < booking.property_id <= 2**31 - 1
-    assert today() <= booking.start < booking.end <= today() + dt.timedelta(days=BOOKING_HORIZON_DAYS)
+    # Today anywhere on Earth: the rules then hold each stay to its property's own today.
+    westmost, eastmost = todays_on_earth(utc_now())
+    assert westmost <= booking.start < booking.end <= eastmost + dt.timedelta(days=BOOKING_HORIZON_DAYS)
     assert booking.nights <= MAX_NIGHTS
 
 
@@ -247,8 +249,9 @@ def test_price_body_takes_the_maximum_with_two_decimals() -> None:
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [("9999-12-30", "9999-12-31"), (day(BOOKING_HORIZON_DAYS), day(BOOKING_HORIZON_DAYS + 1)),
-     (day(500), day(BOOKING_HORIZON_DAYS + 1)), ("0001-01-01", day(1)), ("２０３０-01-01", day(2))],
+    # Beyond the horizon of today at UTC+14 (UTC's today + 1); the exact, local bound is a rule.
+    [("9999-12-30", "9999-12-31"), (day(BOOKING_HORIZON_DAYS + 1), day(BOOKING_HORIZON_DAYS + 2)),
+     (day(500), day(BOOKING_HORIZON_DAYS + 2)), ("0001-01-01", day(1)), ("２０３０-01-01", day(2))],
 )  # fmt: skip
 def test_bookings_beyond_the_horizon_or_in_odd_years_are_refused(start: str, end: str) -> None:
     with pytest.raises(BadRequest):
@@ -261,7 +264,7 @@ def test_the_last_night_of_the_horizon_can_be_booked() -> None:
 
 
 @pytest.mark.parametrize(
-    "window", [("9999-12-30", "9999-12-31"), (day(-400), day(-399)), (day(700), day(731))]
+    "window", [("9999-12-30", "9999-12-31"), (day(-400), day(-399)), (day(700), day(732))]
 )
 def test_search_windows_outside_a_year_back_and_the_horizon_are_refused(window: tuple[str, str]) -> None:
     with pytest.raises(BadRequest):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from flask import Flask
 
-from common.logs import configure_logging
+from common.logs import configure_logging, flush_access_lines
 from common.settings import BaseServiceSettings
 from common.web import init_web
 from tests.support import ecs_mapping
@@ -98,6 +98,7 @@ def captured_lines(service: str) -> list[str]:
         init_web(app, BaseServiceSettings(service_name=service))
         app.add_url_rule("/api/ping", "ping", lambda: {"ok": True})
         app.test_client().get("/api/ping", headers={"X-Request-ID": "req-123"})
+        flush_access_lines()  # written in batches by a background thread; now, for the test
     finally:
         logging.getLogger().removeHandler(handler)
     return [line for line in stream.getvalue().splitlines() if line]

@@ -15,14 +15,7 @@ from booking_service.realtime.properties import (
 )
 from booking_service.realtime.ratelimit import EventBudget, TokenBucket
 from booking_service.realtime.transport import READ_AHEAD_MESSAGES, PacedSocket
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 # ---- TokenBucket ------------------------------------------------------------------------------------
@@ -102,8 +95,8 @@ def test_a_client_just_above_the_rate_is_closed_eventually() -> None:
 
 
 # ---- Deadlines --------------------------------------------------------------------------------------
-def scheduler() -> tuple[Deadlines, Clock, list[str]]:
-    clock, ran = Clock(), []
+def scheduler() -> tuple[Deadlines, FakeClock, list[str]]:
+    clock, ran = FakeClock(1000.0), []
     return Deadlines(lambda action: action(), clock), clock, ran
 
 
@@ -156,8 +149,8 @@ def test_cancelled_entries_do_not_pile_up() -> None:
 
 
 # ---- PropertyDirectory ------------------------------------------------------------------------------
-def directory(existing: set[int], **options) -> tuple[PropertyDirectory, Clock, list[int]]:
-    clock, asked = Clock(), []
+def directory(existing: set[int], **options) -> tuple[PropertyDirectory, FakeClock, list[int]]:
+    clock, asked = FakeClock(1000.0), []
 
     def lookup(property_id: int) -> bool:
         asked.append(property_id)
@@ -223,7 +216,7 @@ class FakeSocket:
 
 
 def paced(chunk: bytes, backlog: list, rate: float = 1000, burst: float = 4000):
-    clock, slept = Clock(), []
+    clock, slept = FakeClock(1000.0), []
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)

@@ -5,8 +5,7 @@ import { addDays, addMonths, monthLabel, monthStart, todayIso } from "../format.
 const WEEKDAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
 
 /** `taken(day)` says whether the night starting on `day` is unavailable; `onPick(day)` on a click. */
-export function monthCalendar({ month, taken, selection, onPick, onMonth }) {
-  const today = todayIso();
+export function monthCalendar({ month, taken, selection, onPick, onMonth, today = todayIso() }) {
   const first = monthStart(month);
   const offset = (new Date(`${first}T00:00:00Z`).getUTCDay() + 6) % 7;
   const cells = [];

@@ -79,6 +79,12 @@ function photoManager(property, alert, reload) {
   );
 }
 
+/** The browser's IANA time zone names, as suggestions for a listing form's time zone field. */
+function timeZoneOptions(id) {
+  const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  return h("datalist", { id }, ...["UTC", ...names].map((name) => h("option", { value: name })));
+}
+
 function listingForm(id, title, values, label, onSubmit) {
   const alert = alertBox(`${id}-alert`);
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, label);
@@ -108,6 +114,20 @@ function listingForm(id, title, values, label, onSubmit) {
       }),
     ),
     f("Description", { tag: "textarea", name: "description", rows: "3", maxlength: "4000" }),
+    field(
+      "Time zone",
+      {
+        id: `${id}-timeZone`,
+        name: "timeZone",
+        maxlength: "64",
+        placeholder: "UTC",
+        list: `${id}-zones`,
+        autocomplete: "off",
+        value: values.timeZone || "",
+      },
+      "The listing's local date decides which check-in dates are past, e.g. Europe/Lisbon",
+    ),
+    timeZoneOptions(`${id}-zones`),
     alert,
     submit,
   );
@@ -122,6 +142,7 @@ function listingForm(id, title, values, label, onSubmit) {
     };
     if (form.maxGuests.value) body.maxGuests = Number(form.maxGuests.value);
     if (form.description.value.trim()) body.description = form.description.value.trim();
+    if (form.timeZone.value.trim()) body.timeZone = form.timeZone.value.trim();
     busy(submit, () => onSubmit(body).catch((error) => alert.show(error.message)));
   });
   return form;

@@ -24,7 +24,7 @@ const ERROR_TITLES = {
   409: "Dates already taken",
 };
 
-export function breakdown(property, start, end, today = todayIso()) {
+export function breakdown(property, start, end, today = todayIso(property.timeZone)) {
   const nights = nightsBetween(start, end);
   if (nights == null) return { ok: false, text: "Choose check-in and check-out dates." };
   if (start < today) return { ok: false, text: "Check-in cannot be in the past." };
@@ -63,11 +63,16 @@ function bookingPanel(property, ctx, state) {
     h(
       "div",
       { class: "row" },
-      field("Check-in", { name: "startDate", type: "date", min: todayIso(), value: state.start || "" }),
+      field("Check-in", {
+        name: "startDate",
+        type: "date",
+        min: todayIso(property.timeZone),
+        value: state.start || "",
+      }),
       field("Check-out", {
         name: "endDate",
         type: "date",
-        min: addDays(todayIso(), 1),
+        min: addDays(todayIso(property.timeZone), 1),
         value: state.end || "",
       }),
     ),
@@ -216,7 +221,7 @@ export function renderProperty(main, ctx) {
     const panel = bookingPanel(property, ctx, state);
     const watcher = currentUser() ? watchButton(property) : null;
     if (watcher) ctx.cleanup(onWatchChange(watcher.sync));
-    state.month = monthStart(state.start || todayIso());
+    state.month = monthStart(state.start || todayIso(property.timeZone));
     const pick = (day) => {
       if (!state.start || state.end || day <= state.start) [state.start, state.end] = [day, ""];
       else if (rangeFree(state.start, day)) state.end = day;
@@ -235,6 +240,7 @@ export function renderProperty(main, ctx) {
           taken: (day) => booked.has(day),
           selection: { start: state.start, end: state.end },
           onPick: pick,
+          today: todayIso(property.timeZone),
           onMonth: (month) => {
             state.month = month;
             loadMonth();
@@ -243,7 +249,8 @@ export function renderProperty(main, ctx) {
       );
     async function loadMonth() {
       calendarAlert.clear();
-      const from = state.month < todayIso() ? todayIso() : state.month;
+      const today = todayIso(property.timeZone);
+      const from = state.month < today ? today : state.month;
       try {
         const calendar = await api.calendar(property.propertyId, from, addMonths(state.month, 1));
         booked = new Set([...booked, ...nightsOf([...(calendar.booked || []), ...(calendar.blocked || [])])]);

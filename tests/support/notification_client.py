@@ -1,4 +1,4 @@
-"""A small synchronous notification client over python-socketio, for smoke checks, tests and benches.
+"""A small synchronous notification client over python-socketio, for tests and benches (no service uses it).
 
 It records every event it receives so a caller can wait for a given one:
 
