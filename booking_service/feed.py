@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from common import tracing
 
 KEY_PREFIX = "realtime:feed:"
 LAST_ID_KEY = "realtime:feed-last-id"
+TOKEN_PREFIX = "realtime:feed-sent:"
 KEEP_DAYS = 30
 STREAM_MAX_ENTRIES = 200  # per property (approximate trimming: Redis may keep a few more)
 QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default channel, the realtime listeners' one
@@ -31,8 +33,12 @@ FEED_HOST_ID = "notification-feed"  # any id but a listener's own, so every list
 _ID = re.compile(r"([0-9]{1,15})-([0-9]{1,19})")
 _MARK = "\u0000id\u0000"  # where the script writes the id into the queue message (its first string)
 
-# KEYS: stream, last id. ARGV: update JSON, actor, max entries, keep seconds, channel, message head, tail.
+# KEYS: stream, last id, this publish's token. ARGV: update JSON, actor, max entries, keep seconds, channel,
+# message head, tail. A token already used returns its id: redis-py resends a command whose reply was lost
+# (connection reset, timeout) and the notification must not go out twice.
 _PUBLISH = """
+local done = redis.call('GET', KEYS[3])
+if done then return done end
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local seq = 0
@@ -51,6 +57,7 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], id, 'u', ARGV[1], 'a', ARGV[
 redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - tonumber(ARGV[4]) * 1000))
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. id .. ARGV[7])
+redis.call('SET', KEYS[3], id, 'EX', 60)
 return id
 """
 
@@ -127,12 +134,16 @@ class NotificationFeed:
         self._redis = client
         self._publish = client.register_script(_PUBLISH)
 
-    def publish(self, property_id: int, update: Any, actor: int | None = None) -> str:
-        """Numbers, keeps and sends one notification; returns its id. Raises on a Redis failure."""
+    def publish(
+        self, property_id: int, update: Any, actor: int | None = None, token: str | None = None
+    ) -> str:
+        """Numbers, keeps and sends one notification; returns its id. Raises on a Redis failure.
+        The same `token` publishes once (a retry returns the first id)."""
         head, tail = queue_message(property_id, update)
         args = [json.dumps(update, separators=(",", ":")), "" if actor is None else str(actor),
                 STREAM_MAX_ENTRIES, KEEP_DAYS * 86_400, QUEUE_CHANNEL, head, tail]  # fmt: skip
-        result = self._publish(keys=[stream_key(property_id), LAST_ID_KEY], args=args)
+        keys = [stream_key(property_id), LAST_ID_KEY, f"{TOKEN_PREFIX}{token or uuid.uuid4().hex}"]
+        result = self._publish(keys=keys, args=args)
         return result.decode() if isinstance(result, bytes) else str(result)
 
     def newest_id(self, property_id: int) -> str:

@@ -100,6 +100,17 @@ def test_publish_numbers_keeps_and_delivers_with_the_id(
     assert 0 < redis_client.ttl(stream_key(property_id)) <= KEEP_DAYS * 86_400
 
 
+def test_a_publish_retried_with_its_token_goes_out_once(feed, watcher, property_id) -> None:
+    """redis-py resends a command whose reply was lost; the script's token makes that resend a no-op."""
+    client = watcher(0)
+    first = feed.publish(property_id, {"n": 1}, token="retry-me")
+    assert feed.publish(property_id, {"n": 1}, token="retry-me") == first
+    assert [item.id for item in feed.since(property_id, "0-0", 10)] == [first]
+    assert [item["id"] for item in wait_for_count(client, 1)] == [first]
+    time.sleep(0.3)
+    assert len(updates_of(client)) == 1
+
+
 def test_ids_grow_across_properties(feed, stack_booking_db, property_id) -> None:
     other = insert_property(stack_booking_db, "Replay two, RP", 90, "rt-replay")
     ids = [feed.publish(pid, {"n": n}) for n, pid in enumerate([other, property_id, other, property_id])]
@@ -173,6 +184,9 @@ def test_rejoining_while_notifications_keep_coming_loses_and_repeats_none(feed, 
     publisher = threading.Thread(target=publish)
     publisher.start()
     received: list[str] = []
+    rounds: list[
+        tuple[int, str | None]
+    ] = []  # (received so far, the rejoin's after): for a failure's message
     client = first
     try:
         for round_ in range(5):
@@ -180,6 +194,7 @@ def test_rejoining_while_notifications_keep_coming_loses_and_repeats_none(feed, 
             client.close()
             received += [item["id"] for item in updates_of(client)]
             after = client.last_ids.get(property_id)
+            rounds.append((len(received), after))
             client = watcher(round_ % 2, after=after)
     finally:
         time.sleep(0.1)
@@ -190,7 +205,12 @@ def test_rejoining_while_notifications_keep_coming_loses_and_repeats_none(feed, 
     received += [item["id"] for item in updates_of(client)]
     start = first.events("join_response")[-1]["lastId"]
     expected = [i for i in published if id_key(i) > id_key(start)]
-    assert received == expected, f"{len(received)} received, {len(expected)} published"
+    repeated = sorted({i for i in received if received.count(i) > 1})
+    lost = sorted(set(expected) - set(received))
+    assert received == expected, (
+        f"{len(received)} received, {len(expected)} published; repeated {repeated}, "
+        f"lost {lost}, extra {sorted(set(received) - set(expected))}, rejoins {rounds}"
+    )
 
 
 def test_admin_broadcasts_go_through_the_feed(stack, feed, watcher, property_id) -> None:
