@@ -288,7 +288,11 @@ class RealtimeEvents:
             return
         property_id = property_id_from(payload)
         notification = notification_from(payload)
-        self._feed.publish(property_id, notification, identity.user_id)
+        try:
+            self._feed.publish(property_id, notification, identity.user_id)
+        except redis.RedisError as exc:  # no feed: this instance's clients still get it (without an id)
+            log.error("broadcast not kept, Redis unavailable: %s", type(exc).__name__)
+            self._socketio.emit(UPDATE_EVENT, {"update": notification}, to=room_for(property_id))
         log.info("admin %s broadcast to property %s", identity.user_id, property_id)
 
     def _unexpected(self, error: Exception) -> None:
