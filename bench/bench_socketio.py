@@ -1,7 +1,7 @@
 """Socket.IO fan-out: N clients in one property room, M bookings (or admin broadcasts) → deliveries.
 
     .venv/bin/python bench/bench_socketio.py [--clients 1000] [--events 50] [--mode booking|broadcast]
-        [--procs 2] [--via direct|nginx] [--json OUT] [--stack-root DIR --port-base N]
+        [--procs 2] [--via direct|nginx] [--idle-s S] [--json OUT] [--stack-root DIR --port-base N]
 
 Starts a private stack on free ports in 20000-29999 (or attaches to a running one with --stack-root and
 --port-base), connects the clients over WebSocket from `--procs` gevent client processes (spread over both
@@ -12,7 +12,8 @@ room, then makes the events one after another:
   broadcast - an admin client emits `broadcast_notification`; latency from the emit to each receipt.
 Prints delivered count (must be clients × events), latency p50/p99, and the realtime processes' CPU time
 (utime+stime of every gunicorn master and worker, from /proc) per delivered message. Targets: p99 < 100 ms,
-≤ 50 µs CPU per message. The load generator shares the 2 CPUs with the servers; figures vary ~2x.
+≤ 50 µs CPU per message. With --idle-s, first the realtime CPU while the clients sit connected and silent
+for S seconds (the Engine.IO heartbeat), per client and second. The load generator shares the 2 CPUs with the servers; figures vary ~2x.
 """
 
 import sys
@@ -62,10 +63,9 @@ def run_worker(args: argparse.Namespace) -> int:
             ws.send("42" + json.dumps([event, {"property_id": args.property_id}]))
             answer = wire_wait(ws, reply)
         assert "Connected to room" in answer, answer
-        return ws
+        return gevent.spawn(wire_listen, ws, arrivals)  # answers pings while the others connect
 
-    sockets = Pool(args.connect_concurrency).map(client, range(args.count))
-    readers = [gevent.spawn(wire_listen, ws, arrivals) for ws in sockets]
+    readers = Pool(args.connect_concurrency).map(client, range(args.count))
     print(READY, flush=True)
     deadline = time.monotonic() + args.timeout
     while len(arrivals) < expected and time.monotonic() < deadline:
@@ -92,7 +92,11 @@ def wire_connect(base_url: str, token: str) -> Any:
     if not ws.recv().startswith("0"):
         raise RuntimeError("no Engine.IO open packet")
     ws.send("40" + json.dumps({"token": token}))
-    if not ws.recv().startswith("40"):
+    answer = ws.recv()
+    while answer == "2":  # a heartbeat can come first on a busy server
+        ws.send("3")
+        answer = ws.recv()
+    if not answer.startswith("40"):
         raise RuntimeError("Socket.IO connection refused")
     return ws
 
@@ -233,6 +237,11 @@ def run_events(args: argparse.Namespace, stack: Any, property_id: int, workers: 
     sent_at: dict[str, float] = {}
     answered_at: dict[str, float] = {}
     send_ms: list[float] = []
+    idle_cpu = 0.0
+    if args.idle_s:  # connected and silent: what the Engine.IO heartbeat alone costs
+        cpu_before = cpu_seconds(masters)
+        time.sleep(args.idle_s)
+        idle_cpu = cpu_seconds(masters) - cpu_before
     cpu_before, started = cpu_seconds(masters), time.perf_counter()
     for seq in range(args.events):
         t0 = time.perf_counter()
@@ -263,6 +272,8 @@ def run_events(args: argparse.Namespace, stack: Any, property_id: int, workers: 
         "server_cpu_s": round(cpu, 3),
         "cpu_us_per_message": round(cpu / max(1, len(latencies)) * 1e6, 1),
         "client_procs_cpu_s": round(sum(report["cpu_s"] for report in reports), 2),
+        "idle_s": args.idle_s,
+        "idle_cpu_us_per_client_s": round(idle_cpu / max(args.idle_s, 1e-9) / args.clients * 1e6, 1),
         "wall_s": round(wall, 2),
     }
 
@@ -304,6 +315,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--gap-ms", type=float, default=100.0, help="pause between events")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--idle-s", type=float, default=0.0, help="measure the idle (heartbeat) CPU first")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--stack-root", type=Path, help="attach to a running stack instead of starting one")
     parser.add_argument("--port-base", type=int, help="with --stack-root: its first port (nginx http)")

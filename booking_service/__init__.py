@@ -30,7 +30,8 @@ from common.web import init_web
 def create_app(config: BookingSettings | None = None) -> Flask:
     """Builds the app; connections are opened lazily on first use, never here."""
     from booking_service.api import api, register_domain_errors
-    from booking_service.notifications import Notifier
+    from booking_service.feed import NotificationFeed
+    from booking_service.notifications import Notifier, feed_client
     from booking_service.properties.storage import LocalPhotoStore
     from booking_service.properties.views import PropertyViews
     from booking_service.subscriptions import SubscriptionStore, connect_redis
@@ -86,6 +87,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     # The realtime process's per-user watch lists, read here for GET /api/bookings/watching.
     redis_url = settings.redis_url
     app.extensions["subscriptions"] = SubscriptionStore(connect_redis(redis_url)) if redis_url else None
+    app.extensions["feed"] = NotificationFeed(feed_client(redis_url)) if redis_url else None  # the inbox
     app.extensions["photo_store"] = photos = LocalPhotoStore(settings.photo_dir)
     app.extensions["property_views"] = PropertyViews(uow, cache, near, photos)
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from booking_service import errors, inputs, serializers
+from booking_service import errors, inbox, inputs, serializers
 from booking_service.bookings import services as bookings
 from booking_service.ports import UnitOfWork, UserDirectory
 from booking_service.properties import photos
@@ -224,3 +224,14 @@ def watching() -> Response:
     store = current_app.extensions["subscriptions"]
     watched = store.properties_of(current_identity().user_id) if store is not None else set()
     return jsonify({"propertyIds": sorted(watched)})
+
+
+@api.get("/api/bookings/notifications")
+@require_auth()
+def notifications() -> Response:
+    """My inbox: the notifications of the properties I watch, newest first, paged (`inbox.py`)."""
+    query = inbox.parse_inbox_query(request.args)
+    store, feed = current_app.extensions["subscriptions"], current_app.extensions["feed"]
+    if store is None or feed is None:
+        return jsonify(inbox.page_json(inbox.InboxPage([], None)))
+    return jsonify(inbox.page_json(inbox.read_inbox(store, feed, current_identity().user_id, query)))

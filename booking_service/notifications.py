@@ -1,7 +1,8 @@
-"""Write-only Socket.IO emitter: REST processes publish property events through the Redis queue.
+"""Property notifications: REST processes publish them (`Notifier`) through the notification feed
+(`feed.py`: numbered, kept, and put on the Socket.IO Redis queue in one step).
 
-The realtime process (`booking_service.realtime`) listens on the same Redis channel and delivers
-each event to the clients in the property's room, whichever instance they are connected to.
+The realtime process (`booking_service.realtime`) listens on the same Redis channel (`queue_manager`) and
+delivers each event to the clients in the property's room, whichever instance they are connected to.
 """
 
 from __future__ import annotations
@@ -9,26 +10,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 import socketio
 
+from booking_service.feed import QUEUE_CHANNEL, UPDATE_EVENT, NotificationFeed, room_for
 from common import tracing
 
 log = logging.getLogger(__name__)
 
-# Flask-SocketIO's default channel; the realtime server and every emitter must agree on it.
-QUEUE_CHANNEL = "flask-socketio"
+__all__ = ["QUEUE_CHANNEL", "UPDATE_EVENT", "Notifier", "queue_manager", "room_for"]
 NAMESPACE = "/"
-UPDATE_EVENT = "notification_update"
 # A dead or blackholed Redis must not stall the booking request that triggered the event.
 EMITTER_REDIS_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 # The listener blocks on reads between messages, so it must have no read timeout (a timeout would
 # make python-socketio reconnect with back-off and drop whatever is published meanwhile).
 LISTENER_REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True}
-
-
-def room_for(property_id: int) -> str:
-    """The Socket.IO room of a property, shared by the emitter and the realtime server."""
-    return f"property:{property_id}"
 
 
 class TracedRedisManager(socketio.RedisManager):
@@ -50,8 +46,10 @@ class TracedRedisManager(socketio.RedisManager):
             super()._handle_emit(message)
 
 
-def queue_manager(redis_url: str, *, write_only: bool) -> socketio.RedisManager:
-    return TracedRedisManager(
+def queue_manager(
+    redis_url: str, *, write_only: bool, manager: type[TracedRedisManager] = TracedRedisManager
+) -> socketio.RedisManager:
+    return manager(
         redis_url,
         channel=QUEUE_CHANNEL,
         write_only=write_only,
@@ -60,28 +58,35 @@ def queue_manager(redis_url: str, *, write_only: bool) -> socketio.RedisManager:
     )
 
 
-class Notifier:
-    """Emits `notification_update {"update": ...}` to a property's room; never raises.
+def feed_client(redis_url: str) -> redis.Redis:
+    """Short timeouts: a dead or blackholed Redis must not stall the request that triggered the event."""
+    return redis.Redis.from_url(redis_url, **EMITTER_REDIS_OPTIONS)
 
-    Construction connects to nothing: the first emit opens the Redis connection. Without a
+
+class Notifier:
+    """Publishes `notification_update {"update": ..., "id": ..., "propertyId": ...}` to a property's room
+    through the feed; never raises.
+
+    Construction connects to nothing: the first publish opens the Redis connection. Without a
     `redis_url` the notifier is disabled and only logs at debug level.
     """
 
     def __init__(self, redis_url: str | None) -> None:
-        self._manager = queue_manager(redis_url, write_only=True) if redis_url else None
+        self._feed = NotificationFeed(feed_client(redis_url)) if redis_url else None
 
-    def property_event(self, property_id: int, update: dict[str, Any]) -> None:
-        if self._manager is None:
+    def property_event(self, property_id: int, update: dict[str, Any], actor: int | None = None) -> None:
+        """`actor`: the user who caused it, left out of their own inbox (never sent to clients)."""
+        if self._feed is None:
             log.debug("notifications disabled; dropped event for property %s", property_id)
             return
         try:
-            self._manager.emit(
-                UPDATE_EVENT, {"update": update}, namespace=NAMESPACE, room=room_for(property_id)
-            )
+            self._feed.publish(property_id, update, actor)
         except Exception as exc:
             log.error("cannot publish notification for property %s: %s", property_id, type(exc).__name__)
 
-    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None:
+    def booking_event(
+        self, event: str, property_id: int, start_date: Any, end_date: Any, actor: int | None = None
+    ) -> None:
         """A booking was made (`"booked"`) or cancelled (`"cancelled"`); no user identity is sent."""
         update = {
             "propertyId": property_id,
@@ -89,7 +94,7 @@ class Notifier:
             "startDate": _iso(start_date),
             "endDate": _iso(end_date),
         }
-        self.property_event(property_id, update)
+        self.property_event(property_id, update, actor)
 
 
 def _iso(value: Any) -> Any:

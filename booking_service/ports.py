@@ -63,8 +63,12 @@ class Transaction(Protocol):
 class Notifications(Protocol):
     """Socket.IO `notification_update` events to a property's room (`notifications.Notifier`)."""
 
-    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None: ...
-    def property_event(self, property_id: int, update: dict[str, Any]) -> None: ...
+    def booking_event(
+        self, event: str, property_id: int, start_date: Any, end_date: Any, actor: int | None = None
+    ) -> None: ...
+    def property_event(self, property_id: int, update: dict[str, Any], actor: int | None = None) -> None:
+        """`actor`: who caused it; their own inbox leaves it out (clients never see it)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -78,6 +78,7 @@ ROUTES: tuple[Route, ...] = (
     _signed_in("GET", "/api/bookings/hosting/earnings", BOOKINGS, MANAGERS),
     _signed_in("GET", "/api/bookings/hosting/properties", BOOKINGS, MANAGERS),
     _signed_in("GET", "/api/bookings/watching", BOOKINGS),
+    _signed_in("GET", "/api/bookings/notifications", BOOKINGS),
     _signed_in("GET", "/api/reports/occupancy", REPORTS, ADMIN),
     _signed_in("GET", "/api/reports/revenue", REPORTS, ADMIN),
 )

@@ -35,8 +35,44 @@ API_PROXY = """\
             error_page 504 @timeout;"""
 
 
+# What both Socket.IO locations (and their WebSocket handshake branch) repeat.
+_SOCKET_HEADERS = """\
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Request-ID $req_id;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_buffering off;
+            proxy_connect_timeout 1s;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;"""
+
+# Long-polling and upgrades of a polling session (they carry its sid): sticky by ip_hash. The server
+# speaks at least every ping interval (a long-poll is answered by then), so 5 s of silence is a frozen
+# instance: the request fails over, nginx skips it for 2 s.
+SOCKET_PROXY = f"""\
+            error_page 418 = @socket_ws;
+            if ($realtime_ws_handshake) {{ return 418; }}
+            proxy_pass http://booking_realtime;
+{_SOCKET_HEADERS}
+            proxy_read_timeout 5s;"""
+
+# WebSocket-only sessions. The read timeout bounds both the handshake (a healthy instance answers it in
+# milliseconds: one silent this long is frozen, so the next one is tried and it is marked failed) and the
+# silence on the open tunnel, where the server pings every REALTIME_PING_INTERVAL_SECONDS (0.5 s): a
+# frozen instance's clients are cut off after 0.8 s and reconnect at once, without waiting for their own
+# heartbeat timeout. Keep it above the ping interval with margin for a busy server.
+SOCKET_WS_READ_TIMEOUT = "800ms"
+SOCKET_WS_PROXY = f"""\
+            proxy_pass http://booking_realtime_ws;
+{_SOCKET_HEADERS}
+            proxy_read_timeout {SOCKET_WS_READ_TIMEOUT};"""
+
+
 def render(values: dict[str, str]) -> str:
     text = TEMPLATE.read_text().replace("{{API_PROXY}}", API_PROXY)
+    text = text.replace("{{SOCKET_PROXY}}", SOCKET_PROXY).replace("{{SOCKET_WS_PROXY}}", SOCKET_WS_PROXY)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     if "{{" in text:

@@ -79,7 +79,9 @@ def _create(uow: UnitOfWork, tx: Transaction, request: BookingRequest, now: dt.d
                 prop.price_per_night, total, request.guests)
     )  # fmt: skip
     notify = uow.notifier.booking_event
-    tx.after_commit(lambda: notify("booked", request.property_id, request.start, request.end))
+    tx.after_commit(
+        lambda: notify("booked", request.property_id, request.start, request.end, request.user_id)
+    )
     return Booked(booking_id, total)
 
 
@@ -159,7 +161,8 @@ def cancel(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
 
 def _announce_cancellation(uow: UnitOfWork, booking: Booking, by_owner: bool) -> None:
     if not by_owner:
-        uow.notifier.booking_event("cancelled", booking.property_id, booking.start_date, booking.end_date)
+        notify = uow.notifier.booking_event
+        notify("cancelled", booking.property_id, booking.start_date, booking.end_date, booking.user_id)
         return
     # The guest learns of it in the property's room: the booking id (theirs) and who cancelled.
     update = {"propertyId": booking.property_id, "event": "cancelled", "bookingId": booking.id,

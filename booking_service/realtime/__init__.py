@@ -21,11 +21,13 @@ from __future__ import annotations
 from flask import Flask
 from flask_socketio import SocketIO
 
+from booking_service.feed import UPDATE_EVENT, NotificationFeed
 from booking_service.notifications import queue_manager
 from booking_service.realtime.events import REPLIES, RealtimeEvents
 from booking_service.realtime.guard import ConnectionGuard, GuardLimits
 from booking_service.realtime.metrics import count_deliveries
 from booking_service.realtime.properties import PropertyDirectory, live_property_lookup, read_only_engine
+from booking_service.realtime.replay import Rejoins, ReplayingRedisManager, ReplayLedger
 from booking_service.realtime.settings import RealtimeSettings
 from booking_service.realtime.transport import install_paced_websockets
 from booking_service.subscriptions import SubscriptionStore, connect_redis
@@ -49,11 +51,14 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
     app = Flask("booking_service.realtime")
     init_web(app, settings)
     init_observability(app)
-    store = SubscriptionStore(connect_redis(settings.redis_url), settings.realtime_max_subscriptions)
+    redis_client = connect_redis(settings.redis_url)
+    store = SubscriptionStore(redis_client, settings.realtime_max_subscriptions)
+    manager = queue_manager(settings.redis_url, write_only=False, manager=ReplayingRedisManager)
+    manager.ledger = ledger = ReplayLedger()
     socketio = SocketIO(
         app,
         async_mode=settings.socketio_async_mode,
-        client_manager=queue_manager(settings.redis_url, write_only=False),
+        client_manager=manager,
         cors_allowed_origins=settings.origin_policy(),
         max_http_buffer_size=settings.socketio_max_message_bytes,
         ping_interval=settings.realtime_ping_interval_seconds,
@@ -75,7 +80,12 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
         versions=versions,
         users=RedisUserDirectory(settings.redis_url),  # a token of a user that never existed is refused
     )
-    events = RealtimeEvents(socketio, store, verifier, directory, guard)
+    feed = NotificationFeed(redis_client)
+
+    def send(sid: str, payload: dict) -> None:
+        socketio.server.emit(UPDATE_EVENT, payload, to=sid, namespace="/", ignore_queue=True)
+
+    events = RealtimeEvents(socketio, store, verifier, directory, guard, Rejoins(feed, ledger, send), feed)
     events.register()
     app.extensions["realtime_events"] = events
     app.register_blueprint(health_blueprint({"redis": store.ping}))

@@ -1,10 +1,13 @@
-"""The seed's five Socket.IO events, plus connect-time JWT authentication.
+"""The seed's five Socket.IO events, plus connect-time JWT authentication and join-room's replay.
 
 Every reply is `{"message": ...}` to the sender only (never through the Redis queue), with the seed's
 texts byte for byte. Bad input, a property that does not exist (get-notification, join-room), or a Redis
 or database failure answers "Error" to that client and never disconnects anyone.
 The token comes in the Socket.IO `auth` payload, or an `Authorization: Bearer` header from non-browser
 clients; a `token` in the URL is refused, since proxies and servers log URLs.
+Additive fields (the seed's stay byte for byte): join-room takes an optional `after` (the last notification
+id seen) and replays what was missed (`replay.py`); join_response carries `lastId`, the position the
+client now holds; notification_update carries `id` and `propertyId` beside the seed's `update`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
 from sqlalchemy.exc import SQLAlchemyError
 
+from booking_service.feed import BadFeedId, NotificationFeed
 from booking_service.notifications import UPDATE_EVENT, room_for
 from booking_service.realtime.guard import ConnectionGuard
 from booking_service.realtime.properties import PropertyDirectory
+from booking_service.realtime.replay import Rejoins, joined, replay_cursor_from
 from booking_service.subscriptions import Subscribe, SubscriptionStore
 from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token
 
@@ -104,7 +109,7 @@ def replies_error(event: str) -> Callable[[Callable[..., None]], Callable[..., N
         def wrapper(self: RealtimeEvents, *args: Any) -> None:
             try:
                 handler(self, args[0] if args else None)
-            except BadPayloadError as exc:
+            except (BadPayloadError, BadFeedId) as exc:
                 log.info("%s rejected: %s", event, exc)
                 reply(event, ERROR)
             except redis.RedisError as exc:
@@ -129,8 +134,12 @@ class RealtimeEvents:
         verifier: TokenVerifier,
         directory: PropertyDirectory,
         guard: ConnectionGuard,
+        rejoins: Rejoins,
+        feed: NotificationFeed,
     ) -> None:
         self._socketio = socketio
+        self._rejoins = rejoins
+        self._feed = feed
         self._store = store
         self._verifier = verifier
         self._directory = directory
@@ -175,6 +184,7 @@ class RealtimeEvents:
         self._identities.pop(sid, None)
         self._tokens.pop(sid, None)
         self._guard.released(sid)
+        self._rejoins.ledger.drop(sid)
 
     def _identity(self) -> Identity:
         """The connection's identity, its token checked again: a logout or role change since connecting
@@ -229,7 +239,7 @@ class RealtimeEvents:
     def stop_notification(self, payload: Any) -> None:
         property_id = property_id_from(payload)
         removed = self._store.unsubscribe(self._identity().user_id, property_id)
-        leave_room(room_for(property_id))
+        self._leave(property_id)
         if removed:
             message = f"Stopped getting notification for property with ID: {property_id}"
         else:
@@ -244,8 +254,15 @@ class RealtimeEvents:
             message = f"User {user_id} is not subscribed to get notifications for room: {property_id}"
             reply("join_response", message)
             return
-        join_room(room_for(property_id))
-        reply("join_response", f"Connected to room {property_id} for notifications")
+        after = replay_cursor_from(payload)
+        message = f"Connected to room {property_id} for notifications"
+        self._rejoins.join(
+            request.sid,  # type: ignore[attr-defined]
+            property_id,
+            after,
+            lambda: join_room(room_for(property_id)),
+            lambda cursor: emit("join_response", joined(message, property_id, cursor), ignore_queue=True),
+        )
 
     @replies_error("leave_response")
     def leave_property_room(self, payload: Any) -> None:
@@ -255,8 +272,12 @@ class RealtimeEvents:
             message = f"User {user_id} did not get notification for property with ID: {property_id}"
             reply("leave_response", message)
             return
-        leave_room(room_for(property_id))
+        self._leave(property_id)
         reply("leave_response", f"Left from room {property_id}")
+
+    def _leave(self, property_id: int) -> None:
+        leave_room(room_for(property_id))
+        self._rejoins.ledger.drop(request.sid, property_id)  # type: ignore[attr-defined]
 
     @replies_error(UPDATE_EVENT)
     def broadcast(self, payload: Any) -> None:
@@ -267,7 +288,11 @@ class RealtimeEvents:
             return
         property_id = property_id_from(payload)
         notification = notification_from(payload)
-        self._socketio.emit(UPDATE_EVENT, {"update": notification}, to=room_for(property_id))
+        try:
+            self._feed.publish(property_id, notification, identity.user_id)
+        except redis.RedisError as exc:  # no feed: this instance's clients still get it (without an id)
+            log.error("broadcast not kept, Redis unavailable: %s", type(exc).__name__)
+            self._socketio.emit(UPDATE_EVENT, {"update": notification}, to=room_for(property_id))
         log.info("admin %s broadcast to property %s", identity.user_id, property_id)
 
     def _unexpected(self, error: Exception) -> None:

@@ -24,10 +24,12 @@ class RealtimeSettings(BaseServiceSettings):
     realtime_events_per_second: float = Field(default=20.0, gt=0)
     realtime_event_burst: int = Field(default=40, ge=1)
     realtime_flood_refusals: int = Field(default=40, ge=1)
-    # Engine.IO heartbeat: a client hears from its server every interval and drops it after interval +
-    # timeout of silence (a frozen or cut-off instance), then reconnects through nginx to another one.
-    realtime_ping_interval_seconds: float = Field(default=2.0, gt=0)
-    realtime_ping_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Engine.IO heartbeat: the server pings every interval and drops a client whose pong is `timeout`
+    # late; a client connected directly drops a server silent for interval + timeout (2 s). Through nginx,
+    # a WebSocket tunnel silent for 0.8 s is cut first (infra/nginx_conf.py), so the interval must stay
+    # well under that. Cost: ~2 pings a second per client (README, "Realtime failover").
+    realtime_ping_interval_seconds: float = Field(default=0.5, gt=0)
+    realtime_ping_timeout_seconds: float = Field(default=1.5, gt=0)
     # Browser origins allowed besides the same origin (CORS_ORIGINS, comma-separated; "*" = any).
     cors_origins: str = ""
     # "gevent" under `gunicorn -k gevent`; "threading" only for in-process tests.

@@ -109,6 +109,7 @@ export const api = {
     ),
   // The properties I watch, as the notification server keeps them (not this tab's memory).
   watching: async () => listOf(await request("GET", "/api/bookings/watching"), "propertyIds"),
+  notifications: (params) => request("GET", `/api/bookings/notifications${query(params)}`),
   earnings: async () => listOf(await request("GET", "/api/bookings/hosting/earnings"), "earnings"),
   report: (name, params) => request("GET", `/api/reports/${name}${query(params)}`),
 };

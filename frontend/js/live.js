@@ -1,4 +1,6 @@
 // Live notifications over Socket.IO (same origin, /socket.io/): watch properties, toast their events.
+// WebSocket only, reconnecting after ~0.1 s: nginx then picks any healthy instance (no ip_hash), and each
+// room is rejoined from the last notification id seen, so the server replays what was published meanwhile.
 import { io } from "../vendor/socket.io.esm.min.js";
 import { api } from "./api.js";
 import { showToast } from "./dom.js";
@@ -7,8 +9,8 @@ const REPLY_TIMEOUT_MS = 5000;
 const watched = new Set();
 const joinedRooms = new Set(); // rooms joined on the current connection
 const listeners = new Set();
+const lastIds = new Map(); // property id -> newest notification id seen ("ms-seq")
 let socket = null;
-let userKey = null;
 let propertyNames = new Map();
 // Subscribe/join replies are plain events, not acks: serialise requests so each reply matches its request.
 let queue = Promise.resolve();
@@ -41,7 +43,27 @@ function textOf(payload) {
   return String(payload);
 }
 
-function request(event, reply, propertyId) {
+function idOrder(id) {
+  const [ms, seq] = String(id).split("-").map(Number);
+  return [ms || 0, seq || 0];
+}
+
+function isNewer(id, than) {
+  if (than == null) return true;
+  const [a, b] = [idOrder(id), idOrder(than)];
+  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+}
+
+/** Remembers the feed position of a property (join_response's lastId, notification_update's id). */
+function advance(propertyId, id) {
+  if (propertyId == null || typeof id !== "string") return true;
+  const key = Number(propertyId);
+  if (!isNewer(id, lastIds.get(key))) return false;
+  lastIds.set(key, id);
+  return true;
+}
+
+function request(event, reply, propertyId, extra = {}) {
   const run = () =>
     new Promise((resolve, reject) => {
       const current = socket;
@@ -55,7 +77,7 @@ function request(event, reply, propertyId) {
         resolve(textOf(payload));
       }
       current.once(reply, onReply);
-      current.emit(event, { property_id: propertyId });
+      current.emit(event, { property_id: propertyId, ...extra });
     });
   const send = () =>
     paced().then(() => {
@@ -80,12 +102,13 @@ function setRooms(change) {
 async function subscribe(propertyId) {
   const subscribed = await request("get-notification", "notification_response", propertyId);
   if (!/^(Subscribed|Already watching)/.test(subscribed)) throw new Error(subscribed);
-  const joined = await request("join-room", "join_response", propertyId);
+  const after = lastIds.get(Number(propertyId));
+  const joined = await request("join-room", "join_response", propertyId, after ? { after } : {});
   if (!joined.startsWith("Connected to room")) throw new Error(joined);
   setRooms(() => joinedRooms.add(Number(propertyId)));
 }
 
-function describe(update) {
+export function describe(update) {
   if (update && typeof update === "object" && update.event) {
     const name = propertyNames.get(Number(update.propertyId)) || `Property #${update.propertyId}`;
     const dates = `${update.startDate} → ${update.endDate}`;
@@ -115,36 +138,40 @@ function isOwnAction(update) {
   return until != null && until > Date.now();
 }
 
-// The inbox: the last 50 notifications of this user in this browser, kept 30 days.
-const INBOX_MAX = 50;
-const INBOX_DAYS_MS = 30 * 86_400_000;
+// The inbox is the server's (GET /api/bookings/notifications): the same in every tab and browser. The
+// header shows how many of its newest page there are; a live notification adds one.
+const INBOX_PAGE = 50;
+let inboxCount = 0;
 
-function inboxKey() {
-  return `hrp.inbox.${userKey}`;
+function showInboxCount() {
+  document.getElementById("inbox-link").textContent = `Notifications (${inboxCount})`;
 }
 
-export function inbox() {
-  if (!userKey) return [];
-  try {
-    const items = JSON.parse(localStorage.getItem(inboxKey()) || "[]");
-    return items.filter((item) => item.at > Date.now() - INBOX_DAYS_MS);
-  } catch {
-    return [];
-  }
+async function refreshInboxCount() {
+  const page = await api.notifications({ limit: INBOX_PAGE });
+  inboxCount = page.notifications.length;
+  showInboxCount();
 }
 
-function remember(title, message) {
-  const items = [{ title, message, at: Date.now() }, ...inbox()].slice(0, INBOX_MAX);
-  localStorage.setItem(inboxKey(), JSON.stringify(items));
-  const link = document.getElementById("inbox-link");
-  link.textContent = `Notifications (${items.length})`;
+/** The newest page of my inbox, as { title, message, at, propertyId } items. */
+export async function inbox() {
+  const page = await api.notifications({ limit: INBOX_PAGE });
+  inboxCount = page.notifications.length;
+  showInboxCount();
+  return page.notifications.map((item) => ({
+    ...describe(item.update),
+    at: Date.parse(item.at),
+    propertyId: item.propertyId,
+  }));
 }
 
 function onUpdate(payload) {
   if (payload && typeof payload === "object" && "update" in payload) {
+    if (!advance(payload.propertyId, payload.id)) return; // already shown
     if (isOwnAction(payload.update)) return;
     const { title, message } = describe(payload.update);
-    remember(title, message);
+    inboxCount = Math.min(INBOX_PAGE, inboxCount + 1);
+    showInboxCount();
     showToast(message, { title, kind: "info" });
   } else {
     showToast(textOf(payload), { title: "Notification error", kind: "error" });
@@ -159,9 +186,17 @@ function setStatus(state, label) {
 
 export function connectLive(user) {
   disconnectLive();
-  userKey = String(user.id);
-  document.getElementById("inbox-link").textContent = `Notifications (${inbox().length})`;
-  socket = io({ path: "/socket.io/", auth: { token: user.token } });
+  inboxCount = 0;
+  showInboxCount();
+  refreshInboxCount().catch(() => undefined);
+  socket = io({
+    path: "/socket.io/",
+    auth: { token: user.token },
+    transports: ["websocket"],
+    reconnectionDelay: 100, // then doubling up to 2 s, each ±50 %
+    reconnectionDelayMax: 2000,
+    randomizationFactor: 0.5,
+  });
   socket.on("connect", async () => {
     setStatus("online", "Live");
     setRooms(() => joinedRooms.clear());
@@ -172,12 +207,14 @@ export function connectLive(user) {
   socket.on("disconnect", () => setStatus("offline", "Offline"));
   socket.on("connect_error", () => setStatus("offline", "Offline"));
   socket.on("notification_update", onUpdate);
+  socket.on("join_response", (payload) => advance(payload?.propertyId, payload?.lastId));
 }
 
 export function disconnectLive() {
   if (socket) socket.disconnect();
   socket = null;
   watched.clear();
+  lastIds.clear();
   setRooms(() => joinedRooms.clear());
   queue = Promise.resolve();
   setStatus("offline", "Offline");

@@ -201,7 +201,7 @@ def subscribed(
 
 def delivered(client: NotificationClient, update: str, timeout: float) -> bool:
     try:
-        client.wait_for("notification_update", lambda data: data == {"update": update}, timeout=timeout)
+        client.wait_for("notification_update", lambda data: data["update"] == update, timeout=timeout)
     except TimeoutError:
         return False
     return True

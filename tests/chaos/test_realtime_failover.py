@@ -1,18 +1,22 @@
-"""Killing the realtime instance a client is connected to: the client reconnects through nginx to the
-other instance, joins its room again without re-subscribing, and still receives later booking updates.
-Real servers throughout (nginx ip_hash, two gunicorn gevent instances, Redis, MariaDB); nothing is mocked."""
+"""Killing or freezing the realtime instance a client is connected to: the client reconnects through nginx
+to the other instance, joins its room again without re-subscribing (from the last notification id it saw,
+so what was published meanwhile is replayed), and receives every update once.
+Real servers throughout (nginx, two gunicorn gevent instances, Redis, MariaDB); nothing is mocked."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
+import time
 import uuid
 
 import pytest
 import requests
 
+from tests.chaos.test_freezes import process_tree, signal_all
 from tests.support.data import booking_engine, day, insert_property
+from tests.support.faults import FREEZE_LINES
 from tests.support.notification_client import NotificationClient
 
 pytestmark = pytest.mark.timeout(180)
@@ -79,7 +83,7 @@ def test_client_fails_over_rejoins_and_keeps_receiving_updates(stack) -> None:
         crashed = crash_the_one_serving(stack, disconnected)
 
         joined = f"Connected to room {property_id} for notifications"
-        client.wait_for("join_response", lambda data: data == {"message": joined}, timeout=20, after=mark)
+        client.wait_for("join_response", lambda data: data["message"] == joined, timeout=20, after=mark)
         booked = book(stack, property_id, day(70), day(72))
         assert booked.status_code == 201, booked.text
         update = client.wait_for("notification_update", timeout=10, after=mark)
@@ -102,3 +106,68 @@ def test_client_fails_over_rejoins_and_keeps_receiving_updates(stack) -> None:
         )
     finally:
         again.close()
+
+
+BOUND_S = 2.0
+
+
+def watching_client(stack, user_id: int, property_id: int) -> tuple[NotificationClient, list[float]]:
+    """Through nginx's Socket.IO port, WebSocket only, reconnecting and rejoining; records disconnects."""
+    client = NotificationClient.connect(
+        stack.socket_url, stack.token(user_id), transports=["websocket"], reconnection=True
+    )
+    disconnects: list[float] = []
+    client.sio.on("disconnect", lambda *_: disconnects.append(time.perf_counter()))
+    client.message("get-notification", {"property_id": property_id}, "notification_response")
+    client.message("join-room", {"property_id": property_id}, "join_response")
+    client.rejoin_on_reconnect([property_id])
+    return client, disconnects
+
+
+def test_a_frozen_instance_is_left_within_2s_and_nothing_published_meanwhile_is_lost(stack) -> None:
+    """Four watchers through nginx (round robin spreads their WebSocket sessions over both instances).
+    SIGSTOP instance 0 and book at once: nginx cuts its silent tunnels after 0.8 s (the server pings every
+    0.5 s), the clients reconnect after 0.1 s; a handshake that lands on the frozen instance again moves
+    on after 0.8 s and marks it failed; each rejoin from the last id replays the booking made during the
+    freeze. Bound: every cut-off client back in its room within 2 s of the freeze; every client gets
+    that update and the next one, each once and in order."""
+    property_id = new_property(stack)
+    watchers = [watching_client(stack, 800_000 + uuid.uuid4().int % 1_000_000, property_id) for _ in range(4)]
+    joined = f"Connected to room {property_id} for notifications"
+    marks = [client.mark() for client, _ in watchers]
+    frozen = process_tree(stack.pid(REALTIME, 0))
+    try:
+        frozen_at = time.perf_counter()
+        signal_all(frozen, signal.SIGSTOP)
+        during = book(stack, property_id, day(80), day(81))  # published while some clients are cut off
+        assert during.status_code == 201, during.text
+        time.sleep(BOUND_S + 0.5)
+        after = book(stack, property_id, day(82), day(83))
+        assert after.status_code == 201, after.text
+        for (client, _), mark in zip(watchers, marks, strict=True):
+            client.wait_for("notification_update", lambda d: d["update"]["startDate"] == day(82), 5, mark)
+        time.sleep(0.5)  # a repeat would arrive within this
+        cut = [list(disconnects) for _, disconnects in watchers]  # before closing adds one each
+    finally:
+        signal_all(frozen, signal.SIGCONT)
+        for client, _ in watchers:
+            client.close()
+    cut_off, backs, cuts = 0, [], []
+    for (client, _), disconnects, mark in zip(watchers, cut, marks, strict=True):
+        updates = [
+            r.data["update"]["startDate"] for r in client.received[mark:] if r.event == "notification_update"
+        ]
+        assert updates == [day(80), day(82)], updates
+        rejoins = [
+            r.at for r in client.received[mark:] if r.event == "join_response" and r.data["message"] == joined
+        ]
+        if disconnects:
+            cut_off += 1
+            cuts.append(disconnects[0] - frozen_at)
+            assert rejoins, "a cut-off client never rejoined"
+            backs.append(rejoins[0] - frozen_at)
+    assert cut_off, "no watcher was on the frozen instance"
+    FREEZE_LINES.append(f"booking_realtime instance frozen, {len(watchers)} watchers: {cut_off} cut off after "
+                        f"{max(cuts):.2f} s at most, back in their rooms after {min(backs):.2f}-{max(backs):.2f} s, "
+                        f"the update of the freeze replayed to each once")  # fmt: skip
+    assert max(backs) <= BOUND_S, f"back in the room after {max(backs):.2f} s"

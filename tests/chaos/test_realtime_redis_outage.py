@@ -79,7 +79,7 @@ def assert_queue_delivers_again(stack, client: NotificationClient, property_id: 
     while time.monotonic() < deadline:
         notifier.property_event(property_id, {"event": "probe"})
         try:
-            assert client.wait_for("notification_update", timeout=1) == {"update": {"event": "probe"}}
+            assert client.wait_for("notification_update", timeout=1)["update"] == {"event": "probe"}
             return
         except TimeoutError:
             continue

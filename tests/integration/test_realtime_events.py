@@ -230,7 +230,7 @@ def test_admin_broadcast_reaches_room_members_on_every_instance(connect, event, 
     admin = connect(1, role="admin")
     admin.sio.emit(event, {"property_id": property_id, "notification": {"text": "pool closed"}})
     for member in members:
-        assert member.wait_for("notification_update") == {"update": {"text": "pool closed"}}
+        assert member.wait_for("notification_update")["update"] == {"text": "pool closed"}
     # The member on instance 0 got it, so the outsider on instance 0 was skipped in the same fan-out.
     assert outsider.events("notification_update") == []
     assert admin.events("notification_update") == []
@@ -294,7 +294,8 @@ def test_notifier_reaches_the_room_on_both_instances(connect, stack, property_id
         "endDate": "2031-01-05",
     }
     for member in members:
-        assert member.wait_for("notification_update") == {"update": expected}
+        delivered = member.wait_for("notification_update")
+        assert delivered["update"] == expected and delivered["propertyId"] == property_id
 
 
 def test_notifier_never_raises_when_redis_is_unreachable() -> None:
@@ -333,8 +334,11 @@ def assert_room_gets_only_marker(stack, property_id: int, members=(), outsiders=
             subscribed(probe, property_id)
         Notifier(stack.env["REDIS_URL"]).property_event(property_id, MARKER["update"])
         for client, mark in zip((*probes, *members), (0, 0, *marks), strict=False):
-            client.wait_for("notification_update", lambda data: data == MARKER, after=mark)
-            assert [r.data for r in client.received[mark:] if r.event == "notification_update"] == [MARKER]
+            client.wait_for(
+                "notification_update", lambda data: data["update"] == MARKER["update"], after=mark
+            )
+            updates = [r.data["update"] for r in client.received[mark:] if r.event == "notification_update"]
+            assert updates == [MARKER["update"]]
     finally:
         for probe in probes:
             probe.close()

@@ -187,14 +187,18 @@ class FakeTransaction:
 class RecordingNotifier:
     def __init__(self) -> None:
         self.events: list[tuple[int, dict[str, Any]]] = []
+        self.actors: list[int | None] = []  # who caused each event (kept out of their own inbox)
 
-    def booking_event(self, event: str, property_id: int, start_date: Any, end_date: Any) -> None:
+    def booking_event(
+        self, event: str, property_id: int, start_date: Any, end_date: Any, actor: int | None = None
+    ) -> None:
         update = {"propertyId": property_id, "event": event, "startDate": start_date.isoformat(),
                   "endDate": end_date.isoformat()}  # fmt: skip
-        self.property_event(property_id, update)
+        self.property_event(property_id, update, actor)
 
-    def property_event(self, property_id: int, update: dict[str, Any]) -> None:
+    def property_event(self, property_id: int, update: dict[str, Any], actor: int | None = None) -> None:
         self.events.append((property_id, update))
+        self.actors.append(actor)
 
 
 class FakeUnitOfWork:

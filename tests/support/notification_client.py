@@ -5,6 +5,10 @@ It records every event it receives so a caller can wait for a given one:
     client = NotificationClient.connect(url, token)
     client.request("get-notification", {"property_id": 2}, "notification_response")
 
+It remembers the last notification id seen per property (from `notification_update` and join_response's
+`lastId`), and `rejoin_on_reconnect` sends it as join-room's `after`, so the server replays what was
+published while the client was away. Reconnection (when enabled) starts after 0.1 s.
+
 The token travels in the Socket.IO `auth` payload (or an `Authorization` header passed in `headers`),
 never in the URL, where proxies and servers log it: the server refuses a `token` query parameter.
 """
@@ -35,9 +39,13 @@ class NotificationClient:
 
     def __init__(self, *, reconnection: bool = False) -> None:
         self.sio = socketio.Client(
-            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1
+            reconnection=reconnection,
+            reconnection_delay=0.1,
+            reconnection_delay_max=1,
+            randomization_factor=0.05,  # seconds here (python-socketio adds it), not a fraction
         )
         self.received: list[Received] = []
+        self.last_ids: dict[int, str] = {}  # property id -> newest notification id seen
         self._changed = threading.Condition()
         self.sio.on("*", self._record)
 
@@ -71,14 +79,26 @@ class NotificationClient:
 
         def rejoin() -> None:
             for property_id in property_ids:
-                self.sio.emit("join-room", {"property_id": property_id})
+                after = self.last_ids.get(property_id)
+                extra = {"after": after} if after else {}
+                self.sio.emit("join-room", {"property_id": property_id, **extra})
 
         self.sio.on("connect", rejoin)
 
     def _record(self, event: str, data: Any = None) -> None:
         with self._changed:
             self.received.append(Received(event, data))
+            self._remember_position(event, data)
             self._changed.notify_all()
+
+    def _remember_position(self, event: str, data: Any) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("propertyId"), int):
+            return
+        seen = data.get("id") if event == "notification_update" else data.get("lastId")
+        if isinstance(seen, str) and event in ("notification_update", "join_response"):
+            known = self.last_ids.get(data["propertyId"])
+            if known is None or _order(seen) > _order(known):
+                self.last_ids[data["propertyId"]] = seen
 
     def events(self, event: str) -> list[Any]:
         with self._changed:
@@ -115,3 +135,7 @@ class NotificationClient:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+def _order(notification_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in notification_id.split("-"))
