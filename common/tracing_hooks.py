@@ -1,0 +1,156 @@
+"""Client spans for SQL statements and Redis calls, built only inside a sampled trace.
+
+These replace the contrib instrumentations (opentelemetry-instrumentation-sqlalchemy and -redis), whose
+hooks build attributes, a span name and a non-recording span for every statement and command, record
+pool usage on every checkout and wrap every `Engine.connect`, all before asking whether anything
+records: in nine requests of ten (sampling ratio 0.1) that was pure cost (bench/README.md). Here every
+hook first asks `tracing.recording()`, one context-variable read, and returns when nothing records.
+SQL: listeners on the `Engine` class (every engine, whenever made). Redis: the command and pipeline
+entry points of `Redis` and `RedisCluster`, wrapped in place.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from redis.client import Pipeline, Redis
+from redis.cluster import ClusterPipeline, RedisCluster
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from common import tracing
+
+MAX_STATEMENT = 2000  # characters of a statement kept on its span
+_tracer: Any = None
+_wrapped: list[tuple[type, str, Callable[..., Any]]] = []
+
+
+def install(tracer: Any) -> None:
+    """Hooks on (once per interpreter: a forked worker inherits its parent's), spans from `tracer`."""
+    global _tracer
+    _tracer = tracer
+    if _wrapped:
+        return
+    for name, listener in _SQL_LISTENERS.items():
+        event.listen(Engine, name, listener)
+    for cls, attribute, wrapper in _REDIS_ENTRY_POINTS:
+        original = cls.__dict__[attribute]
+        _wrapped.append((cls, attribute, original))
+        setattr(cls, attribute, wrapper(original))
+
+
+def uninstall() -> None:
+    for name, listener in _SQL_LISTENERS.items():
+        if event.contains(Engine, name, listener):
+            event.remove(Engine, name, listener)
+    while _wrapped:
+        cls, attribute, original = _wrapped.pop()
+        setattr(cls, attribute, original)
+
+
+def _before_cursor_execute(
+    conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    if context is None or not tracing.recording():
+        return
+    url, words = conn.engine.url, statement.split(None, 1)
+    operation = words[0].upper() if words else "SQL"
+    found = {
+        "db.system": conn.engine.dialect.name,
+        "db.name": url.database,
+        "db.statement": statement[:MAX_STATEMENT],
+        "net.peer.name": url.host,
+        "net.peer.port": url.port,
+    }
+    attributes = {key: value for key, value in found.items() if value is not None}
+    name = f"{operation} {url.database}" if url.database else operation
+    context._hrp_span = _tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+
+
+def _after_cursor_execute(
+    _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    span = getattr(context, "_hrp_span", None)
+    if span is not None:
+        context._hrp_span = None
+        span.end()
+
+
+def _handle_error(exception_context: Any) -> None:
+    context = exception_context.execution_context
+    span = getattr(context, "_hrp_span", None)
+    if span is not None:
+        context._hrp_span = None
+        span.set_status(Status(StatusCode.ERROR))
+        span.record_exception(exception_context.original_exception)
+        span.end()
+
+
+_SQL_LISTENERS: dict[str, Callable[..., None]] = {
+    "before_cursor_execute": _before_cursor_execute,
+    "after_cursor_execute": _after_cursor_execute,
+    "handle_error": _handle_error,
+}
+
+
+def _sanitized(args: Iterable[Any]) -> str:
+    """`SET ? ?`: the command, never its values (keys and payloads may be personal data)."""
+    args = list(args)
+    return " ".join([str(args[0]), *("?" * (len(args) - 1))]) if args else ""
+
+
+def _redis_attributes(client: Any, statement: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"db.system": "redis", "db.statement": statement[:MAX_STATEMENT]}
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None) or {}
+    if "host" in kwargs:  # a standalone client; a cluster client talks to many nodes
+        found.update({"net.peer.name": kwargs["host"], "net.peer.port": kwargs.get("port", 6379)})
+        found["db.redis.database_index"] = kwargs.get("db", 0)
+    return found
+
+
+def _traced_command(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def execute_command(self: Any, *args: Any, **options: Any) -> Any:
+        if not tracing.recording():
+            return original(self, *args, **options)
+        name = str(args[0]) if args else "redis"
+        attributes = _redis_attributes(self, _sanitized(args))
+        attributes["db.redis.args_length"] = len(args)
+        with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes):
+            return original(self, *args, **options)
+
+    return execute_command
+
+
+def _traced_pipeline(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def execute(self: Any, *args: Any, **options: Any) -> Any:
+        if not tracing.recording():
+            return original(self, *args, **options)
+        commands = [getattr(c, "args", None) or c[0] for c in _queued(self)]
+        attributes = _redis_attributes(self, "\n".join(_sanitized(c) for c in commands))
+        attributes["db.redis.pipeline_length"] = len(commands)
+        with _tracer.start_as_current_span("PIPELINE", kind=SpanKind.CLIENT, attributes=attributes):
+            return original(self, *args, **options)
+
+    return execute
+
+
+def _queued(pipe: Any) -> list[Any]:
+    """The commands a pipeline holds: `command_stack` of (args, options), or a cluster pipeline's
+    strategy's `command_queue` of PipelineCommand (redis-py 6 and later)."""
+    stack = getattr(pipe, "command_stack", None)
+    if stack is None:
+        stack = getattr(getattr(pipe, "_execution_strategy", None), "command_queue", None)
+    return list(stack or ())
+
+
+_REDIS_ENTRY_POINTS = (
+    (Redis, "execute_command", _traced_command),
+    (RedisCluster, "execute_command", _traced_command),
+    (Pipeline, "execute", _traced_pipeline),
+    (ClusterPipeline, "execute", _traced_pipeline),
+)
