@@ -57,7 +57,8 @@ class _Unsampled:
 _RECORDING, _NOT_RECORDING = "recording", "not recording"  # an SDK span is current
 # None: nothing traced here; an _Unsampled; or one of the two markers above.
 _state: ContextVar[object] = ContextVar("hrp_trace_state", default=None)
-_chosen_trace_id: ContextVar[int] = ContextVar("hrp_chosen_trace_id", default=0)
+# The trace id a sampled root was decided on, for the SDK to give it (common/tracing_sdk.py).
+chosen_trace_id: ContextVar[int] = ContextVar("hrp_chosen_trace_id", default=0)
 
 
 @dataclass(slots=True)
@@ -89,6 +90,8 @@ def init_tracing(service_name: str) -> bool:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from common.tracing_sdk import sdk_provider
+
     name = os.environ.get("OTEL_SERVICE_NAME") or service_name
     provider = sdk_provider(Resource.create({"service.name": name, "process.pid": os.getpid()}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -96,19 +99,6 @@ def init_tracing(service_name: str) -> bool:
     install(provider)
     _set_up_in = os.getpid()
     return True
-
-
-def sdk_provider(resource: Any = None, sampler: Any = None) -> Any:
-    """A TracerProvider (sampler from OTEL_TRACES_SAMPLER(_ARG) unless given) whose root spans take the
-    trace id `enter` already sampled on."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-
-    class ChosenTraceIds(RandomIdGenerator):
-        def generate_trace_id(self) -> int:
-            return _chosen_trace_id.get() or super().generate_trace_id()
-
-    return TracerProvider(resource=resource, sampler=sampler, id_generator=ChosenTraceIds())
 
 
 def install(provider: Any) -> None:
@@ -120,6 +110,7 @@ def install(provider: Any) -> None:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     from common import tracing_hooks
+    from common.tracing_sdk import decision_rules
 
     _otel = SimpleNamespace(
         context=context, propagate=propagate, trace=trace, SpanKind=SpanKind, error=Status(StatusCode.ERROR)
@@ -137,22 +128,6 @@ def uninstall() -> None:
 
     tracing_hooks.uninstall()
     enabled = False
-
-
-def decision_rules(sampler: Any) -> tuple[bool, Callable[[int], bool]]:
-    """(whether a parent's sampled flag decides, the decision at the root by trace id), the same as
-    `sampler` takes them (tests/unit/test_tracing_sampling.py checks it), without its per-call cost."""
-    from opentelemetry.sdk.trace import sampling
-
-    parent_based = isinstance(sampler, sampling.ParentBased)
-    root = sampler._root if parent_based else sampler
-    if isinstance(root, sampling.TraceIdRatioBased):
-        bound, limit = root.bound, root.TRACE_ID_LIMIT
-        return parent_based, lambda trace_id: trace_id & limit < bound
-    if isinstance(root, sampling.StaticSampler):
-        always = root._decision is sampling.Decision.RECORD_AND_SAMPLE
-        return parent_based, lambda _trace_id: always
-    return parent_based, lambda trace_id: root.should_sample(None, trace_id, "request").decision.is_sampled()
 
 
 def enter(traceparent: str | None, tracestate: str | None, name: str, kind: str = "SERVER") -> Entered:
@@ -187,11 +162,11 @@ def _valid_parent(traceparent: str | None) -> re.Match[str] | None:
 def _enter_sampled(parent: dict[str, str] | None, trace_id: int, name: str, kind: str) -> Entered:
     api = _otel
     context = api.propagate.extract(parent) if parent else api.context.Context()
-    chosen = _chosen_trace_id.set(trace_id)
+    chosen = chosen_trace_id.set(trace_id)
     try:
         span = _tracer.start_span(name, context=context, kind=api.SpanKind[kind])
     finally:
-        _chosen_trace_id.reset(chosen)
+        chosen_trace_id.reset(chosen)
     otel_token = api.context.attach(api.trace.set_span_in_context(span, context))
     return Entered(span, otel_token, _state.set(_RECORDING if span.is_recording() else _NOT_RECORDING))
 

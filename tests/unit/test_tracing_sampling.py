@@ -28,8 +28,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from common import tracing
-from common.logs import configure_logging
+from common import tracing, tracing_sdk
+from common.logs import configure_logging, flush_access_lines
 from common.settings import BaseServiceSettings
 from common.web import init_web
 
@@ -42,7 +42,7 @@ Traced = Callable[[sampling.Sampler], InMemorySpanExporter]
 def traced() -> Iterator[Traced]:
     def install(sampler: sampling.Sampler) -> InMemorySpanExporter:
         exporter = InMemorySpanExporter()
-        provider = tracing.sdk_provider(Resource.create({"service.name": "test"}), sampler)
+        provider = tracing_sdk.sdk_provider(Resource.create({"service.name": "test"}), sampler)
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         tracing.install(provider)
         return exporter
@@ -68,7 +68,7 @@ def hex_ids(span: ReadableSpan) -> tuple[str, str]:
     ids=lambda s: s.get_description(),
 )
 def test_the_decision_at_the_root_is_the_sdk_samplers_own(sampler: sampling.Sampler) -> None:
-    parent_based, decides = tracing.decision_rules(sampler)
+    parent_based, decides = tracing_sdk.decision_rules(sampler)
     assert parent_based == isinstance(sampler, sampling.ParentBased)
     ids = [random.getrandbits(128) or 1 for _ in range(2000)]
     ours = [decides(trace_id) for trace_id in ids]
@@ -209,6 +209,7 @@ def access_lines(app: Flask, header: str) -> list[dict[str, Any]]:
     handler.setStream(stream)  # type: ignore[attr-defined]
     try:
         assert app.test_client().get("/api/things/7", headers={"traceparent": header}).status_code == 200
+        flush_access_lines()  # written in batches by a background thread; now, for the test
     finally:
         logging.getLogger().removeHandler(handler)
     return [json.loads(line) for line in stream.getvalue().splitlines() if '"access"' in line]
