@@ -157,6 +157,9 @@ def statements_in_a_request(header: str) -> None:
     try:
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")  # no parameters
+            conn.execute(sa.text("INSERT INTO t VALUES (:x)"), [{"x": 1}, {"x": 2}])  # executemany
+            assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 2
             with pytest.raises(sa.exc.OperationalError):
                 conn.execute(sa.text("SELECT * FROM no_such_table"))
         client = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
@@ -180,11 +183,12 @@ def test_sql_and_redis_calls_of_a_sampled_request_are_its_children(traced: Trace
     statements_in_a_request(SAMPLED)
     *children, server = exporter.get_finished_spans()
     by_name: dict[str, Any] = {span.name: span for span in children}
-    assert set(by_name) == {"SELECT", "GET", "PIPELINE"} and len(children) == 4, [s.name for s in children]
+    names = sorted(span.name for span in children)
+    assert names == ["CREATE", "GET", "INSERT", "PIPELINE", "SELECT", "SELECT", "SELECT"], names
     assert all(s.parent.span_id == server.context.span_id and s.kind is SpanKind.CLIENT for s in children)
     sql = [s for s in children if s.name == "SELECT"]
     assert {s.attributes["db.system"] for s in sql} == {"sqlite"}
-    assert [s.status.status_code for s in sql] == [StatusCode.UNSET, StatusCode.ERROR]
+    assert [s.status.status_code for s in sql] == [StatusCode.UNSET, StatusCode.UNSET, StatusCode.ERROR]
     assert by_name["GET"].attributes["db.statement"] == "GET ?", "the command, never its values"
     assert by_name["GET"].attributes["db.system"] == "redis"
     assert by_name["GET"].status.status_code is StatusCode.ERROR
@@ -196,10 +200,10 @@ def test_hooks_come_out_when_tracing_is_uninstalled(traced: Traced) -> None:
 
     traced(sampling.ALWAYS_ON)
     assert hasattr(redis.Redis.execute_command, "__wrapped__")
-    assert sa.event.contains(sa.Engine, "before_cursor_execute", tracing_hooks._before_cursor_execute)
+    assert sa.event.contains(sa.Engine, "do_execute", tracing_hooks._do_execute)
     tracing.uninstall()
     assert not hasattr(redis.Redis.execute_command, "__wrapped__")
-    assert not sa.event.contains(sa.Engine, "before_cursor_execute", tracing_hooks._before_cursor_execute)
+    assert not sa.event.contains(sa.Engine, "do_execute", tracing_hooks._do_execute)
 
 
 def access_lines(app: Flask, header: str) -> list[dict[str, Any]]:
