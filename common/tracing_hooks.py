@@ -69,36 +69,24 @@ def _sql_span(context: Any, statement: str) -> Any:
     return _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
 
-# SQLAlchemy's dialect events: a listener that returns True has executed the statement itself (here,
-# by the dialect's own method, inside the span); one that returns False leaves it to the dialect.
-def _do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-    if context is None or not tracing.recording():
-        return False
-    with _sql_span(context, statement):
-        context.dialect.do_execute(cursor, statement, parameters, context)
-    return True
+def _dialect_listener(method: str) -> Callable[..., bool]:
+    """A listener for SQLAlchemy's dialect event `method` (do_execute, do_execute_no_params,
+    do_executemany): one that returns True has executed the statement itself (here by the dialect's own
+    `method`, inside the span); one that returns False leaves it to the dialect."""
+
+    def listener(cursor: Any, statement: str, *rest: Any) -> bool:
+        context = rest[-1]  # (parameters, context) or (context,)
+        if context is None or not tracing.recording():
+            return False
+        with _sql_span(context, statement):
+            getattr(context.dialect, method)(cursor, statement, *rest)
+        return True
+
+    return listener
 
 
-def _do_execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
-    if context is None or not tracing.recording():
-        return False
-    with _sql_span(context, statement):
-        context.dialect.do_execute_no_params(cursor, statement, context)
-    return True
-
-
-def _do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-    if context is None or not tracing.recording():
-        return False
-    with _sql_span(context, statement):
-        context.dialect.do_executemany(cursor, statement, parameters, context)
-    return True
-
-
-_SQL_LISTENERS: dict[str, Callable[..., bool]] = {
-    "do_execute": _do_execute,
-    "do_execute_no_params": _do_execute_no_params,
-    "do_executemany": _do_executemany,
+_SQL_LISTENERS = {
+    name: _dialect_listener(name) for name in ("do_execute", "do_execute_no_params", "do_executemany")
 }
 
 
@@ -117,32 +105,34 @@ def _redis_attributes(client: Any, statement: str) -> dict[str, Any]:
     return found
 
 
-def _traced_command(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def execute_command(self: Any, *args: Any, **options: Any) -> Any:
-        if not tracing.recording():
-            return original(self, *args, **options)
-        name = str(args[0]) if args else "redis"
-        attributes = _redis_attributes(self, _sanitized(args))
-        attributes["db.redis.args_length"] = len(args)
-        with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes):
-            return original(self, *args, **options)
+def _traced(describe: Callable[[Any, tuple[Any, ...]], tuple[str, dict[str, Any]]]) -> Callable[..., Any]:
+    """A wrapper for a Redis entry point: a client span named and described by `describe` when recording."""
 
-    return execute_command
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def traced(self: Any, *args: Any, **options: Any) -> Any:
+            if not tracing.recording():
+                return original(self, *args, **options)
+            name, attributes = describe(self, args)
+            with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes):
+                return original(self, *args, **options)
+
+        return traced
+
+    return wrap
 
 
-def _traced_pipeline(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def execute(self: Any, *args: Any, **options: Any) -> Any:
-        if not tracing.recording():
-            return original(self, *args, **options)
-        commands = [getattr(c, "args", None) or c[0] for c in _queued(self)]
-        attributes = _redis_attributes(self, "\n".join(_sanitized(c) for c in commands))
-        attributes["db.redis.pipeline_length"] = len(commands)
-        with _tracer.start_as_current_span("PIPELINE", kind=SpanKind.CLIENT, attributes=attributes):
-            return original(self, *args, **options)
+def _command(client: Any, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
+    attributes = _redis_attributes(client, _sanitized(args))
+    attributes["db.redis.args_length"] = len(args)
+    return (str(args[0]) if args else "redis"), attributes
 
-    return execute
+
+def _pipeline(pipe: Any, _args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
+    commands = [getattr(c, "args", None) or c[0] for c in _queued(pipe)]
+    attributes = _redis_attributes(pipe, "\n".join(_sanitized(c) for c in commands))
+    attributes["db.redis.pipeline_length"] = len(commands)
+    return "PIPELINE", attributes
 
 
 def _queued(pipe: Any) -> list[Any]:
@@ -155,8 +145,8 @@ def _queued(pipe: Any) -> list[Any]:
 
 
 _REDIS_ENTRY_POINTS = (
-    (Redis, "execute_command", _traced_command),
-    (RedisCluster, "execute_command", _traced_command),
-    (Pipeline, "execute", _traced_pipeline),
-    (ClusterPipeline, "execute", _traced_pipeline),
+    (Redis, "execute_command", _traced(_command)),
+    (RedisCluster, "execute_command", _traced(_command)),
+    (Pipeline, "execute", _traced(_pipeline)),
+    (ClusterPipeline, "execute", _traced(_pipeline)),
 )

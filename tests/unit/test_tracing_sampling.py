@@ -200,10 +200,10 @@ def test_hooks_come_out_when_tracing_is_uninstalled(traced: Traced) -> None:
 
     traced(sampling.ALWAYS_ON)
     assert hasattr(redis.Redis.execute_command, "__wrapped__")
-    assert sa.event.contains(sa.Engine, "do_execute", tracing_hooks._do_execute)
+    assert sa.event.contains(sa.Engine, "do_execute", tracing_hooks._SQL_LISTENERS["do_execute"])
     tracing.uninstall()
     assert not hasattr(redis.Redis.execute_command, "__wrapped__")
-    assert not sa.event.contains(sa.Engine, "do_execute", tracing_hooks._do_execute)
+    assert not sa.event.contains(sa.Engine, "do_execute", tracing_hooks._SQL_LISTENERS["do_execute"])
 
 
 def access_lines(app: Flask, header: str) -> list[dict[str, Any]]:
