@@ -41,8 +41,9 @@ class TracedRedisManager(socketio.RedisManager):
         if not tracing.enabled:
             return super()._handle_emit(message)
         name, carried = f"socketio emit {message.get('event')}", message.get("otel")
-        attributes = {"socketio.room": str(message.get("room"))}
-        with tracing.continued(carried, name, **attributes) if carried else tracing.span(name, **attributes):
+        with tracing.continued(carried, name) if isinstance(carried, dict) else tracing.span(name) as current:
+            if current is not None:  # sampled where the event began: only then are attributes built
+                current.set_attribute("socketio.room", str(message.get("room")))
             super()._handle_emit(message)
 
 

@@ -45,7 +45,6 @@ def make_engine(
 ) -> Engine:
     """A pooled engine that checks connections before use and gives up connecting quickly."""
     options.setdefault("pool_pre_ping", True)
-    # Looked up on the module at call time, so the tracing instrumentation's wrapper applies when on.
     return sqlalchemy.create_engine(
         url,
         pool_size=pool_size,

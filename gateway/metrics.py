@@ -3,9 +3,9 @@
 `/api/*` is served by the plain WSGI proxy (gateway/proxy.py), not by a Flask view, so it is observed
 by wrapping that callable: a request is labelled by the template of the public route table (the
 OpenAPI document's paths, `/api/bookings/properties/{id}`), never by its raw path, so the label set
-stays bounded whatever paths clients send. Its server span (when tracing) is current while the proxy
-runs, so the access line and the upstream calls belong to it. Flask's own routes (health, docs) are
-observed by `common.metrics`.
+stays bounded whatever paths clients send. When tracing, the request is entered (sampled or not,
+common/tracing.py) while the proxy runs, so the access line and the upstream calls belong to it.
+Flask's own routes (health, docs) are observed by `common.metrics`.
 """
 
 from __future__ import annotations
@@ -87,12 +87,16 @@ def observed_proxy(proxy: Wsgi) -> Wsgi:
             return start_response(status, headers, *exc_info)
 
         method, route = environ.get("REQUEST_METHOD", "GET"), route_template(path)
-        if tracing.enabled:
-            with tracing.server_span(environ, method, route):
-                body = proxy(environ, recording_start)
-                tracing.describe_response(_status_of(answered))
-        else:
+        if not tracing.enabled:
             body = proxy(environ, recording_start)
+        else:
+            entered = tracing.enter(environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_TRACESTATE"), method)
+            try:
+                body = proxy(environ, recording_start)
+            finally:
+                if entered.span is not None:
+                    tracing.describe(entered.span, method, route, path, _status_of(answered))
+                tracing.leave(entered)
         observe(route, method, _status_of(answered), started)
         return body
 

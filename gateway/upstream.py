@@ -89,7 +89,7 @@ class UpstreamClient:
         failure, attempts = UpstreamFailure.ALL_OPEN, 0
         if self._hedge_after and outgoing.idempotent and len(candidates) > 1:
             try:
-                if tracing.enabled:
+                if tracing.recording():
                     with tracing.span(f"{outgoing.method} {service}", "CLIENT", **{"upstream.hedged": True}):
                         hedged = self._hedged(service, candidates, outgoing)
                 else:
@@ -113,7 +113,7 @@ class UpstreamClient:
                 UPSTREAM_RETRIES.labels(service).inc()
             attempts += 1
             try:
-                if tracing.enabled:
+                if tracing.recording():
                     with tracing.span(f"{outgoing.method} {service}", "CLIENT", **_span_attributes(instance)):
                         return self._attempt(service, instance, breaker, outgoing)
                 return self._attempt(service, instance, breaker, outgoing)
