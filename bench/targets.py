@@ -103,7 +103,7 @@ def earlier_checks(results: dict) -> list[Check]:
     observed = results.get("external", {}).get("observability overhead", {}).get("figures") or {}
     if observed.get("overhead_pct") is not None:
         pct, goal = observed["overhead_pct"], observed["target_overhead_pct"]
-        checks.append((f"uncached property list, metrics on + traces exported at {observed['sampling_ratio']} "
+        checks.append((f"uncached search (date window), metrics on + traces exported at {observed['sampling_ratio']} "
                        f"vs both off: throughput lost ({fmt(observed['on_rps'], 0)} vs {fmt(observed['off_rps'], 0)} "
                        "req/s)", f"{fmt(pct, 1)} %", f"< {goal:g} %", pct < goal))  # fmt: skip
     seconds = results["suite_seconds"]
