@@ -87,7 +87,7 @@ def created(body: dict[str, Any]) -> tuple[Response, int]:
 
 @api.get("/api/bookings/properties")
 def list_properties() -> Response:
-    filters = inputs.parse_property_filters(request.args)
+    filters = inputs.parse_property_filters(request.args.to_dict())  # dict: a missing key raises nothing
     use_cache = request.headers.get("Cache-Control", "").lower() != "no-cache"
     return edge_cacheable(views().search(filters, use_cache=use_cache))
 
