@@ -88,8 +88,14 @@ def read_inbox(
     try:
         watched = sorted(store.properties_of(user_id))
         per_property = feed.latest(watched, query.before, oldest_ms, query.limit) if watched else {}
+        since = store.watched_since(user_id) if watched else {}
     except redis.RedisError:
         raise ApiError(UNAVAILABLE, 503) from None
+    # Only what happened since the user began to watch: the lists are newest first, so one cut off here
+    # lost nothing older that would have been shown.
+    per_property = {
+        p: [item for item in items if item.at_ms >= since.get(p, 0)] for p, items in per_property.items()
+    }
     return merge_page(per_property, user_id, query.limit)
 
 

@@ -1,22 +1,27 @@
 """Per-user property subscriptions kept in the standalone Redis, so every realtime instance sees them.
 
-One set per user (`realtime:subs:{user_id}`) holding property ids; subscribing is one atomic Lua
-call that also enforces the per-user cap.
+One set per user (`realtime:subs:{user_id}`) holding property ids, and a hash beside it
+(`realtime:since:{user_id}`) of when each watch began (epoch ms: the inbox starts there); subscribing is
+one atomic Lua call that also enforces the per-user cap.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 
 import redis
 
 KEY_PREFIX = "realtime:subs:"
+SINCE_PREFIX = "realtime:since:"
 
-# KEYS[1] = the user's set, ARGV[1] = property id, ARGV[2] = cap. Returns 1 added, 0 already, -1 full.
+# KEYS[1] = the user's set, KEYS[2] = when each watch began; ARGV[1] = property id, ARGV[2] = cap,
+# ARGV[3] = now (epoch ms). Returns 1 added, 0 already, -1 full.
 _SUBSCRIBE_SCRIPT = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
 redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
 """
 
@@ -43,11 +48,18 @@ class SubscriptionStore:
         return f"{KEY_PREFIX}{user_id}"
 
     def subscribe(self, user_id: int, property_id: int) -> Subscribe:
-        result = self._subscribe(keys=[self.key(user_id)], args=[property_id, self._max])
+        now_ms = int(time.time() * 1000)
+        keys = [self.key(user_id), f"{SINCE_PREFIX}{user_id}"]
+        result = self._subscribe(keys=keys, args=[property_id, self._max, now_ms])
         return Subscribe(int(result))
 
     def unsubscribe(self, user_id: int, property_id: int) -> bool:
+        self._redis.hdel(f"{SINCE_PREFIX}{user_id}", property_id)
         return bool(self._redis.srem(self.key(user_id), property_id))
+
+    def watched_since(self, user_id: int) -> dict[int, int]:
+        """When each watch began (epoch ms); watches older than this record are absent (from 0)."""
+        return {int(p): int(ms) for p, ms in self._redis.hgetall(f"{SINCE_PREFIX}{user_id}").items()}
 
     def is_subscribed(self, user_id: int, property_id: int) -> bool:
         return bool(self._redis.sismember(self.key(user_id), property_id))

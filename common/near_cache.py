@@ -35,7 +35,12 @@ def _ignore(_outcome: str) -> None:
 
 
 class NearCache(Generic[V]):
-    """`observe` hears "hit", "miss" or "bypass" (not subscribed: copies untrusted) for each lookup."""
+    """`observe` hears "hit", "miss" or "bypass" (not subscribed: copies untrusted) for each lookup.
+
+    `settle`: for reads served by an asynchronous replica, no copy of a key is kept for this long after
+    the key was retired. A read just after a change may still find the replica's row from before it;
+    without the cache that answer would be one stale response, kept it would be stale for `max_age`.
+    """
 
     def __init__(
         self,
@@ -43,15 +48,18 @@ class NearCache(Generic[V]):
         *,
         channel: str,
         max_age: float = 5.0,
+        settle: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         observe: Callable[[str], None] = _ignore,
     ):
         self._redis_url = redis_url
         self._channel = channel
         self._max_age = max_age
+        self._settle = settle
         self._clock = clock
         self._observe = observe
         self._entries: dict[str, tuple[V, float]] = {}
+        self._retired_at: dict[str | None, float] = {}  # key (None: every key) -> when, within `settle`
         self._epoch = 0
         self._live = False
         self._lock = threading.Lock()
@@ -82,6 +90,8 @@ class NearCache(Generic[V]):
         with self._lock:
             if epoch is None or not self._live or epoch != self._epoch:
                 return
+            if self._retired_at and self._settling(key):
+                return
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = (value, self._clock())
@@ -111,6 +121,21 @@ class NearCache(Generic[V]):
                 self._entries.clear()
             else:
                 self._entries.pop(key, None)
+            if self._settle > 0:
+                if len(self._retired_at) >= MAX_ENTRIES:
+                    self._retired_at.clear()
+                    key = None  # forgetting which keys settle: let every key settle instead
+                self._retired_at[key] = self._clock()
+
+    def _settling(self, key: str) -> bool:
+        now = self._clock()
+        for name in (key, None):
+            when = self._retired_at.get(name)
+            if when is not None:
+                if now - when < self._settle:
+                    return True
+                del self._retired_at[name]
+        return False
 
     def _ensure_listener(self) -> None:
         if self._listener is None and self.enabled:

@@ -23,7 +23,7 @@ from user_service.directory import RECONCILE_SECONDS, UserDirectory
 from user_service.limiter import LoginLimiter
 from user_service.mail import Mailer
 from user_service.passwords import Passwords
-from user_service.repository import PROFILE_CHANNEL, SqlUnitOfWork
+from user_service.repository import PROFILE_CHANNEL, PROFILE_SETTLE_SECONDS, SqlUnitOfWork
 from user_service.resets import ResetTokens
 from user_service.services import UserDeps
 from user_service.settings import UserSettings
@@ -51,6 +51,7 @@ def create_app(config: UserSettings | None = None) -> Flask:
         settings.redis_url if settings.profile_copy_seconds > 0 else None,
         channel=PROFILE_CHANNEL,
         max_age=settings.profile_copy_seconds,
+        settle=PROFILE_SETTLE_SECONDS,
         observe=metrics.profile_copy_lookup,
     )
     deps = UserDeps(

@@ -21,6 +21,10 @@ from user_service.ports import DuplicateUserError
 
 UNIQUE_VIOLATION = "23505"
 PROFILE_CHANNEL = "hrp:users:changed"
+# Profiles are read from a replica: no copy of a user's profile is kept for this long after the row
+# changed: longer than the replica's replay lag, milliseconds here (PostgresReplicaLagging pages when it
+# falls 16 MiB of WAL behind).
+PROFILE_SETTLE_SECONDS = 2.0
 PUBLIC_COLUMNS = (User.id, User.username, User.email)
 ACCOUNT_COLUMNS = (User.id, User.username, User.email, User.role, User.password_hash, User.token_version)
 # Built once: executing the same statement object skips building it and adapting the cached compiled
@@ -74,23 +78,18 @@ class SqlUserRepository:
         return _account(self._write(lambda conn: conn.execute(statement).first(), changed=user_id))
 
     def public_profile(self, user_id: int) -> dict[str, Any] | None:
-        params = {"user_id": user_id}
-        epoch = self.profiles.epoch()
-        if epoch is None:  # no trusted copies (off, or not subscribed): a replica answers
-            row = self.db.read(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
-            if row is None:  # the replica may not have replayed a brand-new user yet
-                row = self.db.read_primary(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
-            return dict(row._mapping) if row else None
         key = str(user_id)
-        if (copy := self.profiles.get(key)) is not None:
+        epoch = self.profiles.epoch()
+        if epoch is not None and (copy := self.profiles.get(key)) is not None:
             return dict(copy)
-        # A copy is filled from the primary: a lagging replica could still hold the row as it was
-        # before the change whose invalidation just arrived, and the copy would keep it for seconds.
-        row = self.db.read_fresh(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
+        params = {"user_id": user_id}
+        row = self.db.read(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
+        if row is None:  # the replica may not have replayed a brand-new user yet
+            row = self.db.read_primary(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
         if row is None:
             return None
         profile = dict(row._mapping)
-        self.profiles.put(epoch, key, profile)
+        self.profiles.put(epoch, key, profile)  # not within `settle` of a change (a lagging replica)
         return dict(profile)
 
     def public_page(self, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -192,7 +192,10 @@ export function connectLive(user) {
   socket = io({
     path: "/socket.io/",
     auth: { token: user.token },
-    transports: ["websocket"],
+    // WebSocket first (nginx fails it over in under a second); HTTP long-polling only where a
+    // WebSocket cannot open (a proxy that strips Upgrade): polling sessions stay sticky at nginx.
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
     reconnectionDelay: 100, // then doubling up to 2 s, each ±50 %
     reconnectionDelayMax: 2000,
     randomizationFactor: 0.5,

@@ -12,7 +12,7 @@ import redis
 import requests
 
 from booking_service.feed import KEEP_DAYS, NotificationFeed, stream_key
-from booking_service.subscriptions import SubscriptionStore, connect_redis
+from booking_service.subscriptions import SINCE_PREFIX, SubscriptionStore, connect_redis
 from tests.support.data import day, insert_property
 
 PATH = "/api/bookings/notifications"
@@ -115,11 +115,23 @@ def test_pages_run_newest_first_across_properties_without_gaps_or_repeats(
 
 def test_notifications_older_than_30_days_are_left_out(stack, store, feed, redis_client, listing) -> None:
     property_id = listing()
+    reader = Reader(stack, store, property_id)
     old_ms = int(time.time() * 1000) - (KEEP_DAYS + 1) * 86_400_000
+    redis_client.hset(f"{SINCE_PREFIX}{reader.id}", property_id, old_ms - 1)  # watching for 31 days
     redis_client.xadd(stream_key(property_id), {"u": '{"old":true}', "a": ""}, id=f"{old_ms}-0")
     fresh = feed.publish(property_id, {"old": False})
-    reader = Reader(stack, store, property_id)
     assert [item["id"] for item in reader.page()["notifications"]] == [fresh]
+
+
+def test_notifications_from_before_the_watch_began_are_left_out(
+    stack, store, feed, redis_client, listing
+) -> None:
+    property_id = listing()
+    earlier_ms = int(time.time() * 1000) - 10_000
+    redis_client.xadd(stream_key(property_id), {"u": '{"before":true}', "a": ""}, id=f"{earlier_ms}-0")
+    reader = Reader(stack, store, property_id)
+    after = feed.publish(property_id, {"before": False})
+    assert [item["id"] for item in reader.page()["notifications"]] == [after]
 
 
 @pytest.mark.parametrize(

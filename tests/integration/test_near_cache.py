@@ -64,3 +64,19 @@ def test_one_key_is_retired_on_every_instance_and_the_others_stay(stack: Any) ->
     other.publish_invalidation("7")
     assert wait_until(lambda: mine.get("7") is None, 2, interval=0.01)
     assert mine.get("8") == "booking 8"
+
+
+def test_no_copy_of_a_key_is_kept_while_it_settles_after_a_change(stack: Any) -> None:
+    """For replica-served reads: just after a change the replica may still hold the old row."""
+    now = [100.0]
+    near: NearCache = NearCache(stack.env["REDIS_URL"], channel=CHANNEL, settle=2.0, clock=lambda: now[0])
+    near.epoch()
+    assert wait_until(lambda: near.epoch() is not None, 5)
+    near.retire("7")
+    now[0] = 101.9
+    near.put(near.epoch(), "7", "read from a replica 1.9 s after the change")
+    near.put(near.epoch(), "8", "another key")
+    assert near.get("7") is None and near.get("8") == "another key"
+    now[0] = 102.1
+    near.put(near.epoch(), "7", "settled")
+    assert near.get("7") == "settled"
