@@ -150,25 +150,16 @@ class SqlUnitOfWork:
     def booking(self, booking_id: int) -> Booking | None:
         """One booking, from this process's copy while it holds a trusted one: a committed change to a
         booking retires its copy on every instance (pub/sub), and copies live at most a few seconds."""
-        key = str(booking_id)
-        epoch = self._booking_copies.epoch()
-        if (copy := self._booking_copies.get(key)) is not None:
-            return copy
-        found = self.read(lambda tx: tx.bookings.get(booking_id))
-        if found is not None:
-            self._booking_copies.put(epoch, key, found)
-        return found
+        return self._booking_copies.read_through(
+            str(booking_id), lambda: self.read(lambda tx: tx.bookings.get(booking_id))
+        )
 
     def bookings_of(self, guest_id: int) -> tuple[Booking, ...]:
         """A guest's bookings, from this process's copy while it holds a trusted one: a booking made or
         changed for them retires it on every instance."""
-        key = f"guest:{guest_id}"
-        epoch = self._booking_copies.epoch()
-        if (copy := self._booking_copies.get(key)) is not None:
-            return copy
-        found = tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
-        self._booking_copies.put(epoch, key, found)
-        return found
+        return self._booking_copies.read_through(
+            f"guest:{guest_id}", lambda: tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
+        )
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         try:

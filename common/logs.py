@@ -67,6 +67,7 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
 
 
 ACCESS_LOGGER = "access"
+_access_logger = logging.getLogger(ACCESS_LOGGER)  # looked up once: getLogger takes a module lock
 ECS_VERSION = "1.6.0"
 
 
@@ -150,18 +151,17 @@ class BatchedAccessHandler(logging.Handler):
 def log_access(line: str) -> None:
     """Writes one finished access line: straight into the batch when logging is configured (no log
     record, no caller lookup), else through the logger like any other line."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    if not logger.isEnabledFor(logging.INFO):
+    if not _access_logger.isEnabledFor(logging.INFO):
         return
-    for handler in logger.handlers:
+    for handler in _access_logger.handlers:
         if isinstance(handler, BatchedAccessHandler):
             handler.write(line)
             return
-    logger.info(line)
+    _access_logger.info(line)
 
 
 def flush_access_lines() -> None:
-    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+    for handler in _access_logger.handlers:
         handler.flush()
 
 
@@ -184,7 +184,7 @@ def access_line(
         "message": f"{method} {path} {status}",
         "ecs.version": ECS_VERSION,
         "log": {"logger": ACCESS_LOGGER},
-        "service": {"name": getattr(logging.getLogger(ACCESS_LOGGER), "service_name", "service")},
+        "service": {"name": getattr(_access_logger, "service_name", "service")},
         "http": {"request": {"id": request_id, "method": method}, "response": {"status_code": status}},
         "url": {"path": path},
         "client": {"ip": client_ip},

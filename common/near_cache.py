@@ -16,12 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import redis
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
+R = TypeVar("R")  # what a read-through returns: V, or V | None
 
 EVERYTHING = b"*"
 RECONNECT_SECONDS = 0.5
@@ -85,6 +86,17 @@ class NearCache(Generic[V]):
             return None
         self._observe("hit")
         return entry[0]
+
+    def read_through(self, key: str, read: Callable[[], R]) -> R:
+        """This process's copy of `key`, else `read()`, kept unless an invalidation came meanwhile (or
+        the key is settling); a None answer is never kept."""
+        epoch = self.epoch()
+        if (copy := self.get(key)) is not None:
+            return cast(R, copy)
+        found = read()
+        if found is not None:
+            self.put(epoch, key, cast(V, found))
+        return found
 
     def put(self, epoch: int | None, key: str, value: V) -> None:
         with self._lock:

@@ -78,19 +78,16 @@ class SqlUserRepository:
         return _account(self._write(lambda conn: conn.execute(statement).first(), changed=user_id))
 
     def public_profile(self, user_id: int) -> dict[str, Any] | None:
-        key = str(user_id)
-        epoch = self.profiles.epoch()
-        if epoch is not None and (copy := self.profiles.get(key)) is not None:
-            return dict(copy)
+        # Kept unless the user's row changed within `settle` (a lagging replica's older row).
+        profile = self.profiles.read_through(str(user_id), lambda: self._public_profile(user_id))
+        return dict(profile) if profile is not None else None  # callers never touch the kept copy
+
+    def _public_profile(self, user_id: int) -> dict[str, Any] | None:
         params = {"user_id": user_id}
         row = self.db.read(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
         if row is None:  # the replica may not have replayed a brand-new user yet
             row = self.db.read_primary(lambda conn: conn.execute(PUBLIC_PROFILE, params).first())
-        if row is None:
-            return None
-        profile = dict(row._mapping)
-        self.profiles.put(epoch, key, profile)  # not within `settle` of a change (a lagging replica)
-        return dict(profile)
+        return dict(row._mapping) if row is not None else None
 
     def public_page(self, limit: int, offset: int) -> list[dict[str, Any]]:
         statement = select(*PUBLIC_COLUMNS).order_by(User.id).limit(limit).offset(offset)

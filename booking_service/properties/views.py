@@ -38,24 +38,21 @@ class PropertyViews:
         # Date-window searches depend on bookings, which change far more often than properties.
         if not use_cache or filters.free_from is not None:
             return self._list_from_db(filters)
-        near_key = f"list:{filters!r}"
-        epoch = self.near.epoch()
-        if (copy := self.near.get(near_key)) is not None:
-            return copy
+        return self.near.read_through(f"list:{filters!r}", lambda: self._list_from_cluster(filters))
+
+    def _list_from_cluster(self, filters: PropertyFilters) -> bytes:
         generation = self.cache.generation()
         variant = json.dumps(asdict(filters), default=str, sort_keys=True)
         encoded = self.cache.get_list(generation, variant)
         if encoded is None:
             encoded = self._list_from_db(filters)
             self.cache.set_list(generation, variant, encoded)
-        self.near.put(epoch, near_key, encoded)
         return encoded
 
     def get(self, property_id: int) -> bytes:
-        near_key = f"item:{property_id}"
-        epoch = self.near.epoch()
-        if (copy := self.near.get(near_key)) is not None:
-            return copy
+        return self.near.read_through(f"item:{property_id}", lambda: self._item_from_cluster(property_id))
+
+    def _item_from_cluster(self, property_id: int) -> bytes:
         generation = self.cache.generation()
         encoded = self.cache.get_item(generation, property_id)
         if encoded is None:
@@ -64,7 +61,6 @@ class PropertyViews:
                 raise errors.PropertyNotFound
             encoded = orjson.dumps(self.detail(prop))
             self.cache.set_item(generation, property_id, encoded)
-        self.near.put(epoch, near_key, encoded)
         return encoded
 
     def _list_from_db(self, filters: PropertyFilters) -> bytes:
