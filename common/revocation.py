@@ -3,11 +3,18 @@ change, in every process that verifies tokens.
 
 user_service keeps each user's `token_version` in PostgreSQL (the source of truth) and, after a change
 commits, writes it to Redis (`hrp:token-version:<id>`, expiring with the longest token lifetime, after
-which no older token is alive anyway). A token carries the version it was issued at (`tv`); verifiers
-refuse it once Redis holds a higher one. Each process remembers a user's version for at most
-REVOCATION_BOUND_SECONDS, so the check costs one Redis read per user per second, not one per request.
-Redis unreachable: tokens are judged by their signature and expiry alone (logged), the same trade-off
-the rate limits make — an outage of the cache must not become an outage of every signed-in page.
+which no older token is alive anyway) and then announces the user's id on a pub/sub channel. A token
+carries the version it was issued at (`tv`); verifiers refuse it once Redis holds a higher one.
+
+Each process keeps a copy of the versions it read (`common.near_cache`): the announcement retires the
+user's copy on every instance within milliseconds, so a signed-in request costs no Redis read in the
+common case (it cost one per user per second per process, most of the Redis traffic of a signed-in
+workload). Copies are trusted only while the process holds a confirmed subscription (otherwise every
+check reads Redis), a read that straddles an announcement keeps nothing, and a copy lives at most
+`COPY_SECONDS`, the bound should an announcement be lost while the subscription looks healthy.
+Redis unreachable: tokens are judged by the version last read, else by their signature and expiry alone
+(logged), the same trade-off the rate limits make — an outage of the cache must not become an outage
+of every signed-in page.
 """
 
 from __future__ import annotations
@@ -20,11 +27,14 @@ from collections.abc import Callable
 import redis
 
 from common.cooldown import Cooldown
+from common.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 
-REVOCATION_BOUND_SECONDS = 1.0
+REVOCATION_BOUND_SECONDS = 1.0  # what the tests hold every verifier to (pub/sub takes milliseconds)
+COPY_SECONDS = 5.0
 KEY_PREFIX = "hrp:token-version"
+CHANGED_CHANNEL = "hrp:token-versions:changed"
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}
 MAX_REMEMBERED = 50_000
 
@@ -37,7 +47,10 @@ class TokenVersions:
     def __init__(self, redis_url: str | None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = redis.Redis.from_url(redis_url, **REDIS_TIMEOUTS) if redis_url else None
         self._clock = clock
-        self._known: dict[int, tuple[int, float]] = {}
+        self._copies: NearCache[int] = NearCache(
+            redis_url, channel=CHANGED_CHANNEL, max_age=COPY_SECONDS, clock=clock
+        )
+        self._known: dict[int, int] = {}  # the last version read per user: the judge while Redis is down
         self._lock = threading.Lock()
         self._quiet = Cooldown(1.0, clock=clock)  # store down: signatures alone decide meanwhile
 
@@ -45,18 +58,11 @@ class TokenVersions:
         return token_version >= self.current(user_id)
 
     def current(self, user_id: int) -> int:
-        """The user's version as Redis last said, at most REVOCATION_BOUND_SECONDS old; 0 if unknown."""
-        now = self._clock()
-        known = self._known.get(user_id)
-        if known is not None and now - known[1] < REVOCATION_BOUND_SECONDS:
-            return known[0]
-        version = self._read(user_id)
-        if version is None:  # store down: keep what we knew, else trust the signature
-            return known[0] if known is not None else 0
-        with self._lock:
-            if len(self._known) >= MAX_REMEMBERED:
-                self._known.clear()
-            self._known[user_id] = (version, now)
+        """The user's version: this process's copy while it is trusted, else Redis; when Redis cannot
+        answer, the version last read, else 0."""
+        version = self._copies.read_through(str(user_id), lambda: self._read(user_id))
+        if version is None:
+            return self._known.get(user_id, 0)
         return version
 
     def publish(self, user_id: int, version: int, ttl_seconds: int) -> bool:
@@ -68,8 +74,8 @@ class TokenVersions:
         except (redis.RedisError, OSError) as exc:
             log.error("token version of user %s not published: %s", user_id, type(exc).__name__)
             return False
-        with self._lock:
-            self._known[user_id] = (version, self._clock())
+        self._remember(user_id, version)
+        self._copies.publish_invalidation(str(user_id))
         return True
 
     def _read(self, user_id: int) -> int | None:
@@ -81,4 +87,12 @@ class TokenVersions:
             log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
             self._quiet.start()
             return None
-        return int(raw) if raw is not None else 0
+        version = int(raw) if raw is not None else 0
+        self._remember(user_id, version)
+        return version
+
+    def _remember(self, user_id: int, version: int) -> None:
+        with self._lock:
+            if len(self._known) >= MAX_REMEMBERED:
+                self._known.clear()
+            self._known[user_id] = version

@@ -1,12 +1,13 @@
 """Fixed-window rate limits counted in process and shared across gateway processes through Redis.
 
 The common case costs no network round trip: a hit is counted locally and pushed to Redis by a
-background thread every `sync_interval` seconds (INCRBY on the window's key), which also brings back
-what the other processes counted. Only a key's first hit of a window in a process and the last `slack`
-hits of a window go to Redis synchronously, so a client near its limit is judged on the shared count. The bound: a limit shared by P processes can be
-exceeded by at most what the other P-1 processes admitted in one sync interval (never more than P times
-the limit, since each process alone never admits more than the limit). Redis down: each process still enforces the limit on its
-own counts (a client could then get P times the limit), never an outage.
+background thread every `sync_interval` seconds (INCRBY on each window's key, every key in one
+pipelined round trip), which also brings back what the other processes counted. Only a key's first hit
+of a window in a process and the last `slack` hits of a window go to Redis synchronously, so a client
+near its limit is judged on the shared count. The bound: a limit shared by P processes can be exceeded
+by at most what the other P-1 processes admitted in one sync interval (never more than P times the
+limit, since each process alone never admits more than the limit). Redis down: each process still
+enforces the limit on its own counts (a client could then get P times the limit), never an outage.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class SharedRateLimiter:
             return None if shared <= limit.amount else retry_after
 
     def sync(self) -> None:
-        """Pushes pending hits and learns the shared counts; drops windows that have ended."""
+        """Pushes pending hits and learns the shared counts in one round trip; drops ended windows."""
         now = self._clock()
         with self._lock:
             for key in [k for k, w in self._windows.items() if w.expires_at <= now]:
@@ -124,29 +125,36 @@ class SharedRateLimiter:
             batch = [(k, w, w.pending) for k, w in self._windows.items() if w.pending]
             for _, window, _ in batch:
                 window.pending = 0
-        for key, window, count in batch:
-            shared = self._push(key, count, window.limit.period)
-            with self._lock:
+        if not batch:
+            return
+        counts = self._push_many([(key, count, window.limit.period) for key, window, count in batch])
+        with self._lock:
+            for (_, window, count), shared in zip(batch, counts, strict=True):
                 if shared is None:
                     window.pending += count
                 else:
                     window.shared = max(window.shared, shared)
 
     def _push(self, key: str, count: int, period: int) -> int | None:
+        return self._push_many([(key, count, period)])[0]
+
+    def _push_many(self, pushes: list[tuple[str, int, int]]) -> list[int | None]:
+        """INCRBY (and a first EXPIRE) per key, all in one pipeline; None for each when the store is down."""
         client = self._store()
         if client is None or self._store_down.active:
-            return None
+            return [None] * len(pushes)
         try:
             with client.pipeline(transaction=False) as pipe:
-                pipe.incrby(key, count)
-                pipe.expire(key, period + 1, nx=True)
-                shared, _ = pipe.execute()
-            return int(shared)
+                for key, count, period in pushes:
+                    pipe.incrby(key, count)
+                    pipe.expire(key, period + 1, nx=True)
+                replies = pipe.execute()
+            return [int(shared) for shared in replies[::2]]
         except (redis.RedisError, OSError) as exc:
             # One line per outage second, not a traceback per request.
             log.warning("rate-limit store unavailable, limits counted per process: %s", type(exc).__name__)
             self._store_down.start()
-            return None
+            return [None] * len(pushes)
 
     def _ensure_syncer(self) -> None:
         if self._syncer is None:  # started on first use, in the worker process (never before a fork)
