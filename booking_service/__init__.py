@@ -69,7 +69,10 @@ def create_app(config: BookingSettings | None = None) -> Flask:
         settings.redis_url, channel=PROPERTY_CHANNEL, observe=metrics.near_property_lookup
     )
     booking_copies: NearCache[Booking | tuple[Booking, ...]] = NearCache(
-        settings.redis_url, channel=BOOKING_CHANNEL, observe=metrics.near_booking_lookup
+        settings.redis_url if settings.booking_copy_seconds > 0 else None,
+        channel=BOOKING_CHANNEL,
+        max_age=settings.booking_copy_seconds,
+        observe=metrics.near_booking_lookup,
     )
 
     def properties_changed() -> None:

@@ -149,7 +149,7 @@ class SqlUnitOfWork:
 
     def booking(self, booking_id: int) -> Booking | None:
         """One booking, from this process's copy while it holds a trusted one: a committed change to a
-        booking retires its copy on every instance (pub/sub), and copies live at most a few seconds."""
+        booking retires its copy on every instance (pub/sub); a copy lives at most BOOKING_COPY_SECONDS."""
         return self._booking_copies.read_through(
             str(booking_id), lambda: self.read(lambda tx: tx.bookings.get(booking_id))
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from common import ports
 from common.settings import BaseServiceSettings, split_csv
 
@@ -13,6 +15,9 @@ class BookingSettings(BaseServiceSettings):
     redis_cluster_password: str | None = None
     redis_url: str | None = None
     cache_ttl_seconds: int = 30
+    # In-process copies of bookings and guest lists, retired on every instance by pub/sub when one changes;
+    # the lifetime only bounds a lost announcement (a lost subscription drops them all at once).
+    booking_copy_seconds: float = Field(default=30.0, ge=0)
     db_connect_timeout: float = 1.0
     db_pool_size: int = 10
     # Listing photos (booking_service/properties/storage.py); `make run` puts them in .run/photos.
