@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.serve import granian_argv
+from infra.serve import APP_PACKAGE, granian_argv
 from tests.support.faults import wait_until
 from tests.support.net import free_port
 
@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def server() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "HTTP_WORKERS": "1", "HTTP_THREADS": "2"}
+    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "HTTP_WORKERS": "1", "HTTP_THREADS": "2",
+           APP_PACKAGE: "tests.support.slow_wsgi"}  # fmt: skip
     process = subprocess.Popen(
-        granian_argv("tests.support.slow_wsgi", env), cwd=ROOT, env=env,
+        granian_argv(env), cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
