@@ -51,8 +51,9 @@ def context(results: dict) -> str:
     return (
         f"{m['cpus']} CPUs, load average {fmt(m['loadavg_before'])} before / {fmt(m['loadavg_after'])} after "
         f"(other work on the machine shares the CPUs; see the CPU tables). Stack: {servers}; "
-        f"{s['workers']} workers x {s['threads']} threads per process; rate limits lifted. Every ratio is to a "
-        f"bare Flask `jsonify` hello on gunicorn gthread {s['workers']}x{s['threads']}, measured in this run. "
+        f"{s['workers']} worker(s) x {s['threads']} threads per service instance; rate limits lifted. Every ratio is to a "
+        f"bare Flask `jsonify` hello on gunicorn gthread {s.get('hello_workers', s['workers'])}x"
+        f"{s.get('hello_threads', s['threads'])}, measured in this run. "
         f"Maxima: {'; '.join(f'{tool} ({n} rows)' for tool, n in tools.items())}: the reference rows with "
         f"wrk, as the issue does (the ceiling lines below compare it with this suite's Python generator on the "
         f"same URLs; both share the 2 cores with the stack), the mixed workload with the Python generator; the "
