@@ -25,6 +25,7 @@ from booking_service.feed import UPDATE_EVENT, NotificationFeed
 from booking_service.notifications import queue_manager
 from booking_service.realtime.events import REPLIES, RealtimeEvents
 from booking_service.realtime.guard import ConnectionGuard, GuardLimits
+from booking_service.realtime.heartbeat import advertised_address, start_heartbeat
 from booking_service.realtime.metrics import count_deliveries
 from booking_service.realtime.properties import PropertyDirectory, live_property_lookup, read_only_engine
 from booking_service.realtime.replay import Rejoins, ReplayingRedisManager, ReplayLedger
@@ -89,6 +90,10 @@ def create_app(config: RealtimeSettings | None = None) -> Flask:
     events.register()
     app.extensions["realtime_events"] = events
     app.register_blueprint(health_blueprint({"redis": store.ping}))
+    if settings.service_port is not None:  # a served instance: the watchdog cuts it off if it freezes
+        start_heartbeat(
+            settings.redis_url, advertised_address(settings.service_address, settings.service_port)
+        )
     return app
 
 
