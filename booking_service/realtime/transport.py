@@ -65,17 +65,23 @@ def paced_websocket_class(
                 connection.sock = PacedSocket(connection.sock, bucket, sleep, clock, connection.input_buffer)
                 eio_socket = getattr(handler, "__self__", None)  # engine.io's Socket._websocket_handler
                 if eio_socket is not None:
-                    attach_writer(eio_socket, connection, ping_timeout)
+                    attach_writer(eio_socket, wrapper, ping_timeout)
                 return handler(wrapper)
 
             super().__init__(paced_handler, server)
 
+        sending = False  # the writer greenlet is inside a send (may be blocked in it): no direct writes
+
         def send(self, message: Any) -> Any:
-            if isinstance(message, FrameRest):  # the rest of a frame the fan-out began to write
-                if not self.ws.connected:
-                    raise OSError("WebSocket closed")
-                return self.ws.sock.sendall(message)
-            return super().send(message)
+            self.sending = True
+            try:
+                if isinstance(message, FrameRest):  # the rest of a frame the fan-out began to write
+                    if not self.ws.connected:
+                        raise OSError("WebSocket closed")
+                    return self.ws.sock.sendall(message)
+                return super().send(message)
+            finally:
+                self.sending = False
 
         def close(self) -> None:
             super().close()
