@@ -1,7 +1,8 @@
 """Cuts the connections of a frozen realtime instance, so its clients reconnect to another one at once.
 
-    python -m booking_service.realtime.watchdog     # beside nginx: in its network namespace, as root
-                                                    # or with CAP_NET_ADMIN (`ss -K`)
+    python -m booking_service.realtime.watchdog          # beside nginx: in its network namespace, as
+                                                         # root or with CAP_NET_ADMIN (`ss -K`)
+    python -m booking_service.realtime.watchdog --check  # health check: polled within the last 5 s
 
 Every realtime instance bumps a counter in Redis from an OS thread every 0.1 s (`heartbeat.py`). The
 watchdog reads them every `POLL_SECONDS`; an instance whose counter has not moved for `SILENT_SECONDS`
@@ -23,9 +24,12 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1
 SILENT_SECONDS = 0.5
 FORGET_SECONDS = 600.0
+ALIVE_FILE = Path(tempfile.gettempdir()) / "realtime-watchdog.alive"  # touched every second of polling
+ALIVE_WITHIN_SECONDS = 5.0
 
 
 @dataclass
@@ -109,13 +115,27 @@ class Watchdog:
             self._redis.hdel(BEATS_KEY, *gone)
 
     def run_forever(self, interval: float = POLL_SECONDS) -> None:
+        touched = 0.0
         while True:
             started = self._clock()
             self.poll()
+            if started - touched >= 1.0:
+                ALIVE_FILE.touch()
+                touched = started
             time.sleep(max(0.0, interval - (self._clock() - started)))
 
 
+def healthy() -> bool:
+    """The container health check: the loop has polled within the last few seconds."""
+    try:
+        return time.time() - ALIVE_FILE.stat().st_mtime < ALIVE_WITHIN_SECONDS
+    except OSError:
+        return False
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(0 if healthy() else 1)
     from booking_service.realtime.settings import RealtimeSettings
 
     settings = RealtimeSettings()
