@@ -14,7 +14,6 @@ import contextlib
 import logging
 import socket
 import sys
-import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -105,12 +104,3 @@ def advertised_address(service_address: str, service_port: int) -> str:
     host = service_address or socket.gethostbyname(socket.gethostname())
     return f"{host}:{service_port}"
 
-
-def wait_beating(redis_client: Any, address: str, timeout: float = 5.0) -> bool:
-    """True once `address` has beaten (tests and the launcher's readiness)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if redis_client.hget(BEATS_KEY, address):
-            return True
-        time.sleep(0.05)
-    return False
