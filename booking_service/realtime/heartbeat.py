@@ -103,4 +103,3 @@ def advertised_address(service_address: str, service_port: int) -> str:
     """host:port as nginx's upstream names this instance (the container's address if none is set)."""
     host = service_address or socket.gethostbyname(socket.gethostname())
     return f"{host}:{service_port}"
-
