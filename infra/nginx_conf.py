@@ -58,12 +58,14 @@ SOCKET_PROXY = f"""\
 {_SOCKET_HEADERS}
             proxy_read_timeout 5s;"""
 
-# WebSocket-only sessions. The read timeout bounds both the handshake (a healthy instance answers it in
-# milliseconds: one silent this long is frozen, so the next one is tried and it is marked failed) and the
-# silence on the open tunnel, where the server pings every REALTIME_PING_INTERVAL_SECONDS (0.5 s): a
-# frozen instance's clients are cut off after 0.8 s and reconnect at once, without waiting for their own
-# heartbeat timeout. Keep it above the ping interval with margin for a busy server.
-SOCKET_WS_READ_TIMEOUT = "800ms"
+# WebSocket-only sessions. A frozen instance is cut off by the realtime watchdog, not by this timeout
+# (booking_service/realtime/watchdog.py): 0.5 s after its heartbeat stops, every connection nginx holds to
+# it is destroyed, so open tunnels end (the clients reconnect at once) and a handshake in flight there
+# fails over to the next instance (`proxy_next_upstream error`), which marks it failed for fail_timeout.
+# The read timeout bounds the handshake and the silence on an open tunnel only as a backstop (no
+# watchdog, or a loop wedged while its heartbeat thread still ticks): 0.8 s here cut busy instances whose
+# 0.5 s pings ran late, and their reconnecting clients made them busier still.
+SOCKET_WS_READ_TIMEOUT = "5s"
 SOCKET_WS_PROXY = f"""\
             proxy_pass http://booking_realtime_ws;
 {_SOCKET_HEADERS}

@@ -141,5 +141,9 @@ def create_admin_argv() -> list[str]:
     ]
 
 
+def realtime_watchdog_argv() -> list[str]:
+    return [sys.executable, "-m", "booking_service.realtime.watchdog"]
+
+
 def etl_schedule_argv() -> list[str]:
     return [sys.executable, "-m", "etl_service", "schedule"]

@@ -29,6 +29,7 @@ from infra.services import (
     create_admin_argv,
     etl_schedule_argv,
     migrate_argv,
+    realtime_watchdog_argv,
     server_argv,
     service_env,
 )
@@ -36,6 +37,8 @@ from infra.stack_servers import infrastructure, nginx_server
 
 DEFAULT_ROOT = REPO_ROOT / ".run"
 ETL_SCHEDULER = "etl_scheduler"
+REALTIME_WATCHDOG = "realtime_watchdog"
+BACKGROUND = (ETL_SCHEDULER, REALTIME_WATCHDOG)  # long-running processes without a port
 
 
 class Stack:
@@ -168,7 +171,7 @@ class Stack:
         names = [path.stem for path in self.pids.glob("*.pid")]
         running = [name for name in names if (pid := read_pid(self.pids, name)) and alive(pid)]
         services = [
-            n for n in running if n.rsplit("-", 1)[0] in {s.name for s in self.services} | {ETL_SCHEDULER}
+            n for n in running if n.rsplit("-", 1)[0] in {s.name for s in self.services} | set(BACKGROUND)
         ]
         self._stop_all(services)
         ordered_rest = [n for n in running if n not in services]
@@ -248,25 +251,29 @@ class Stack:
             run(create_admin_argv(), env=self._env_for_cli("user_service"), cwd=REPO_ROOT)
             jobs = [(s, i) for s in self.services for i in range(len(self.ports.services[s.name]))]
             list(pool.map(lambda job: self._start_instance(*job), jobs))
-        self._start_etl_scheduler()
+        self._start_background()
 
     def _start_observability(self) -> None:
         servers = observability_servers(self.root, self.ports, self.credentials, self.scrape_interval)
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
             list(pool.map(self._launch, servers))
 
-    def _start_etl_scheduler(self) -> None:
-        """The ETL's cron loop (`ETL_SCHEDULE`, nightly by default) as one more long-running process."""
-        if self._running(ETL_SCHEDULER):
-            return
-        env = {**self._env_for_cli("etl_service"), "LOG_LEVEL": "INFO"}
+    def _start_background(self) -> None:
+        """The long-running processes without a port: the ETL's cron loop (`ETL_SCHEDULE`, nightly by
+        default) and the realtime watchdog (cuts a frozen realtime instance off; `ss -K` needs root)."""
+        etl_env = self._env_for_cli("etl_service")
         if self.observability:
-            env["PUSHGATEWAY_URL"] = self.pushgateway_url
-        spawn(ETL_SCHEDULER, etl_schedule_argv(), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)
-        log = self.logs / f"{ETL_SCHEDULER}.log"
-        # No port to probe: ready once it has stayed up past start-up (a bad ETL_SCHEDULE exits at once).
-        time.sleep(1.0)
-        wait_or_fail(lambda: self._running(ETL_SCHEDULER), 1, ETL_SCHEDULER, log)
+            etl_env["PUSHGATEWAY_URL"] = self.pushgateway_url
+        argvs = {ETL_SCHEDULER: (etl_schedule_argv(), etl_env)}
+        argvs[REALTIME_WATCHDOG] = (realtime_watchdog_argv(), self._env_for_cli(REALTIME_WATCHDOG))
+        started = [name for name in BACKGROUND if not self._running(name)]
+        for name in started:
+            argv, env = argvs[name]
+            spawn(name, argv, logs=self.logs, pids=self.pids, env={**env, "LOG_LEVEL": "INFO"}, cwd=REPO_ROOT)
+        if started:  # no port to probe: ready once they have stayed up past start-up (bad settings exit)
+            time.sleep(1.0)
+        for name in started:
+            wait_or_fail(lambda name=name: self._running(name), 1, name, self.logs / f"{name}.log")
 
     def _env_for_cli(self, service: str = "cli") -> dict[str, str]:
         env = {**os.environ, **self.env, "SERVICE_NAME": service, "LOG_LEVEL": "WARNING"}

@@ -32,6 +32,7 @@ from booking_service.realtime.properties import PropertyDirectory
 from booking_service.realtime.replay import Rejoins, joined, replay_cursor_from
 from booking_service.subscriptions import Subscribe, SubscriptionStore
 from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token
+from common.revocation import TokenVersions
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class RealtimeEvents:
         guard: ConnectionGuard,
         rejoins: Rejoins,
         feed: NotificationFeed,
+        versions: TokenVersions | None = None,
     ) -> None:
         self._socketio = socketio
         self._rejoins = rejoins
@@ -147,6 +149,7 @@ class RealtimeEvents:
         self._identities: dict[str, Identity] = {}
         self._tokens: dict[str, str] = {}
         self._sweeping = False
+        self._versions = versions  # the verifier's: the sweep reads them for every connection at once
 
     def register(self) -> None:
         on = self._socketio.on_event
@@ -210,6 +213,8 @@ class RealtimeEvents:
         within REVOCATION_SWEEP_SECONDS plus the verifiers' 1 s bound."""
         while True:
             self._socketio.sleep(REVOCATION_SWEEP_SECONDS)
+            if self._versions is not None:  # one MGET, then each check below is answered in process
+                self._versions.refresh({identity.user_id for identity in self._identities.values()})
             for sid in list(self._tokens):
                 try:
                     self._still_valid(sid)

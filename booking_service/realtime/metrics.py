@@ -17,6 +17,10 @@ CLIENTS = Gauge(
 DELIVERIES = Counter(
     "realtime_deliveries", "Socket.IO packets sent to clients (notifications, replies, acknowledgements)."
 )
+DIRECT_WRITES = Counter(
+    "realtime_direct_writes",
+    "Messages the fan-out wrote straight to an idle WebSocket (fanout.py); the rest went through engine.io's queue.",
+)
 DROPPED = Counter(
     "realtime_dropped_frames",
     "Client frames dropped unread: over the event budget, or after the guard closed the session.",

@@ -25,16 +25,23 @@ class RealtimeSettings(BaseServiceSettings):
     realtime_event_burst: int = Field(default=40, ge=1)
     realtime_flood_refusals: int = Field(default=40, ge=1)
     # Engine.IO heartbeat: the server pings every interval and drops a client whose pong is `timeout`
-    # late; a client connected directly drops a server silent for interval + timeout (2 s). Through nginx,
-    # a WebSocket tunnel silent for 0.8 s is cut first (infra/nginx_conf.py), so the interval must stay
-    # well under that. Cost: ~2 pings a second per client (README, "Realtime failover").
-    realtime_ping_interval_seconds: float = Field(default=0.5, gt=0)
-    realtime_ping_timeout_seconds: float = Field(default=1.5, gt=0)
+    # late; a client drops a server silent for interval + timeout (5 s). A frozen instance is cut off by
+    # the watchdog (watchdog.py) 0.5 s after its heartbeat stops, so pings no longer carry failover: they
+    # find dead clients and keep nginx's 5 s tunnel read timeout (the backstop, infra/nginx_conf.py) from
+    # firing on a quiet healthy tunnel, with 3 s to spare for a busy loop. At 0.5 s (when nginx cut
+    # tunnels after 0.8 s) they cost 350-500 us of CPU per client and second, ~40 us per notification
+    # delivered in the 1,000-client bench (README, "Realtime failover").
+    realtime_ping_interval_seconds: float = Field(default=2.0, gt=0)
+    realtime_ping_timeout_seconds: float = Field(default=3.0, gt=0)
     # Browser origins allowed besides the same origin (CORS_ORIGINS, comma-separated; "*" = any).
     cors_origins: str = ""
     # "gevent" under `gunicorn -k gevent`; "threading" only for in-process tests.
     socketio_async_mode: Literal["gevent", "threading"] = "gevent"
     socketio_max_message_bytes: int = 64 * 1024
+    # Where nginx reaches this instance (its upstream address), beaten into Redis for the watchdog
+    # (heartbeat.py): SERVICE_ADDRESS (default: the container's address) and SERVICE_PORT; no port, no beat.
+    service_address: str = ""
+    service_port: int | None = None
 
     def origin_policy(self) -> Any:
         """What engine.io's `cors_allowed_origins` takes: "*" or a check of the handshake's Origin."""

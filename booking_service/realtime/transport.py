@@ -27,6 +27,7 @@ from typing import Any
 import engineio
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 
+from booking_service.realtime.fanout import FrameRest, attach_writer
 from booking_service.realtime.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,19 @@ def install_paced_websockets(eio: engineio.Server, max_message_bytes: int) -> No
     if not issubclass(base, SimpleWebSocketWSGI):  # gevent-websocket installed: not this reader
         log.warning("WebSocket reads are not paced: engine.io uses %s", base.__name__)
         return
-    eio._async = {**eio._async, "websocket": paced_websocket_class(base, max_message_bytes, eio.sleep)}
+    websocket = paced_websocket_class(base, max_message_bytes, eio.sleep, eio.ping_timeout)
+    eio._async = {**eio._async, "websocket": websocket}
 
 
 def paced_websocket_class(
     base: type,
     max_message_bytes: int,
     sleep: Callable[[float], Any],
+    ping_timeout: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> type:
-    """A subclass of engine.io's simple-websocket wrapper (gevent or threading flavour)."""
+    """A subclass of engine.io's simple-websocket wrapper (gevent or threading flavour); the fan-out may
+    write to its socket directly (fanout.py)."""
 
     class PacedWebSocket(base):  # type: ignore[misc, valid-type]
         def __init__(self, handler: Callable[[Any], Any], server: Any) -> None:
@@ -59,9 +63,25 @@ def paced_websocket_class(
                 connection.max_message_size = max_message_bytes
                 bucket = TokenBucket(READ_BYTES_PER_SECOND, max_message_bytes, clock())
                 connection.sock = PacedSocket(connection.sock, bucket, sleep, clock, connection.input_buffer)
+                eio_socket = getattr(handler, "__self__", None)  # engine.io's Socket._websocket_handler
+                if eio_socket is not None:
+                    attach_writer(eio_socket, wrapper, ping_timeout)
                 return handler(wrapper)
 
             super().__init__(paced_handler, server)
+
+        sending = False  # the writer greenlet is inside a send (may be blocked in it): no direct writes
+
+        def send(self, message: Any) -> Any:
+            self.sending = True
+            try:
+                if isinstance(message, FrameRest):  # the rest of a frame the fan-out began to write
+                    if not self.ws.connected:
+                        raise OSError("WebSocket closed")
+                    return self.ws.sock.sendall(message)
+                return super().send(message)
+            finally:
+                self.sending = False
 
         def close(self) -> None:
             super().close()

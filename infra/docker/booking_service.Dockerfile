@@ -22,6 +22,11 @@ RUN python requirements.py slice > base.txt \
 RUN python requirements.py slice booking > service.txt \
     && pip install --no-cache-dir --require-hashes --no-deps -r service.txt
 
+# iproute2: `ss -K`, with which the realtime watchdog cuts off a frozen realtime instance.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends iproute2=6.1.0-3 \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY common/ common/
 COPY service_discovery/ service_discovery/
 COPY booking_service/ booking_service/

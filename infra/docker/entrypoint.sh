@@ -3,6 +3,8 @@
 #   web PACKAGE       migrate (when RUN_MIGRATIONS=1), then granian (infra/serve.py) registered in Consul while it lives
 #   realtime PACKAGE  the Socket.IO process: one gevent worker (Flask-SocketIO needs sticky sessions)
 #   schedule PACKAGE  migrate, then the ETL scheduler in the foreground
+#   watchdog PACKAGE  the realtime watchdog (in nginx's network namespace, CAP_NET_ADMIN): cuts off frozen
+#                     realtime instances
 #   jwt-keys DIR      create the Ed25519 key pair in DIR once (a one-shot compose job)
 set -eu
 
@@ -36,6 +38,9 @@ case "$mode" in
         ;;
     realtime)
         exec gunicorn -c infra/gunicorn_conf.py --no-control-socket -k gevent -w 1 "$package.realtime:create_app()"
+        ;;
+    watchdog)
+        exec python -m "$package.realtime.watchdog"
         ;;
     schedule)
         migrate

@@ -126,10 +126,11 @@ def watching_client(stack, user_id: int, property_id: int) -> tuple[Notification
 
 def test_a_frozen_instance_is_left_within_2s_and_nothing_published_meanwhile_is_lost(stack) -> None:
     """Four watchers through nginx (round robin spreads their WebSocket sessions over both instances).
-    SIGSTOP instance 0 and book at once: nginx cuts its silent tunnels after 0.8 s (the server pings every
-    0.5 s), the clients reconnect after 0.1 s; a handshake that lands on the frozen instance again moves
-    on after 0.8 s and marks it failed; each rejoin from the last id replays the booking made during the
-    freeze. Bound: every cut-off client back in its room within 2 s of the freeze; every client gets
+    SIGSTOP instance 0 and book at once: its heartbeat stops, and 0.5 s later the stack's realtime watchdog
+    destroys every connection nginx holds to it (booking_service/realtime/watchdog.py), the clients
+    reconnect after 0.1 s; a handshake that lands on the frozen instance again is cut on the watchdog's
+    next poll and passed to the other instance; each rejoin from the last id replays the booking made
+    during the freeze. Bound: every cut-off client back in its room within 2 s of the freeze; every client gets
     that update and the next one, each once and in order."""
     property_id = new_property(stack)
     watchers = [watching_client(stack, 800_000 + uuid.uuid4().int % 1_000_000, property_id) for _ in range(4)]
