@@ -23,6 +23,8 @@ REQUIRED = {
     "prometheus-mysqld-exporter": "prometheus-mysqld-exporter",
     "prometheus-redis-exporter": "prometheus-redis-exporter",
     "prometheus-nginx-exporter": "prometheus-nginx-exporter",
+    # the realtime watchdog cuts a frozen instance's connections with `ss -K`
+    "ss": "iproute2",
 }
 OPTIONAL = {"chromium": "chromium"}
 
