@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from booking_service import metrics
-from booking_service.bookings.model import Booking
+from booking_service.bookings.views import BookingViews, EncodedBooking
 from booking_service.cache import PropertyCache, cluster_client_factory
 from booking_service.db import (
     BOOKING_CHANNEL,
@@ -68,7 +68,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     near: NearCache[bytes] = NearCache(
         settings.redis_url, channel=PROPERTY_CHANNEL, observe=metrics.near_property_lookup
     )
-    booking_copies: NearCache[Booking | tuple[Booking, ...]] = NearCache(
+    booking_copies: NearCache[EncodedBooking | bytes] = NearCache(
         settings.redis_url if settings.booking_copy_seconds > 0 else None,
         channel=BOOKING_CHANNEL,
         max_age=settings.booking_copy_seconds,
@@ -93,6 +93,7 @@ def create_app(config: BookingSettings | None = None) -> Flask:
     app.extensions["feed"] = NotificationFeed(feed_client(redis_url)) if redis_url else None  # the inbox
     app.extensions["photo_store"] = photos = LocalPhotoStore(settings.photo_dir)
     app.extensions["property_views"] = PropertyViews(uow, cache, near, photos)
+    app.extensions["booking_views"] = BookingViews(uow, booking_copies)
 
     def mariadb_check() -> None:
         with engine.connect() as conn:

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from booking_service import errors, inbox, inputs, serializers
 from booking_service.bookings import services as bookings
+from booking_service.bookings.views import BookingViews
 from booking_service.ports import UnitOfWork, UserDirectory
 from booking_service.properties import photos
 from booking_service.properties import services as properties
@@ -74,6 +75,14 @@ def photo_store() -> PhotoStore:
 
 def views() -> PropertyViews:
     return current_app.extensions["property_views"]
+
+
+def booking_views() -> BookingViews:
+    return current_app.extensions["booking_views"]
+
+
+def json_bytes(encoded: bytes) -> Response:
+    return Response(encoded, mimetype="application/json")
 
 
 def edge_cacheable(encoded: bytes) -> Response:
@@ -177,15 +186,13 @@ def book() -> tuple[Response, int]:
 @api.get("/api/bookings/booking/<int:booking_id>")
 @require_auth()
 def get_booking(booking_id: int) -> Response:
-    return jsonify(serializers.booking_json(bookings.get_booking(uow(), current_identity(), booking_id)))
+    return json_bytes(booking_views().booking(current_identity(), booking_id))
 
 
 @api.get("/api/bookings/mine")
 @require_auth()
 def my_bookings() -> Response:
-    return jsonify(
-        [serializers.booking_summary_json(b) for b in bookings.my_bookings(uow(), current_identity())]
-    )
+    return json_bytes(booking_views().guest_bookings(current_identity()))
 
 
 @api.delete("/api/cancel-booking/<int:booking_id>")

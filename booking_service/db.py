@@ -119,7 +119,7 @@ class SqlUnitOfWork:
         on_properties_changed: Callable[[], None],
         read_engine: Engine | None = None,
         *,
-        booking_copies: NearCache[Any] | None = None,
+        booking_copies: NearCache[Any] | None = None,  # retired here after commits; read by the views
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
@@ -148,18 +148,10 @@ class SqlUnitOfWork:
         return result
 
     def booking(self, booking_id: int) -> Booking | None:
-        """One booking, from this process's copy while it holds a trusted one: a committed change to a
-        booking retires its copy on every instance (pub/sub); a copy lives at most BOOKING_COPY_SECONDS."""
-        return self._booking_copies.read_through(
-            str(booking_id), lambda: self.read(lambda tx: tx.bookings.get(booking_id))
-        )
+        return self.read(lambda tx: tx.bookings.get(booking_id))
 
     def bookings_of(self, guest_id: int) -> tuple[Booking, ...]:
-        """A guest's bookings, from this process's copy while it holds a trusted one: a booking made or
-        changed for them retires it on every instance."""
-        return self._booking_copies.read_through(
-            f"guest:{guest_id}", lambda: tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
-        )
+        return tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         try:

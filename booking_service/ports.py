@@ -83,11 +83,11 @@ class UnitOfWork(Protocol):
         ...
 
     def booking(self, booking_id: int) -> Booking | None:
-        """One booking, possibly from an in-process copy that every committed change retires."""
+        """One booking, read without locks."""
         ...
 
     def bookings_of(self, guest_id: int) -> Sequence[Booking]:
-        """A guest's bookings in id order, possibly from an in-process copy (retired as `booking`'s)."""
+        """A guest's bookings in id order."""
         ...
 
     def properties_changed(self) -> None:

@@ -128,9 +128,14 @@ def _replay(previous: tuple[str, str], fingerprint: str) -> Booked:
 
 def get_booking(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
     booking = uow.booking(booking_id)
-    if booking is None or not _is_guest_or_admin(identity, booking):
+    if booking is None or not may_read_booking(identity, booking.user_id):
         raise errors.BookingNotFound
     return booking
+
+
+def may_read_booking(identity: Identity, guest_id: int) -> bool:
+    """A booking is shown to its guest and to admins; to anyone else it does not exist."""
+    return identity.is_admin or guest_id == identity.user_id
 
 
 def my_bookings(uow: UnitOfWork, identity: Identity) -> list[Booking]:
@@ -145,7 +150,7 @@ def cancel(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
         if booking is None:
             raise errors.BookingNotFound
         by_owner = False
-        if not _is_guest_or_admin(identity, booking):
+        if not may_read_booking(identity, booking.user_id):
             prop = tx.properties.get(booking.property_id)
             by_owner = prop is not None and prop.owner_id == identity.user_id
             if not by_owner:
@@ -169,10 +174,6 @@ def _announce_cancellation(uow: UnitOfWork, booking: Booking, by_owner: bool) ->
               "cancelledBy": "owner", "startDate": booking.start_date.isoformat(),
               "endDate": booking.end_date.isoformat()}  # fmt: skip
     uow.notifier.property_event(booking.property_id, update)
-
-
-def _is_guest_or_admin(identity: Identity, booking: Booking) -> bool:
-    return identity.is_admin or booking.user_id == identity.user_id
 
 
 def hosting_bookings(uow: UnitOfWork, identity: Identity, query: HostingQuery) -> list[Booking]:
