@@ -66,27 +66,23 @@ class TokenVersions:
         return version
 
     def refresh(self, user_ids: set[int]) -> None:
-        """Reads the versions of these users not read within the bound in one round trip (MGET), so a
-        sweep over many connections costs one Redis call, not one per user."""
-        now = self._clock()
-        stale = [
-            u
-            for u in user_ids
-            if now - self._known.get(u, (0, -REVOCATION_BOUND_SECONDS))[1] >= REVOCATION_BOUND_SECONDS
-        ]
-        if not stale or self._client is None or self._quiet.active:
+        """Reads the versions of these users this process holds no trusted copy of in one round trip
+        (MGET) and keeps them as copies, so a sweep over many connections costs one Redis call, not one
+        per user. Not subscribed: nothing is kept, and each check reads Redis itself."""
+        epoch = self._copies.epoch()
+        missing = [user_id for user_id in user_ids if self._copies.get(str(user_id)) is None]
+        if epoch is None or not missing or self._client is None or self._quiet.active:
             return
         try:
-            values = self._client.mget([version_key(user_id) for user_id in stale])
+            values = self._client.mget([version_key(user_id) for user_id in missing])
         except (redis.RedisError, OSError) as exc:
             log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
             self._quiet.start()
             return
-        with self._lock:
-            if len(self._known) + len(stale) >= MAX_REMEMBERED:
-                self._known.clear()
-            for user_id, raw in zip(stale, values, strict=True):
-                self._known[user_id] = (int(raw) if raw is not None else 0, now)
+        for user_id, raw in zip(missing, values, strict=True):
+            version = int(raw) if raw is not None else 0
+            self._remember(user_id, version)
+            self._copies.put(epoch, str(user_id), version)
 
     def publish(self, user_id: int, version: int, ttl_seconds: int) -> bool:
         """Called by user_service after the new version committed; False when Redis did not take it."""

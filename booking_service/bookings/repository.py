@@ -60,6 +60,15 @@ BY_ID = sa.select(bookings).where(bookings.c.id == sa.bindparam("booking_id"))
 BY_ID_LOCKED = BY_ID.with_for_update()
 GUEST_OF = sa.select(bookings.c.user_id).where(bookings.c.id == sa.bindparam("booking_id"))
 OF_USER = sa.select(bookings).where(bookings.c.user_id == sa.bindparam("user_id")).order_by(bookings.c.id)
+_PROPERTY, _START, _END = sa.bindparam("property_id"), sa.bindparam("start"), sa.bindparam("end")
+# One round trip inside the booking transaction: a confirmed booking or an owner's block on those nights.
+DATES_TAKEN = sa.select(
+    sa.or_(
+        sa.exists(sa.select(bookings.c.id).where(overlapping(_PROPERTY, _START, _END))),
+        sa.exists(sa.select(property_blocks.c.id).where(blocked(_PROPERTY, _START, _END))),
+    )
+)
+INSERT = bookings.insert()
 
 
 class SqlBookingRepository:
@@ -71,14 +80,13 @@ class SqlBookingRepository:
         self.changed_guests: set[int] = set()
 
     def dates_taken(self, property_id: int, start: dt.date, end: dt.date) -> bool:
-        booked = sa.select(bookings.c.id).where(overlapping(property_id, start, end)).limit(1)
-        taken = sa.select(property_blocks.c.id).where(blocked(property_id, start, end)).limit(1)
-        return self.conn.execute(booked).first() is not None or self.conn.execute(taken).first() is not None
+        found = self.conn.execute(DATES_TAKEN, {"property_id": property_id, "start": start, "end": end})
+        return bool(found.scalar())
 
     def add(self, booking: Booking) -> int:
         values = {name: getattr(booking, name) for name in WRITTEN}
         self.changed_guests.add(booking.user_id)
-        return int(self.conn.execute(bookings.insert().values(**values)).inserted_primary_key[0])
+        return int(self.conn.execute(INSERT, values).inserted_primary_key[0])
 
     def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
         row = self.conn.execute(BY_ID_LOCKED if lock else BY_ID, {"booking_id": booking_id}).first()

@@ -66,16 +66,20 @@ def to_property(row: Row) -> Property:
     )
 
 
+# Built once (the booking path reads a property under lock in every booking).
+LIVE_BY_ID = sa.select(properties).where(properties.c.id == sa.bindparam("property_id"), LIVE)
+LIVE_BY_ID_LOCKED = LIVE_BY_ID.with_for_update()
+
+
 class SqlPropertyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, property_id: int, *, lock: bool = False) -> Property | None:
         """A live (not retired) property, optionally locked for the rest of the transaction."""
-        query = sa.select(properties).where(properties.c.id == property_id, LIVE)
-        if lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(
+            LIVE_BY_ID_LOCKED if lock else LIVE_BY_ID, {"property_id": property_id}
+        ).first()
         return None if row is None else to_property(row)
 
     def search(self, filters: PropertyFilters) -> Sequence[Property]:

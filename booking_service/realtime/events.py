@@ -213,8 +213,11 @@ class RealtimeEvents:
         within REVOCATION_SWEEP_SECONDS plus the verifiers' 1 s bound."""
         while True:
             self._socketio.sleep(REVOCATION_SWEEP_SECONDS)
-            if self._versions is not None:  # one MGET, then each check below is answered in process
-                self._versions.refresh({identity.user_id for identity in self._identities.values()})
+            try:
+                if self._versions is not None:  # one MGET, then each check below is answered in process
+                    self._versions.refresh({identity.user_id for identity in self._identities.values()})
+            except Exception:  # the sweep must outlive any surprise: each check below reads on its own
+                log.exception("token versions not refreshed")
             for sid in list(self._tokens):
                 try:
                     self._still_valid(sid)
