@@ -58,7 +58,11 @@ def to_booking(row: Row) -> Booking:
 # adapting the cached compiled form's result columns to a new one (most of SQLAlchemy's cost per read).
 BY_ID = sa.select(bookings).where(bookings.c.id == sa.bindparam("booking_id"))
 BY_ID_LOCKED = BY_ID.with_for_update()
-GUEST_OF = sa.select(bookings.c.user_id).where(bookings.c.id == sa.bindparam("booking_id"))
+SET_STATUS = (
+    bookings.update()
+    .where(bookings.c.id == sa.bindparam("booking_id"))
+    .values(status=sa.bindparam("status"), updated_at=sa.func.current_timestamp(6))
+)
 OF_USER = sa.select(bookings).where(bookings.c.user_id == sa.bindparam("user_id")).order_by(bookings.c.id)
 _PROPERTY, _START, _END = sa.bindparam("property_id"), sa.bindparam("start"), sa.bindparam("end")
 # One round trip inside the booking transaction: a confirmed booking or an owner's block on those nights.
@@ -95,16 +99,10 @@ class SqlBookingRepository:
     def of_user(self, user_id: int) -> Sequence[Booking]:
         return [to_booking(row) for row in self.conn.execute(OF_USER, {"user_id": user_id})]
 
-    def set_status(self, booking_id: int, status: str) -> None:
-        self.changed.append(booking_id)
-        guest = self.conn.execute(GUEST_OF, {"booking_id": booking_id}).scalar()
-        if guest is not None:
-            self.changed_guests.add(guest)
-        self.conn.execute(
-            bookings.update()
-            .where(bookings.c.id == booking_id)
-            .values(status=status, updated_at=sa.func.current_timestamp(6))
-        )
+    def set_status(self, booking: Booking, status: str) -> None:
+        self.changed.append(booking.id)
+        self.changed_guests.add(booking.user_id)
+        self.conn.execute(SET_STATUS, {"booking_id": booking.id, "status": status})
 
     def on_listings(self, owner_id: int | None, query: HostingQuery) -> Sequence[Booking]:
         select = _with_property_name(owner_id)

@@ -157,7 +157,7 @@ def cancel(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
                 raise errors.BookingNotFound
         if booking.status == CANCELLED:
             raise errors.AlreadyCancelled
-        tx.bookings.set_status(booking_id, CANCELLED)
+        tx.bookings.set_status(booking, CANCELLED)
         tx.after_commit(lambda: _announce_cancellation(uow, booking, by_owner))
         return booking
 

@@ -136,8 +136,8 @@ class FakeBookings:
     def of_user(self, user_id: int) -> Sequence[Booking]:
         return [b for b in self.s.bookings.values() if b.user_id == user_id]
 
-    def set_status(self, booking_id: int, status: str) -> None:
-        self.s.bookings[booking_id] = dataclasses.replace(self.s.bookings[booking_id], status=status)
+    def set_status(self, booking: Booking, status: str) -> None:
+        self.s.bookings[booking.id] = dataclasses.replace(self.s.bookings[booking.id], status=status)
 
     def on_listings(self, owner_id: int | None, query: HostingQuery) -> Sequence[Booking]:
         found = [
