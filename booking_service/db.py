@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
@@ -150,8 +150,8 @@ class SqlUnitOfWork:
     def booking(self, booking_id: int) -> Booking | None:
         return self.read(lambda tx: tx.bookings.get(booking_id))
 
-    def bookings_of(self, guest_id: int) -> tuple[Booking, ...]:
-        return tuple(self.read(lambda tx: tx.bookings.of_user(guest_id)))
+    def bookings_of(self, guest_id: int) -> Sequence[Booking]:
+        return self.read(lambda tx: tx.bookings.of_user(guest_id))
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         try:

@@ -71,17 +71,9 @@ class TokenVersions:
         per user. Not subscribed: nothing is kept, and each check reads Redis itself."""
         epoch = self._copies.epoch()
         missing = [user_id for user_id in user_ids if self._copies.get(str(user_id)) is None]
-        if epoch is None or not missing or self._client is None or self._quiet.active:
+        if epoch is None or not missing or (versions := self._read_many(missing)) is None:
             return
-        try:
-            values = self._client.mget([version_key(user_id) for user_id in missing])
-        except (redis.RedisError, OSError) as exc:
-            log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
-            self._quiet.start()
-            return
-        for user_id, raw in zip(missing, values, strict=True):
-            version = int(raw) if raw is not None else 0
-            self._remember(user_id, version)
+        for user_id, version in zip(missing, versions, strict=True):
             self._copies.put(epoch, str(user_id), version)
 
     def publish(self, user_id: int, version: int, ttl_seconds: int) -> bool:
@@ -93,25 +85,31 @@ class TokenVersions:
         except (redis.RedisError, OSError) as exc:
             log.error("token version of user %s not published: %s", user_id, type(exc).__name__)
             return False
-        self._remember(user_id, version)
+        self._remember({user_id: version})
         self._copies.publish_invalidation(str(user_id))
         return True
 
     def _read(self, user_id: int) -> int | None:
+        versions = self._read_many([user_id])
+        return None if versions is None else versions[0]
+
+    def _read_many(self, user_ids: list[int]) -> list[int] | None:
+        """The users' versions from Redis (0 where none is stored), remembered for an outage; None while
+        Redis cannot answer."""
         if self._client is None or self._quiet.active:
             return None
         try:
-            raw = self._client.get(version_key(user_id))
+            raws = self._client.mget([version_key(user_id) for user_id in user_ids])
         except (redis.RedisError, OSError) as exc:
             log.warning("token versions unreadable, signatures alone decide for 1 s: %s", type(exc).__name__)
             self._quiet.start()
             return None
-        version = int(raw) if raw is not None else 0
-        self._remember(user_id, version)
-        return version
+        versions = [int(raw) if raw is not None else 0 for raw in raws]
+        self._remember(dict(zip(user_ids, versions, strict=True)))
+        return versions
 
-    def _remember(self, user_id: int, version: int) -> None:
+    def _remember(self, versions: dict[int, int]) -> None:
         with self._lock:
-            if len(self._known) >= MAX_REMEMBERED:
+            if len(self._known) + len(versions) >= MAX_REMEMBERED:
                 self._known.clear()
-            self._known[user_id] = version
+            self._known.update(versions)

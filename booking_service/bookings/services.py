@@ -126,13 +126,6 @@ def _replay(previous: tuple[str, str], fingerprint: str) -> Booked:
     return Booked(int(body["bookingId"]), Decimal(str(body["totalPrice"])).quantize(Decimal("0.01")))
 
 
-def get_booking(uow: UnitOfWork, identity: Identity, booking_id: int) -> Booking:
-    booking = uow.booking(booking_id)
-    if booking is None or not may_read_booking(identity, booking.user_id):
-        raise errors.BookingNotFound
-    return booking
-
-
 def may_read_booking(identity: Identity, guest_id: int) -> bool:
     """A booking is shown to its guest and to admins; to anyone else it does not exist."""
     return identity.is_admin or guest_id == identity.user_id

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from booking_service import errors
 from booking_service.bookings import services
 from booking_service.bookings.model import CANCELLED, Booked, Booking, BookingRequest, HostingQuery
+from booking_service.bookings.views import BookingViews
 from booking_service.properties.model import Block
 from common.identity import Identity
 from tests.support.booking_fakes import Directory, FakeUnitOfWork
@@ -178,11 +180,12 @@ def test_a_key_recorded_before_the_domain_layer_replays_its_response_body(uow):
 
 def test_only_the_guest_or_an_admin_sees_a_booking(uow):
     booked = book(uow, stay(uow.given_property(), 1, 2))
-    assert services.get_booking(uow, GUEST, booked.booking_id).user_id == GUEST.user_id
-    assert services.get_booking(uow, ADMIN, booked.booking_id).id == booked.booking_id
+    views = BookingViews(uow)
+    assert orjson.loads(views.booking(GUEST, booked.booking_id))["userId"] == GUEST.user_id
+    assert orjson.loads(views.booking(ADMIN, booked.booking_id))["bookingId"] == booked.booking_id
     for who, booking_id in ((OTHER, booked.booking_id), (GUEST, 999)):
         with pytest.raises(errors.BookingNotFound):
-            services.get_booking(uow, who, booking_id)
+            views.booking(who, booking_id)
 
 
 def test_my_bookings_are_only_mine(uow):
