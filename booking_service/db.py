@@ -21,6 +21,7 @@ from common.near_cache import NearCache
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSACTION_ATTEMPTS = 3
+STATEMENTS_SENT = "statements_sent"  # per transaction, in the connection's info: may a lost one rerun?
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply rerun
 # Redis pub/sub channels retiring in-process copies on every instance: every property read, one booking.
 PROPERTY_CHANNEL = "hrp:props:invalidated"
@@ -30,16 +31,30 @@ BOOKING_CHANNEL = "hrp:bookings:changed"
 def build_engine(
     url: str, *, connect_timeout: float, pool_size: int, statement_timeout: float | None = None
 ) -> Engine:
-    # READ COMMITTED: after waiting on the property lock, the overlap check must see the winner's row.
+    """For transactions. READ COMMITTED: after waiting on the property lock, the overlap check must see
+    the winner's row. Like the read engine, a connection is pinged only after IDLE_PING_SECONDS idle
+    (a server restart while busy is caught by `SqlUnitOfWork.transaction`'s one rerun), and goes back to
+    the pool without the pool's ROLLBACK: every use is a `Connection`, whose close rolls back whatever
+    it left open, so after a COMMIT that ROLLBACK was a round trip with nothing to undo.
+    """
     engine = make_engine(
         url,
         connect_timeout=connect_timeout,
         pool_size=pool_size,
         statement_timeout=statement_timeout,
         isolation_level="READ COMMITTED",
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
     )
     event.listen(engine, "connect", _use_utc)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "after_cursor_execute", _count_statement)
     return engine
+
+
+def _count_statement(conn: Connection, *_args: Any) -> None:
+    conn.info[STATEMENTS_SENT] = conn.info.get(STATEMENTS_SENT, 0) + 1
 
 
 IDLE_PING_SECONDS = 5.0
@@ -128,14 +143,25 @@ class SqlUnitOfWork:
         self._booking_copies = booking_copies or NearCache(None, channel=BOOKING_CHANNEL)
 
     def transaction(self, work: Callable[[SqlTransaction], T]) -> T:
+        """Runs `work` in one transaction: rerun on deadlock or lock timeout, and once when the
+        connection turns out dead at its first statement (what the pool's ping used to catch;
+        nothing was sent, so nothing can have been written)."""
+        reconnected = False
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            info: dict[str, Any] = {}
             try:
                 with self.engine.connect() as conn:
+                    info = conn.info
+                    info[STATEMENTS_SENT] = 0
                     tx = SqlTransaction(conn)
                     with conn.begin():
                         result = work(tx)
                 break
-            except sa_exc.OperationalError as error:
+            except sa_exc.DBAPIError as error:
+                if error.connection_invalidated and info.get(STATEMENTS_SENT) == 0 and not reconnected:
+                    reconnected = True
+                    log.warning("transaction rerun on a new connection after %s", type(error.orig).__name__)
+                    continue
                 if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
                     raise
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)

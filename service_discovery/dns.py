@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import requests
-
 from service_discovery.registry import Instance
 from service_discovery.static import StaticRegistry
 
@@ -58,10 +56,10 @@ class DnsRegistry(StaticRegistry):
     def deregister(self, service: str, instance: Instance) -> None:
         """Kubernetes deregisters pods (an unready or deleted pod leaves the records)."""
 
-    def check_all(self, session: requests.Session, pool: ThreadPoolExecutor | None = None) -> None:
+    def check_all(self, pool: ThreadPoolExecutor | None = None) -> None:
         if time.monotonic() - self._resolved_at >= self._resolve_interval:
             self.refresh()
-        super().check_all(session, pool)
+        super().check_all(pool)
 
     def refresh(self) -> None:
         """Replace each service's instances with what its names resolve to now."""

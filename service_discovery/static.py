@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
+from service_discovery.probe import REFUSED, HealthProbe
 from service_discovery.registry import Instance, Registry
 
 log = logging.getLogger(__name__)
-
-REFUSED = -1  # probe outcome: nothing listens, the instance is certainly down
 
 
 class StaticRegistry(Registry):
@@ -47,6 +43,7 @@ class StaticRegistry(Registry):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._owner_pid = 0
+        self._probe: HealthProbe | None = None  # per process: kept connections do not survive a fork
 
     def register(self, service: str, instance: Instance) -> None:
         with self._lock:
@@ -75,8 +72,8 @@ class StaticRegistry(Registry):
         with self._start_lock:
             if self._owner_pid == os.getpid():
                 return
-            with requests.Session() as session:
-                self.check_all(session)
+            self._probe = HealthProbe(self._health_path, self._timeout)
+            self.check_all()
             self._thread = threading.Thread(target=self._run, name="static-registry-health", daemon=True)
             self._thread.start()
             self._owner_pid = os.getpid()
@@ -86,16 +83,18 @@ class StaticRegistry(Registry):
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=self._timeout + self._interval)
 
-    def check_all(self, session: requests.Session, pool: ThreadPoolExecutor | None = None) -> None:
+    def check_all(self, pool: ThreadPoolExecutor | None = None) -> None:
         """Run one round of health checks and publish the results."""
         with self._lock:
             instances = list(dict.fromkeys(i for group in self._members.values() for i in group))
-        probe = functools.partial(self._probe, session)
+        if self._probe is None:
+            self._probe = HealthProbe(self._health_path, self._timeout)
         if pool is None:
             with ThreadPoolExecutor(max_workers=8) as own_pool:
-                outcomes = list(own_pool.map(probe, instances))
+                outcomes = list(own_pool.map(self._probe, instances))
         else:
-            outcomes = list(pool.map(probe, instances))
+            outcomes = list(pool.map(self._probe, instances))
+        self._probe.forget_all_but(instances)
         with self._lock:
             for instance, outcome in zip(instances, outcomes, strict=True):
                 self._record(instance, outcome)
@@ -114,24 +113,12 @@ class StaticRegistry(Registry):
         return self._failures.get(instance, self._failures_to_eject) < self._failures_to_eject
 
     def _run(self) -> None:
-        with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=8) as pool:
             while not self._stop.wait(self._interval):
                 try:
-                    self.check_all(session, pool)
+                    self.check_all(pool)
                 except Exception:  # the checker must outlive any surprise
                     log.exception("health check round failed")
-
-    def _probe(self, session: requests.Session, instance: Instance) -> int:
-        """1 healthy, 0 unhealthy answer or timeout, REFUSED nothing listening."""
-        try:
-            response = session.get(instance.base_url + self._health_path, timeout=self._timeout)
-        except requests.Timeout:
-            return 0
-        except requests.ConnectionError:
-            return REFUSED
-        except requests.RequestException:
-            return 0
-        return 1 if response.status_code == 200 else 0
 
 
 def static_registry_from_urls(

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 from flask import Flask
@@ -93,8 +92,7 @@ def dns_client(port: int):
 
 
 def check_round(registry: DnsRegistry) -> None:
-    with requests.Session() as session:
-        registry.check_all(session)
+    registry.check_all()
 
 
 def test_each_record_of_a_headless_name_is_an_instance_and_changes_are_followed(zone, pods) -> None:
