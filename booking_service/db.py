@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 
 from booking_service.bookings.model import Booking
 from booking_service.bookings.repository import SqlBookingRepository, SqlIdempotencyRepository
-from booking_service.ports import Notifications
+from booking_service.notifications import Notifier
 from booking_service.properties.repository import SqlPropertyRepository
 from common.db import make_engine
 from common.near_cache import NearCache
@@ -130,7 +130,7 @@ class SqlUnitOfWork:
     def __init__(
         self,
         engine: Engine,
-        notifier: Notifications,
+        notifier: Notifier,
         on_properties_changed: Callable[[], None],
         read_engine: Engine | None = None,
         *,
@@ -165,12 +165,12 @@ class SqlUnitOfWork:
                 if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
                     raise
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
-        for booking_id in tx.bookings.changed:
-            self._booking_copies.publish_invalidation(str(booking_id))
-        for guest in tx.bookings.changed_guests:
-            self._booking_copies.publish_invalidation(f"guest:{guest}")
-        for action in tx.actions:
-            action()
+        keys = [str(booking_id) for booking_id in tx.bookings.changed]
+        keys += [f"guest:{guest}" for guest in tx.bookings.changed_guests]
+        announced = [message for key in keys if (message := self._booking_copies.announcement(key))]
+        with self.notifier.batch(announced):  # the copies' invalidations and the events: one round trip
+            for action in tx.actions:
+                action()
         return result
 
     def booking(self, booking_id: int) -> Booking | None:

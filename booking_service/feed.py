@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.exceptions import NoScriptError
 
 from common import tracing
 
@@ -122,6 +124,20 @@ def queue_message(property_id: int, update: Any) -> tuple[str, str]:
     return head + '"', '"' + tail
 
 
+def _script_input(
+    property_id: int, update: Any, actor: int | None, token: str | None
+) -> tuple[list[str], list[Any]]:
+    head, tail = queue_message(property_id, update)
+    args = [json.dumps(update, separators=(",", ":")), "" if actor is None else str(actor),
+            STREAM_MAX_ENTRIES, KEEP_DAYS * 86_400, QUEUE_CHANNEL, head, tail]  # fmt: skip
+    keys = [stream_key(property_id), LAST_ID_KEY, f"{TOKEN_PREFIX}{token or uuid.uuid4().hex}"]
+    return keys, args
+
+
+def _text(result: Any) -> str:
+    return result.decode() if isinstance(result, bytes) else str(result)
+
+
 def entry_to_notification(property_id: int, entry: tuple[Any, dict[Any, Any]]) -> Notification:
     raw_id, fields = entry
     text = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
@@ -139,12 +155,29 @@ class NotificationFeed:
     ) -> str:
         """Numbers, keeps and sends one notification; returns its id. Raises on a Redis failure.
         The same `token` publishes once (a retry returns the first id)."""
-        head, tail = queue_message(property_id, update)
-        args = [json.dumps(update, separators=(",", ":")), "" if actor is None else str(actor),
-                STREAM_MAX_ENTRIES, KEEP_DAYS * 86_400, QUEUE_CHANNEL, head, tail]  # fmt: skip
-        keys = [stream_key(property_id), LAST_ID_KEY, f"{TOKEN_PREFIX}{token or uuid.uuid4().hex}"]
-        result = self._publish(keys=keys, args=args)
-        return result.decode() if isinstance(result, bytes) else str(result)
+        keys, args = _script_input(property_id, update, actor, token)
+        return _text(self._publish(keys=keys, args=args))
+
+    def publish_with(
+        self, messages: Sequence[tuple[str, bytes]], events: Sequence[tuple[int, Any, int | None]]
+    ) -> list[str]:
+        """PUBLISHes `messages` (channel, payload), then `events` (property id, update, actor) as
+        `publish` does, in one pipelined round trip; returns the events' ids. Raises on a Redis failure."""
+        inputs = [_script_input(property_id, update, actor, None) for property_id, update, actor in events]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for channel, payload in messages:
+                pipe.publish(channel, payload)
+            for keys, args in inputs:
+                pipe.evalsha(self._publish.sha, len(keys), *keys, *args)
+            results = pipe.execute(raise_on_error=False)[len(messages) :]
+        ids = []
+        for (keys, args), result in zip(inputs, results, strict=True):
+            if isinstance(result, NoScriptError):  # Redis restarted or flushed its scripts: load, run
+                result = self._publish(keys=keys, args=args)
+            elif isinstance(result, Exception):
+                raise result
+            ids.append(_text(result))
+        return ids
 
     def newest_id(self, property_id: int) -> str:
         """The id of the property's latest notification ("0-0" when it has none)."""

@@ -8,6 +8,9 @@ delivers each event to the clients in the property's room, whichever instance th
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -74,11 +77,33 @@ class Notifier:
 
     def __init__(self, redis_url: str | None) -> None:
         self._feed = NotificationFeed(feed_client(redis_url)) if redis_url else None
+        self._batches = threading.local()
+
+    @contextmanager
+    def batch(self, messages: Sequence[tuple[str, bytes]] = ()) -> Iterator[None]:
+        """Holds back this thread's events until the block ends, then sends `messages` (channel,
+        payload: say, a cache's invalidations) and the events in one pipelined round trip; never
+        raises. After a commit, a booking's announcements cost one round trip instead of two or three."""
+        events: list[tuple[int, Any, int | None]] = []
+        self._batches.events = events
+        try:
+            yield
+        finally:
+            self._batches.events = None
+            if self._feed is not None and (messages or events):
+                try:
+                    self._feed.publish_with(messages, events)
+                except Exception as exc:
+                    log.error("cannot publish %d notifications and %d messages: %s", len(events),
+                              len(messages), type(exc).__name__)  # fmt: skip
 
     def property_event(self, property_id: int, update: dict[str, Any], actor: int | None = None) -> None:
         """`actor`: the user who caused it, left out of their own inbox (never sent to clients)."""
         if self._feed is None:
             log.debug("notifications disabled; dropped event for property %s", property_id)
+            return
+        if (held := getattr(self._batches, "events", None)) is not None:
+            held.append((property_id, update, actor))
             return
         try:
             self._feed.publish(property_id, update, actor)

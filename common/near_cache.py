@@ -111,19 +111,27 @@ class NearCache(Generic[V]):
     def publish_invalidation(self, key: str | None = None) -> None:
         """Tells every instance (this one included) to drop its copy of `key`, or every copy; never
         raises."""
-        self.retire(key)
-        if not self.enabled:
+        message = self.announcement(key)
+        if message is None:
             return
         try:
             if self._publisher is None:
                 self._publisher = redis.Redis.from_url(
                     self._redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
                 )
-            self._publisher.publish(self._channel, EVERYTHING if key is None else key.encode())
+            self._publisher.publish(*message)
         except (redis.RedisError, OSError) as exc:
             # The others stop trusting their copies only when their own subscription breaks; until
             # then `max_age` bounds what they serve.
             log.error("near-cache invalidation not published: %s", type(exc).__name__)
+
+    def announcement(self, key: str | None = None) -> tuple[str, bytes] | None:
+        """Drops this process's copy of `key` (or all) and returns the (channel, payload) that tells the
+        other instances, for a caller that publishes it with other commands; None when disabled."""
+        self.retire(key)
+        if not self.enabled:
+            return None
+        return self._channel, EVERYTHING if key is None else key.encode()
 
     def retire(self, key: str | None = None) -> None:
         """Drops `key`'s copy (or all); reads under way when it happens keep nothing (the epoch moves)."""

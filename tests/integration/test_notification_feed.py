@@ -223,3 +223,54 @@ def test_admin_broadcasts_go_through_the_feed(stack, feed, watcher, property_id)
         admin.close()
     assert delivered["update"] == "pool closed"
     assert feed.since(property_id, "0-0", 5)[-1].id == delivered["id"]
+
+
+def test_a_batch_holds_its_events_and_sends_its_messages_first(stack, redis_client) -> None:
+    """After a commit the booking copies' invalidations and the notification go out together
+    (`Notifier.batch`): the messages first, then the event, numbered as ever, once the block ends."""
+    property_id, channel = next(_ids), f"hrp:test-batch:{next(_ids)}"
+    notifier = Notifier(stack.env["REDIS_URL"])
+    listener = redis_client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(channel, "flask-socketio")
+    redis_client.script_flush()  # the first batch finds no script: it must load it and still publish
+    for round_ in range(2):
+        with notifier.batch([(channel, f"guest:{round_}".encode())]):
+            notifier.booking_event("booked", property_id, "2031-01-01", "2031-01-02", actor=7)
+            assert redis_client.xlen(stream_key(property_id)) == round_, "held until the block ends"
+        assert redis_client.xlen(stream_key(property_id)) == round_ + 1
+        received = published(listener, 2)
+        assert [m["channel"] for m in received] == [channel.encode(), b"flask-socketio"]
+        assert received[0]["data"] == f"guest:{round_}".encode()
+        assert f'"propertyId": {property_id}'.encode() in received[1]["data"].replace(b'":', b'": ')
+    listener.close()
+
+
+def published(listener: redis.client.PubSub, count: int, seconds: float = 2.0) -> list[dict]:
+    found, deadline = [], time.monotonic() + seconds
+    while len(found) < count and time.monotonic() < deadline:
+        if (message := listener.get_message(timeout=0.1)) is not None:
+            found.append(message)
+    return found
+
+
+class CountingConnection(redis.Connection):
+    writes = 0
+
+    def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        CountingConnection.writes += 1
+        return super().send_packed_command(command, check_health)
+
+
+def test_publish_with_is_one_round_trip(stack) -> None:
+    client = redis.Redis.from_url(stack.env["REDIS_URL"], connection_class=CountingConnection)
+    feed, property_id = NotificationFeed(client), next(_ids)
+    feed.publish(property_id, {"event": "warm-up"})  # the connection's set-up and the script's load
+    before = CountingConnection.writes
+    ids = feed.publish_with(
+        [("hrp:test-batch", b"1"), ("hrp:test-batch", b"guest:2")],
+        [(property_id, {"event": "booked"}, 3), (property_id, {"event": "cancelled"}, None)],
+    )
+    assert CountingConnection.writes - before == 1
+    assert len(ids) == 2 and id_key(ids[0]) < id_key(ids[1])
+    assert [n.id for n in feed.since(property_id, "0-0", 10)][-2:] == ids
+    client.close()
