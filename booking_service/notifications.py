@@ -85,11 +85,11 @@ class Notifier:
         payload: say, a cache's invalidations) and the events in one pipelined round trip; never
         raises. After a commit, a booking's announcements cost one round trip instead of two or three."""
         events: list[tuple[int, Any, int | None]] = []
-        self._batches.events = events
+        outer, self._batches.events = getattr(self._batches, "events", None), events
         try:
             yield
         finally:
-            self._batches.events = None
+            self._batches.events = outer
             if self._feed is not None and (messages or events):
                 try:
                     self._feed.publish_with(messages, events)
