@@ -28,61 +28,55 @@ PROPERTY_CHANNEL = "hrp:props:invalidated"
 BOOKING_CHANNEL = "hrp:bookings:changed"
 
 
+IDLE_PING_SECONDS = 5.0
+
+
 def build_engine(
     url: str, *, connect_timeout: float, pool_size: int, statement_timeout: float | None = None
 ) -> Engine:
     """For transactions. READ COMMITTED: after waiting on the property lock, the overlap check must see
-    the winner's row. Like the read engine, a connection is pinged only after IDLE_PING_SECONDS idle
-    (a server restart while busy is caught by `SqlUnitOfWork.transaction`'s one rerun), and goes back to
-    the pool without the pool's ROLLBACK: every use is a `Connection`, whose close rolls back whatever
-    it left open, so after a COMMIT that ROLLBACK was a round trip with nothing to undo.
-    """
-    engine = make_engine(
-        url,
-        connect_timeout=connect_timeout,
-        pool_size=pool_size,
-        statement_timeout=statement_timeout,
-        isolation_level="READ COMMITTED",
-        pool_pre_ping=False,
-        pool_reset_on_return=None,
-    )
-    event.listen(engine, "connect", _use_utc)
-    event.listen(engine, "checkin", _mark_idle)
-    event.listen(engine, "checkout", _ping_if_idle)
+    the winner's row. A server restart while busy is caught by `SqlUnitOfWork.transaction`'s one rerun,
+    which counts the statements each transaction sent."""
+    engine = _engine(url, "READ COMMITTED", connect_timeout, pool_size, statement_timeout)
     event.listen(engine, "after_cursor_execute", _count_statement)
     return engine
-
-
-def _count_statement(conn: Connection, *_args: Any) -> None:
-    conn.info[STATEMENTS_SENT] = conn.info.get(STATEMENTS_SENT, 0) + 1
-
-
-IDLE_PING_SECONDS = 5.0
 
 
 def build_read_engine(
     url: str, *, connect_timeout: float, pool_size: int, statement_timeout: float | None = None
 ) -> Engine:
-    """For single-statement reads: autocommit, so a connection goes back to the pool without a ROLLBACK
-    round trip, and a ping only for a connection idle longer than IDLE_PING_SECONDS (a server restart
-    while busy is caught by `SqlUnitOfWork.read`'s one retry instead). One round trip per read, not three.
-    """
+    """For single-statement reads: autocommit, one round trip per read, not three (a server restart
+    while busy is caught by `SqlUnitOfWork.read`'s one retry)."""
+    engine = _engine(url, "AUTOCOMMIT", connect_timeout, pool_size, statement_timeout)
+    # SQLAlchemy still ends each connection's use with a DBAPI rollback, which PyMySQL always sends,
+    # autocommit or not; in autocommit there is nothing to undo.
+    engine.dialect.do_rollback = _nothing_to_roll_back  # type: ignore[method-assign]
+    return engine
+
+
+def _engine(
+    url: str, isolation_level: str, connect_timeout: float, pool_size: int, statement_timeout: float | None
+) -> Engine:
+    """Both engines: a connection is pinged only after IDLE_PING_SECONDS idle, and goes back to the pool
+    without the pool's ROLLBACK (every use is a `Connection`, whose close rolls back whatever it left
+    open, so after a COMMIT that ROLLBACK was a round trip with nothing to undo)."""
     engine = make_engine(
         url,
         connect_timeout=connect_timeout,
         pool_size=pool_size,
         statement_timeout=statement_timeout,
-        isolation_level="AUTOCOMMIT",
+        isolation_level=isolation_level,
         pool_pre_ping=False,
         pool_reset_on_return=None,
     )
-    # SQLAlchemy still ends each connection's use with a DBAPI rollback, which PyMySQL always sends,
-    # autocommit or not; in autocommit there is nothing to undo.
-    engine.dialect.do_rollback = _nothing_to_roll_back  # type: ignore[method-assign]
     event.listen(engine, "connect", _use_utc)
     event.listen(engine, "checkin", _mark_idle)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _count_statement(conn: Connection, *_args: Any) -> None:
+    conn.info[STATEMENTS_SENT] = conn.info.get(STATEMENTS_SENT, 0) + 1
 
 
 def _nothing_to_roll_back(_dbapi_connection: Any) -> None:
