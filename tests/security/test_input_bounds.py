@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.security.conftest import Account
-from tests.support.data import day, insert_property
+from tests.support.data import Days, day, insert_property, on_the_day
 
 PROPERTIES = "/api/bookings/properties"
 ATTACKS = [
@@ -79,11 +79,11 @@ def book(
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [("9999-12-30", "9999-12-31"), (day(731), day(732)), (day(700), day(731)),
-     ("2O30-01-01", day(3)), ("٢٠٢٧-01-01", day(3))],
+    [("9999-12-30", "9999-12-31"), (Days(731), Days(732)), (Days(700), Days(731)),
+     ("2O30-01-01", Days(3)), ("٢٠٢٧-01-01", Days(3))],
 )  # fmt: skip
 def test_bookings_in_9999_or_beyond_the_horizon_are_refused(sec_stack, new_account, own_property, start, end):
-    response = book(sec_stack, new_account(), own_property, start, end)
+    response = book(sec_stack, new_account(), own_property, on_the_day(start), on_the_day(end))
     assert response.status_code == 400, response.text
     assert "error" in response.json()
 

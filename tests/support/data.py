@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +19,25 @@ def date_in(offset: int) -> dt.date:
 def day(offset: int) -> str:
     """`date_in(offset)` as the API writes it, YYYY-MM-DD."""
     return date_in(offset).isoformat()
+
+
+@dataclass(frozen=True)
+class Days:
+    """`day(offset)` resolved when the test runs, for `parametrize` arguments: those are built at
+    collection, and a run that crosses midnight UTC would otherwise mix two todays in one request."""
+
+    offset: int
+
+
+def on_the_day(value: Any) -> Any:
+    """`value` with every `Days` in it (also inside dicts and tuples) written as its date."""
+    if isinstance(value, Days):
+        return day(value.offset)
+    if isinstance(value, dict):
+        return {key: on_the_day(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(on_the_day(item) for item in value)
+    return value
 
 
 def booking_engine(stack) -> sa.Engine:

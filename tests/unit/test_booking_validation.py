@@ -9,7 +9,7 @@ import pytest
 from booking_service.inputs import parse_booking, parse_property_filters
 from booking_service.serializers import json_number
 from common.errors import BadRequest
-from tests.support.data import day
+from tests.support.data import Days, day, on_the_day
 
 
 def body(**change: object) -> dict:
@@ -35,14 +35,14 @@ def test_booking_may_start_today_and_last_365_nights():
         ({"startDate": "2030-1-01"}, "startDate must be a date in YYYY-MM-DD format"),
         ({"startDate": " 2030-01-01"}, "startDate must be a date in YYYY-MM-DD format"),
         ({"endDate": ["2030-01-01"]}, "endDate must be a date in YYYY-MM-DD format"),
-        ({"startDate": day(-2)}, "startDate must not be in the past"),  # past at UTC-12 too
-        ({"endDate": day(367)}, "A stay cannot exceed 365 nights"),
-        ({"endDate": day(1)}, "endDate must be after startDate"),
+        ({"startDate": Days(-2)}, "startDate must not be in the past"),  # past at UTC-12 too
+        ({"endDate": Days(367)}, "A stay cannot exceed 365 nights"),
+        ({"endDate": Days(1)}, "endDate must be after startDate"),
     ],
 )
 def test_invalid_booking_names_the_problem(change, message):
     with pytest.raises(BadRequest) as raised:
-        parse_booking(body(**change))
+        parse_booking(body(**on_the_day(change)))
     assert raised.value.message == message
 
 
@@ -61,12 +61,12 @@ def test_property_filters_parse_and_default():
 
 @pytest.mark.parametrize(
     "args",
-    [{"maxPrice": "NaN"}, {"minPrice": "1e9"}, {"to": day(3)}, {"from": day(3), "to": day(3)},
+    [{"maxPrice": "NaN"}, {"minPrice": "1e9"}, {"to": Days(3)}, {"from": Days(3), "to": Days(3)},
      {"limit": "201"}, {"offset": "-1"}, {"sort": "rating"}, {"location": "x" * 201}],
 )  # fmt: skip
 def test_bad_property_filters_are_rejected(args):
     with pytest.raises(BadRequest):
-        parse_property_filters(args)
+        parse_property_filters(on_the_day(args))
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from common import inputs
 from common.auth import InvalidToken, _identity_from_claims
 from common.errors import BadRequest
 from common.web import BoundedIntConverter
-from tests.support.data import day
+from tests.support.data import Days, day, on_the_day
 from user_service import validation as user_validation
 
 
@@ -250,12 +250,14 @@ def test_price_body_takes_the_maximum_with_two_decimals() -> None:
 @pytest.mark.parametrize(
     ("start", "end"),
     # Beyond the horizon of today at UTC+14 (UTC's today + 1); the exact, local bound is a rule.
-    [("9999-12-30", "9999-12-31"), (day(BOOKING_HORIZON_DAYS + 1), day(BOOKING_HORIZON_DAYS + 2)),
-     (day(500), day(BOOKING_HORIZON_DAYS + 2)), ("0001-01-01", day(1)), ("２０３０-01-01", day(2))],
+    [("9999-12-30", "9999-12-31"), (Days(BOOKING_HORIZON_DAYS + 1), Days(BOOKING_HORIZON_DAYS + 2)),
+     (Days(500), Days(BOOKING_HORIZON_DAYS + 2)), ("0001-01-01", Days(1)), ("２０３０-01-01", Days(2))],
 )  # fmt: skip
 def test_bookings_beyond_the_horizon_or_in_odd_years_are_refused(start: str, end: str) -> None:
     with pytest.raises(BadRequest):
-        parse_booking({"userId": 1, "propertyId": 1, "startDate": start, "endDate": end})
+        parse_booking(
+            {"userId": 1, "propertyId": 1, "startDate": on_the_day(start), "endDate": on_the_day(end)}
+        )
 
 
 def test_the_last_night_of_the_horizon_can_be_booked() -> None:
@@ -264,11 +266,12 @@ def test_the_last_night_of_the_horizon_can_be_booked() -> None:
 
 
 @pytest.mark.parametrize(
-    "window", [("9999-12-30", "9999-12-31"), (day(-400), day(-399)), (day(700), day(732))]
+    "window", [("9999-12-30", "9999-12-31"), (Days(-400), Days(-399)), (Days(700), Days(732))]
 )
-def test_search_windows_outside_a_year_back_and_the_horizon_are_refused(window: tuple[str, str]) -> None:
+def test_search_windows_outside_a_year_back_and_the_horizon_are_refused(window: tuple) -> None:
+    start, end = on_the_day(window)
     with pytest.raises(BadRequest):
-        parse_property_filters({"from": window[0], "to": window[1]})
+        parse_property_filters({"from": start, "to": end})
 
 
 def test_the_longest_stay_at_the_highest_price_fits_the_total_column() -> None:
