@@ -19,8 +19,12 @@ import gc
 import importlib
 import os
 import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 SERVER_IDLE_MS = 30_000
+WHOLE_LIMIT = 1024 * 1024  # answers up to this size are handed to granian whole (whole_answers)
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DEFAULTS = {"BIND": "0.0.0.0:8000", "HTTP_WORKERS": "2", "HTTP_THREADS": "8"}
 APP_PACKAGE = "HRP_APP_PACKAGE"  # the package whose create_app a worker builds
 
@@ -49,7 +53,38 @@ def create_app() -> object:
     """Granian's factory, called in each worker after it forked: the package's app, start-up frozen."""
     app = importlib.import_module(os.environ[APP_PACKAGE]).create_app()
     gc.freeze()
-    return app
+    return whole_answers(app)
+
+
+def whole_answers(app: Wsgi) -> Wsgi:
+    """`app` answering with a list whenever its answer is small and of known length.
+
+    Granian sends a list's bytes straight from the request's thread; any other iterable (Flask's
+    `ClosingIterator`, even around a body already in memory) is handed to its runtime, which takes the
+    GIL again from another thread for every chunk: one more thread hand-off and GIL acquisition per
+    request. Streamed answers (no Content-Length, or above WHOLE_LIMIT) pass through untouched.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length: list[str] = []
+
+        def recording_start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            length[:] = [value for name, value in headers if name.lower() == "content-length"]
+            return start_response(status, headers, *exc_info)
+
+        body = app(environ, recording_start)
+        if isinstance(body, list) or len(length) != 1 or not length[0].isdigit():
+            return body
+        if int(length[0]) > WHOLE_LIMIT:
+            return body
+        try:
+            return list(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
 
 
 if __name__ == "__main__":
