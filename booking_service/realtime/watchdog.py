@@ -46,17 +46,34 @@ ALIVE_WITHIN_SECONDS = 5.0
 
 @dataclass
 class Beats:
-    """What the watchdog knows of each address: its last counter and when (watchdog clock) it moved."""
+    """What the watchdog knows of each address: its last counter and when (watchdog clock) it moved.
+
+    Silence is only counted over time the watchdog could see: after a read failed (Redis down), every
+    address's silence starts again at the first read that works, and an address whose counter vanished
+    (Redis restarted empty) is silent from the read that first missed it. Otherwise the instance whose
+    heartbeat reconnects a poll later than another's would be judged on its beats from before the
+    outage and cut off, alive.
+    """
 
     silent_after: float = SILENT_SECONDS
-    last: dict[str, tuple[bytes, float]] = field(default_factory=dict)
+    last: dict[str, tuple[bytes | None, float]] = field(default_factory=dict)
+    blind: bool = False  # the last read failed
 
     def update(self, counters: Mapping[bytes, bytes], now: float) -> None:
+        seen = set()
         for raw, counter in counters.items():
             address = raw.decode()
+            seen.add(address)
             known = self.last.get(address)
-            if known is None or known[0] != counter:
+            if known is None or known[0] != counter or self.blind:
                 self.last[address] = (counter, now)
+        for address, (counter, _) in list(self.last.items()):
+            if address not in seen and (counter is not None or self.blind):
+                self.last[address] = (None, now)
+        self.blind = False
+
+    def lost_sight(self) -> None:
+        self.blind = True
 
     def frozen(self, now: float) -> list[str]:
         """Addresses silent for `silent_after`, judged only while some instance beats (moved within half
@@ -99,6 +116,7 @@ class Watchdog:
             counters = self._redis.hgetall(BEATS_KEY)
         except redis.RedisError as exc:
             log.warning("realtime watchdog cannot read heartbeats (%s): judging nothing", type(exc).__name__)
+            self.beats.lost_sight()
             return
         now = self._clock()
         self.beats.update(counters, now)
