@@ -167,11 +167,15 @@ class NearCache(Generic[V]):
                     self._listener.start()
 
     def _listen_forever(self) -> None:
+        warned = False  # of this outage: one warning, not one per retry while Redis stays away
         while True:
             try:
                 self._listen()
             except Exception as exc:  # any failure: stop trusting copies, then subscribe again
-                log.warning("near-cache subscription lost: %s", type(exc).__name__)
+                warned = warned and not self._live
+                if not warned:
+                    log.warning("near-cache subscription lost: %s", type(exc).__name__)
+                    warned = True
             self._set_live(False)
             time.sleep(RECONNECT_SECONDS)
 

@@ -44,6 +44,15 @@ def test_without_a_confirmed_subscription_nothing_is_kept() -> None:
     assert near.get("list:all") is None
 
 
+def test_an_outage_is_warned_of_once_not_on_every_retry(caplog: Any) -> None:
+    caplog.set_level("WARNING", logger="common.near_cache")
+    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL)  # refused: retried every 0.5 s
+    near.epoch()
+    time.sleep(1.8)
+    lost = [r for r in caplog.records if r.getMessage().startswith("near-cache subscription lost")]
+    assert len(lost) == 1
+
+
 def test_copies_expire_after_their_max_age(stack: Any) -> None:
     now = [0.0]
     near: NearCache = NearCache(stack.env["REDIS_URL"], channel=CHANNEL, max_age=5.0, clock=lambda: now[0])
