@@ -48,6 +48,7 @@ function usersPanel() {
   const prev = h("button", { type: "button", class: "btn btn-ghost", disabled: true }, "Previous");
   const next = h("button", { type: "button", class: "btn btn-ghost", disabled: true }, "Next");
   let offset = 0;
+  let generation = 0;
   async function changeRole(user, role) {
     try {
       await api.changeRole(user.id, role);
@@ -59,6 +60,7 @@ function usersPanel() {
     }
   }
   async function load() {
+    const mine = ++generation;
     alert.clear();
     try {
       const users = await api.searchUsers({
@@ -67,6 +69,7 @@ function usersPanel() {
         limit: USERS_PAGE + 1,
         offset,
       });
+      if (mine !== generation) return; // a newer search or page was asked for: its answer is shown
       body.replaceChildren(
         ...users
           .slice(0, USERS_PAGE)
@@ -84,6 +87,7 @@ function usersPanel() {
       prev.disabled = offset === 0;
       next.disabled = users.length <= USERS_PAGE;
     } catch (error) {
+      if (mine !== generation) return;
       alert.show(error.message, "error", "Cannot load users");
     }
   }

@@ -299,19 +299,22 @@ export function renderHost(main, ctx) {
     create.reset();
     loadListings();
   });
+  let generation = 0;
   async function loadListings() {
+    const asked = ++generation;
     listings.setAttribute("aria-busy", "true");
     try {
       const mine = await myListings();
+      if (asked !== generation) return; // reloaded meanwhile (a change): the newer answer is shown
       listings.replaceChildren(
         ...(mine.length
           ? mine.map((p) => listingCard(p, loadListings))
           : [h("li", { class: "empty" }, "No listings yet: create one.")]),
       );
     } catch (error) {
-      alert.show(error.message, "error", "Cannot load listings");
+      if (asked === generation) alert.show(error.message, "error", "Cannot load listings");
     } finally {
-      listings.setAttribute("aria-busy", "false");
+      if (asked === generation) listings.setAttribute("aria-busy", "false");
     }
   }
   main.append(
