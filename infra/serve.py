@@ -59,10 +59,11 @@ def create_app() -> object:
 def whole_answers(app: Wsgi) -> Wsgi:
     """`app` answering with a list whenever its answer is small and of known length.
 
-    Granian sends a list's bytes straight from the request's thread; any other iterable (Flask's
-    `ClosingIterator`, even around a body already in memory) is handed to its runtime, which takes the
-    GIL again from another thread for every chunk: one more thread hand-off and GIL acquisition per
-    request. Streamed answers (no Content-Length, or above WHOLE_LIMIT) pass through untouched.
+    Granian hands a list's bytes to its HTTP layer as one complete body, written with the head in one
+    `writev`; any other iterable (Flask's `ClosingIterator`, even around a body already in memory) goes
+    through its streamed-body channel, chunk by chunk, and the head and body were often two writes
+    (strace: 257 `writev` for 200 answers, 208 with this). Streamed answers (no Content-Length, or above
+    WHOLE_LIMIT) pass through untouched.
     """
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
