@@ -8,13 +8,7 @@ from flask import Flask
 from booking_service import metrics
 from booking_service.bookings.views import BookingViews, EncodedBooking
 from booking_service.cache import PropertyCache, cluster_client_factory
-from booking_service.db import (
-    BOOKING_CHANNEL,
-    PROPERTY_CHANNEL,
-    SqlUnitOfWork,
-    build_engine,
-    build_read_engine,
-)
+from booking_service.db import SqlUnitOfWork, build_engine, build_read_engine
 from booking_service.metrics import init_booking_metrics
 from booking_service.settings import BookingSettings
 from common.auth import init_auth
@@ -22,7 +16,7 @@ from common.errors import register_database_outage
 from common.health import health_blueprint
 from common.logs import configure_logging
 from common.metrics import init_observability
-from common.near_cache import NearCache
+from common.near_cache import BOOKING_CHANNEL, PROPERTY_CHANNEL, NearCache
 from common.tracing import init_tracing
 from common.web import init_web
 

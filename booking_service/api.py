@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from booking_service import errors, inbox, inputs, serializers
 from booking_service.bookings import services as bookings
-from booking_service.bookings.views import BookingViews
+from booking_service.bookings.views import BookingViews, booking_key, guest_key
 from booking_service.ports import UnitOfWork, UserDirectory
 from booking_service.properties import photos
 from booking_service.properties import services as properties
@@ -18,6 +18,7 @@ from booking_service.properties.storage import PhotoStore
 from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
 from common.errors import BadRequest, error_response, register_error_table
+from common.near_cache import COPY_HEADER
 from common.routes import PHOTO_BODY_BYTES
 from common.web import json_body
 
@@ -81,13 +82,20 @@ def booking_views() -> BookingViews:
     return current_app.extensions["booking_views"]
 
 
-def json_bytes(encoded: bytes) -> Response:
-    return Response(encoded, mimetype="application/json")
+def json_bytes(encoded: bytes, copy_mark: str | None = None) -> Response:
+    """Encoded JSON sent as is; `copy_mark`: until which change the gateway may answer the same request
+    from its own copy (common.near_cache.COPY_HEADER)."""
+    response = Response(encoded, mimetype="application/json")
+    if copy_mark is not None:
+        response.headers[COPY_HEADER] = copy_mark
+    return response
 
 
-def edge_cacheable(encoded: bytes) -> Response:
+def edge_cacheable(encoded: bytes, copy_mark: str | None = None) -> Response:
     """Encoded JSON sent as is, cacheable at the edge."""
-    return Response(encoded, mimetype="application/json", headers={"Cache-Control": EDGE_CACHEABLE})
+    response = json_bytes(encoded, copy_mark)
+    response.headers["Cache-Control"] = EDGE_CACHEABLE
+    return response
 
 
 def created(body: dict[str, Any]) -> tuple[Response, int]:
@@ -98,7 +106,7 @@ def created(body: dict[str, Any]) -> tuple[Response, int]:
 def list_properties() -> Response:
     filters = inputs.parse_property_filters(request.args.to_dict())  # dict: a missing key raises nothing
     use_cache = request.headers.get("Cache-Control", "").lower() != "no-cache"
-    return edge_cacheable(views().search(filters, use_cache=use_cache))
+    return edge_cacheable(views().search(filters, use_cache=use_cache), views().copy_mark(filters))
 
 
 @api.post("/api/bookings/properties")
@@ -110,7 +118,7 @@ def create_property() -> tuple[Response, int]:
 
 @api.get("/api/bookings/properties/<int:property_id>")
 def get_property(property_id: int) -> Response:
-    return edge_cacheable(views().get(property_id))
+    return edge_cacheable(views().get(property_id), views().copy_mark())
 
 
 @api.patch("/api/bookings/properties/<int:property_id>")
@@ -186,13 +194,16 @@ def book() -> tuple[Response, int]:
 @api.get("/api/bookings/booking/<int:booking_id>")
 @require_auth()
 def get_booking(booking_id: int) -> Response:
-    return json_bytes(booking_views().booking(current_identity(), booking_id))
+    found = booking_views().booking(current_identity(), booking_id)
+    return json_bytes(found, booking_views().copy_mark(booking_key(booking_id)))
 
 
 @api.get("/api/bookings/mine")
 @require_auth()
 def my_bookings() -> Response:
-    return json_bytes(booking_views().guest_bookings(current_identity()))
+    identity = current_identity()
+    found = booking_views().guest_bookings(identity)
+    return json_bytes(found, booking_views().copy_mark(guest_key(identity.user_id)))
 
 
 @api.delete("/api/cancel-booking/<int:booking_id>")

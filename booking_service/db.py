@@ -13,19 +13,17 @@ from sqlalchemy import exc as sa_exc
 
 from booking_service.bookings.model import Booking
 from booking_service.bookings.repository import SqlBookingRepository, SqlIdempotencyRepository
+from booking_service.bookings.views import booking_key, guest_key
 from booking_service.notifications import Notifier
 from booking_service.properties.repository import SqlPropertyRepository
 from common.db import make_engine
-from common.near_cache import NearCache
+from common.near_cache import BOOKING_CHANNEL, NearCache
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSACTION_ATTEMPTS = 3
 STATEMENTS_SENT = "statements_sent"  # per transaction, in the connection's info: may a lost one rerun?
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply rerun
-# Redis pub/sub channels retiring in-process copies on every instance: every property read, one booking.
-PROPERTY_CHANNEL = "hrp:props:invalidated"
-BOOKING_CHANNEL = "hrp:bookings:changed"
 
 
 IDLE_PING_SECONDS = 5.0
@@ -159,8 +157,8 @@ class SqlUnitOfWork:
                 if not is_retryable(error) or attempt == TRANSACTION_ATTEMPTS:
                     raise
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
-        keys = [str(booking_id) for booking_id in tx.bookings.changed]
-        keys += [f"guest:{guest}" for guest in tx.bookings.changed_guests]
+        keys = [booking_key(booking_id) for booking_id in tx.bookings.changed]
+        keys += [guest_key(guest) for guest in tx.bookings.changed_guests]
         announced = [message for key in keys if (message := self._booking_copies.announcement(key))]
         with self.notifier.batch(announced):  # the copies' invalidations and the events: one round trip
             for action in tx.actions:

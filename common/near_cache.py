@@ -29,6 +29,16 @@ RECONNECT_SECONDS = 0.5
 PING_SECONDS = 1.0
 SILENCE_SECONDS = 3.0
 MAX_ENTRIES = 4096
+# Retires every copy of a property read: booking_service's own, and the gateway's copies of its answers.
+PROPERTY_CHANNEL = "hrp:props:invalidated"
+# On a service's answer to a GET: the gateway may answer the same request from its own copy until the
+# change named here is announced: "properties" (PROPERTY_CHANNEL: every property read) or "booking <key>"
+# (BOOKING_CHANNEL, that key: one booking or one guest's list; the copy is for the same reader only).
+# Set only while the service announces those changes. The gateway never relays it to clients.
+COPY_HEADER = "X-Near-Copy"
+COPY_UNTIL_PROPERTIES_CHANGE = "properties"
+COPY_UNTIL_BOOKING_CHANGES = "booking "
+BOOKING_CHANNEL = "hrp:bookings:changed"
 
 
 def _ignore(_outcome: str) -> None:

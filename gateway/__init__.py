@@ -14,9 +14,10 @@ from common.settings import split_csv
 from common.tracing import init_tracing
 from common.web import init_web
 from gateway.breaker import BreakerBoard
+from gateway.copies import AnswerCopies
 from gateway.docs import docs_blueprint
 from gateway.edge import init_cors, init_edge
-from gateway.metrics import breaker_changed, observed_proxy
+from gateway.metrics import answer_copy_lookup, breaker_changed, observed_proxy
 from gateway.proxy import ProxyApp
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
@@ -51,8 +52,14 @@ def create_app(config: GatewaySettings | None = None) -> Flask:
     checks = {name: _has_healthy_instance(client, name) for name in SERVICES}
     app.register_blueprint(health_blueprint(checks, required=CORE_SERVICES))
     app.register_blueprint(docs_blueprint)
+    copies = AnswerCopies(settings.redis_url if settings.answer_copies else None, observe=answer_copy_lookup)
     app.wsgi_app = ProxyApp(  # type: ignore[method-assign]
-        app.wsgi_app, edge, client, max_body_bytes=settings.max_body_bytes, origins=settings.allowed_origins
+        app.wsgi_app,
+        edge,
+        client,
+        max_body_bytes=settings.max_body_bytes,
+        origins=settings.allowed_origins,
+        copies=copies,
     )
     app.wsgi_app = observed_proxy(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxy_count > 0:

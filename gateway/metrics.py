@@ -45,6 +45,11 @@ BREAKER_STATE = Gauge(
 RATE_LIMITED = Counter(
     "gateway_rate_limited", "Requests refused by the gateway's rate limits (429), by scope.", ["scope"]
 )
+ANSWER_COPIES = Counter(
+    "gateway_answer_copy_lookups",
+    "Public property reads looked up in the gateway's own copies: hit, miss or bypass (not subscribed).",
+    ["outcome"],
+)
 BREAKER_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
@@ -105,6 +110,13 @@ def observed_proxy(proxy: Wsgi) -> Wsgi:
 
 def _status_of(answered: list[str]) -> int:
     return int(answered[-1][:3]) if answered else 500
+
+
+_answer_copies = {o: metric_buffer.adder(ANSWER_COPIES.labels(o)) for o in ("hit", "miss", "bypass")}
+
+
+def answer_copy_lookup(outcome: str) -> None:
+    _answer_copies[outcome]()
 
 
 def breaker_changed(instance: str, state: BreakerState) -> None:

@@ -20,7 +20,9 @@ import orjson
 from common.auth import Identity
 from common.errors import HTTP_MESSAGES, ApiError, BadRequest, NotFound
 from common.logs import ACCESS_LOGGER, access_line, log_access
+from common.near_cache import COPY_HEADER
 from common.web import REQUEST_ID_HEADER, new_request_id, valid_request_id
+from gateway.copies import COPY_STATUS_HEADER, AnswerCopies, reader_of
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
 from gateway.http1 import StreamedBody
@@ -44,7 +46,9 @@ DROPPED_REQUEST_HEADERS = frozenset(
      "TRANSFER_ENCODING", "UPGRADE", "HOST", "CONTENT_LENGTH", "X_AUTHENTICATED_USER_ID",
      "X_AUTHENTICATED_USER_ROLE", "X_FORWARDED_FOR", "X_REQUEST_ID", "CACHE_CONTROL", "PRAGMA"}
 )  # fmt: skip
-RESPONSE_DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
+RESPONSE_DROPPED = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "server", "date", COPY_HEADER.lower()}
+)
 # Set by the gateway on every answer (a relayed one's own are replaced).
 GATEWAY_SET_HEADERS = frozenset({"vary", "x-request-id", "x-content-type-options"})
 BUFFER_LIMIT = 256 * 1024
@@ -67,10 +71,12 @@ class ProxyApp:
         *,
         max_body_bytes: int,
         origins: frozenset[str],
+        copies: AnswerCopies | None = None,
     ) -> None:
         self._fallback = fallback
         self._edge = edge
         self._client = client
+        self._copies = copies or AnswerCopies(None)
         self._max_body = max_body_bytes
         self._origins = origins
         self._header_names: dict[str, str] = {}
@@ -119,15 +125,28 @@ class ProxyApp:
         service = service_for(path)
         if service is None:
             raise NotFound("Not found")
+        target, epochs, copy_status = _target(path, environ), None, None
+        reader = reader_of(exchange.identity)
+        if self._copies.covers(method, service):
+            epochs, copy = self._copies.lookup(target, reader)
+            if copy is not None:
+                return 200, [*copy.headers, (COPY_STATUS_HEADER, "HIT")], [copy.body]
+            trusted = epochs.public is not None or epochs.reader is not None
+            copy_status = (COPY_STATUS_HEADER, "MISS" if trusted else "BYPASS")
         outgoing = OutgoingRequest(
             method,
-            _target(path, environ),
+            target,
             self._outgoing_headers(exchange),
             self._body(environ, body_limit(method, path, self._max_body)),
         )
         try:
             upstream = self._client.send(service, outgoing)
-            return upstream.status, _relayed_headers(upstream), _relayed_body(upstream)
+            headers = _relayed_headers(upstream)
+            self._copies.after_write(method, path, upstream.status, reader)
+            kept = None if epochs is None else self._copies.keep(epochs, target, reader, upstream, headers)
+            if copy_status is not None:
+                headers.append(copy_status)
+            return upstream.status, headers, kept if kept is not None else _relayed_body(upstream)
         except UpstreamError as exc:
             log.warning("upstream failure: %s", exc)
             raise exc.to_api_error() from exc

@@ -19,6 +19,9 @@ class GatewaySettings(BaseServiceSettings):
     health_check_interval: float = 0.5
     health_check_timeout: float = 0.5
     redis_url: str | None = None
+    # Public property reads answered from the gateway's own copies, retired by booking_service's pub/sub
+    # (gateway/copies.py); needs redis_url.
+    answer_copies: bool = True
     rate_limit: str = "300/minute"
     user_rate_limit: str = "300/minute"
     rate_limit_enabled: bool = True

@@ -17,7 +17,7 @@ from booking_service import errors, serializers
 from booking_service.bookings import services
 from booking_service.ports import UnitOfWork
 from common.identity import Identity
-from common.near_cache import NearCache
+from common.near_cache import COPY_UNTIL_BOOKING_CHANGES, NearCache
 
 
 @dataclass(frozen=True)
@@ -32,21 +32,34 @@ class BookingViews:
         self.copies = copies or NearCache(None, channel="")
 
     def booking(self, identity: Identity, booking_id: int) -> bytes:
-        found = self.copies.read_through(str(booking_id), lambda: self._encoded_booking(booking_id))
+        found = self.copies.read_through(booking_key(booking_id), lambda: self._encoded_booking(booking_id))
         if found is None or not services.may_read_booking(identity, found.guest_id):
             raise errors.BookingNotFound
         return found.body
 
     def guest_bookings(self, identity: Identity) -> bytes:
         return self.copies.read_through(
-            f"guest:{identity.user_id}",
+            guest_key(identity.user_id),
             lambda: orjson.dumps(
                 [serializers.booking_summary_json(b) for b in services.my_bookings(self.uow, identity)]
             ),
         )
+
+    def copy_mark(self, key: str) -> str | None:
+        """The gateway's licence to copy, for the same reader, an answer built from the copy under `key`
+        until that key is retired: only while this service announces the changes (common.near_cache)."""
+        return COPY_UNTIL_BOOKING_CHANGES + key if self.copies.enabled else None
 
     def _encoded_booking(self, booking_id: int) -> EncodedBooking | None:
         booking = self.uow.booking(booking_id)
         if booking is None:
             return None
         return EncodedBooking(booking.user_id, orjson.dumps(serializers.booking_json(booking)))
+
+
+def booking_key(booking_id: int) -> str:
+    return str(booking_id)
+
+
+def guest_key(guest_id: int) -> str:
+    return f"guest:{guest_id}"

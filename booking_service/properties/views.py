@@ -18,7 +18,7 @@ from booking_service.properties.model import Property, PropertyFilters
 from booking_service.properties.photos import photos_of
 from booking_service.properties.storage import PhotoStore, thumb_url
 from booking_service.serializers import property_detail_json, property_json
-from common.near_cache import NearCache
+from common.near_cache import COPY_UNTIL_PROPERTIES_CHANGE, NearCache
 
 
 class PropertyViews:
@@ -34,9 +34,21 @@ class PropertyViews:
         self.near = near or NearCache(None, channel="")
         self.store = store
 
+    @staticmethod
+    def follows_property_changes(filters: PropertyFilters) -> bool:
+        """Whether the search's answer changes only when a property does (what every copy of it assumes).
+        Date-window searches depend on bookings, which change far more often than properties."""
+        return filters.free_from is None
+
+    def copy_mark(self, filters: PropertyFilters | None = None) -> str | None:
+        """The gateway's licence to copy a search's (or, without filters, a property's) answer until the
+        properties change: only while this service announces those changes (common.near_cache)."""
+        if not self.near.enabled or (filters is not None and not self.follows_property_changes(filters)):
+            return None
+        return COPY_UNTIL_PROPERTIES_CHANGE
+
     def search(self, filters: PropertyFilters, *, use_cache: bool = True) -> bytes:
-        # Date-window searches depend on bookings, which change far more often than properties.
-        if not use_cache or filters.free_from is not None:
+        if not use_cache or not self.follows_property_changes(filters):
             return self._list_from_db(filters)
         return self.near.read_through(f"list:{filters!r}", lambda: self._list_from_cluster(filters))
 
