@@ -12,7 +12,7 @@ from bench.workload import meter
 from bench.workload.cpu import OUTSIDE
 from bench.workload.hello import FLASK_HELLO
 from bench.workload.mix import EDGE_CACHED, SIGNED_IN
-from bench.workload.references import ANON_LIST, BY_ID, PROFILE, TOKEN_LIST
+from bench.workload.references import ANON_LIST, BY_ID, CACHE_HIT, PROFILE, TOKEN_LIST
 from bench.workload.suite import MIXED, mixed
 
 TEN_MINUTES = 600
@@ -60,14 +60,21 @@ def throughput(refs: dict) -> list[Check]:
     return checks
 
 
+# Where each CPU budget is measured: a row whose every request the component answers that way. The gateway
+# answers booking_service's hot reads from its own copies (gateway/copies.py), so its proxied requests are
+# measured on the profile, which it always forwards; a booking_service cache hit on the property list
+# asked of the service directly (through the gateway that list is the gateway's copy).
+CPU_ROWS = (("gateway", "proxied request", PROFILE), ("booking_service", "cache hit", CACHE_HIT))
+
+
 def cpu_per_request(refs: dict) -> list[Check]:
-    """Each component's CPU per request it answered, on the property list with a token (no edge cache)."""
+    """Each component's CPU per request it answered, on the row that measures it (CPU_ROWS)."""
     hello_ms = meter.cpu_ms_per_request(refs[FLASK_HELLO], FLASK_HELLO)
     checks: list[Check] = []
-    for component, what in (("gateway", "proxied request"), ("booking_service", "cache hit")):
-        own = meter.per_served(refs[TOKEN_LIST], component)
+    for component, what, row in CPU_ROWS:
+        own = meter.per_served(refs[row], component)
         share = own / hello_ms if own is not None and hello_ms else math.inf
-        checks.append((f"{component} CPU per {what} (property list with a token) / Flask hello CPU per request",
+        checks.append((f"{component} CPU per {what} ({row}) / Flask hello CPU per request",
                        f"{fmt(share, 2)}x ({fmt(own, 3)} vs {fmt(hello_ms, 3)} ms)", f"<= {CPU_BUDGET}",
                        share <= CPU_BUDGET))  # fmt: skip
     return checks
@@ -95,7 +102,7 @@ def earlier_checks(results: dict) -> list[Check]:
         overhead = gateway["unloaded_p50_ms"] - direct["unloaded_p50_ms"]
         checks.append((f"gateway overhead, one-client p50, {what}", f"{fmt(overhead, 2)} ms", "<= 2 ms",
                        overhead <= 2.0))  # fmt: skip
-    cached = refs["booking_service: property list (its cache)"]["rps"]
+    cached = refs[CACHE_HIT]["rps"]
     uncached = refs["booking_service: property list (no-cache: database)"]["rps"]
     ratio = cached / uncached if uncached else 0.0
     checks.append(("booking_service cached / uncached property list throughput", f"{fmt(ratio, 2)}x", ">= 3",

@@ -70,6 +70,7 @@ WATCHED = {
     "list_booking": LIST_BOOKING,
     "cache_lookups": "sum(booking_cache_lookups_total)",
     "gateway_latency_count": 'sum(http_server_request_duration_seconds_count{job="gateway", route="/api/bookings/properties"})',
+    "gateway_copy_lookups": "sum(gateway_answer_copy_lookups_total)",
 }  # fmt: skip
 
 
@@ -87,11 +88,14 @@ def burst(observed_stack: Any) -> dict[str, float]:
         good = {"email": DEV_ADMIN_EMAIL, "password": DEV_ADMIN_PASSWORD}
         assert requests.post(login, json=good, timeout=10).status_code == 200
     auth = {"Authorization": f"Bearer {stack.token(424242)}"}  # a token: nginx's edge cache is bypassed
-    for _ in range(10):
-        assert requests.get(f"{stack.nginx_url}/api/bookings/properties", headers=auth, timeout=10).ok
+    town = f"Metricsville-{uuid.uuid4().hex[:8]}"
+    for i in range(10):  # ten searches no gateway has a copy of: each reaches booking_service
+        url = f"{stack.nginx_url}/api/bookings/properties?location={town}-{i}"
+        assert requests.get(url, headers=auth, timeout=10).ok
     expected = {"gateway_login_4xx": 3, "user_login_4xx": 3, "logins_wrong": 3, "upstream_user_4xx": 3,
                 "gateway_login_2xx": 2, "user_login_2xx": 2, "logins_ok": 2, "list_gateway": 10,
-                "list_booking": 10, "cache_lookups": 10, "gateway_latency_count": 10}  # fmt: skip
+                "list_booking": 10, "cache_lookups": 10, "gateway_latency_count": 10,
+                "gateway_copy_lookups": 10}  # fmt: skip
     return {name: grows_by(stack, WATCHED[name], before[name], expected[name]) for name in WATCHED}
 
 
@@ -113,6 +117,7 @@ def test_gateway_counts_each_request_once_by_route_template(burst: dict[str, flo
     assert burst["list_gateway"] == 10
     assert burst["gateway_latency_count"] == 10
     assert burst["upstream_user_4xx"] == 3, "three upstream attempts answered 401, none retried"
+    assert burst["gateway_copy_lookups"] >= 10, "each search was looked up in the gateway's copies"
 
 
 def test_gateway_labels_are_templates_never_raw_paths(observed_stack: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.data import booking_engine, insert_property
+from tests.support.data import booking_engine, day, insert_property
 from tests.support.etl import run_cli
 from tests.support.notification_client import NotificationClient
 from tests.support.otlp_collector import FakeCollector, ReceivedSpan
@@ -232,7 +232,9 @@ def test_an_unsampled_trace_exports_nothing_but_its_id_still_reaches_the_logs(
         "Cache-Control": "no-cache",
         "traceparent": header,
     }
-    assert requests.get(f"{stack.nginx_url}/api/bookings/properties", headers=auth, timeout=10).ok
+    # A date-window search: the gateway keeps no copy of it, so it reaches booking_service and MariaDB.
+    search = f"{stack.nginx_url}/api/bookings/properties?from={day(30)}&to={day(31)}"
+    assert requests.get(search, headers=auth, timeout=10).ok
     paths = [p for name in ("gateway", "booking_service") for p in stack.logs.glob(f"{name}-*.log")]
     found = log_lines([stack.root / "nginx" / "logs" / "access.log", *paths], trace_id)
     assert {"nginx", "gateway", "booking_service"} <= found.keys(), sorted(found)
