@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from common.near_cache import NearCache
 from tests.support.faults import wait_until
 
@@ -53,16 +55,35 @@ def test_an_outage_is_warned_of_once_not_on_every_retry(caplog: Any) -> None:
     assert len(lost) == 1
 
 
-def test_copies_expire_after_their_max_age(stack: Any) -> None:
+@pytest.mark.parametrize(("chance", "lifetime"), [(0.0, 5.0), (0.5, 3.75), (1.0, 2.5)])
+def test_copies_expire_within_their_max_age_each_after_its_own_share_of_it(
+    stack: Any, chance: float, lifetime: float
+) -> None:
+    """Copies filled together (after an invalidation) must not all expire together: each lives between
+    half of `max_age` (spread 0.5) and all of it, never longer."""
     now = [0.0]
-    near: NearCache = NearCache(stack.env["REDIS_URL"], channel=CHANNEL, max_age=5.0, clock=lambda: now[0])
+    near: NearCache = NearCache(
+        stack.env["REDIS_URL"], channel=CHANNEL, max_age=5.0, clock=lambda: now[0], chance=lambda: chance
+    )
     near.epoch()
     assert wait_until(lambda: near.epoch() is not None, 5)
     near.put(near.epoch(), "list:all", b"[1]")
-    now[0] = 4.9
+    now[0] = lifetime - 0.1
     assert near.get("list:all") == b"[1]"
-    now[0] = 5.1
+    now[0] = lifetime + 0.1
     assert near.get("list:all") is None
+
+
+def test_copies_filled_together_expire_at_different_times() -> None:
+    now = [0.0]
+    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL, max_age=5.0, clock=lambda: now[0])
+    near._live = True  # a confirmed subscription, without one (only the expiry is looked at here)
+    epoch = near._epoch
+    for key in range(200):
+        near.put(epoch, str(key), b"x")
+    now[0] = 3.75
+    left = sum(near.get(str(key)) is not None for key in range(200))
+    assert 40 < left < 160, left
 
 
 def test_one_key_is_retired_on_every_instance_and_the_others_stay(stack: Any) -> None:
