@@ -66,6 +66,11 @@ class Epochs:
     public: int | None
     reader: int | None
 
+    @property
+    def trusted(self) -> bool:
+        """Whether any copies could be used (a subscription is confirmed): MISS, else BYPASS."""
+        return self.public is not None or self.reader is not None
+
 
 def _ignore(_outcome: str) -> None:
     return None
@@ -109,7 +114,7 @@ class AnswerCopies:
         if found is not None:
             self._observe("hit")
         else:
-            self._observe("bypass" if epochs.public is None and epochs.reader is None else "miss")
+            self._observe("miss" if epochs.trusted else "bypass")
         return epochs, found
 
     def keep(

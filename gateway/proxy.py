@@ -18,14 +18,14 @@ from urllib.parse import quote
 import orjson
 
 from common.auth import Identity
-from common.errors import HTTP_MESSAGES, ApiError, BadRequest, NotFound
+from common.errors import ApiError, BadRequest, NotFound
 from common.logs import ACCESS_LOGGER, access_line, log_access
 from common.near_cache import COPY_HEADER
 from common.web import REQUEST_ID_HEADER, new_request_id, valid_request_id
+from gateway.client_body import CHUNK_SIZE, client_body
 from gateway.copies import COPY_STATUS_HEADER, AnswerCopies, reader_of
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
-from gateway.http1 import StreamedBody
 from gateway.routing import body_limit, canonical_path, service_for
 from gateway.transport import TransportError, UpstreamResponse
 from gateway.upstream import OutgoingRequest, UpstreamClient
@@ -52,10 +52,6 @@ RESPONSE_DROPPED = frozenset(
 # Set by the gateway on every answer (a relayed one's own are replaced).
 GATEWAY_SET_HEADERS = frozenset({"vary", "x-request-id", "x-content-type-options"})
 BUFFER_LIMIT = 256 * 1024
-CHUNK_SIZE = 64 * 1024
-# A request body up to this size is read whole and sent with the head in one write (JSON bodies); a
-# larger one (a photo upload) is streamed through in CHUNK_SIZE pieces, never held whole.
-STREAM_ABOVE = CHUNK_SIZE
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
@@ -131,13 +127,12 @@ class ProxyApp:
             epochs, copy = self._copies.lookup(target, reader)
             if copy is not None:
                 return 200, [*copy.headers, (COPY_STATUS_HEADER, "HIT")], [copy.body]
-            trusted = epochs.public is not None or epochs.reader is not None
-            copy_status = (COPY_STATUS_HEADER, "MISS" if trusted else "BYPASS")
+            copy_status = (COPY_STATUS_HEADER, "MISS" if epochs.trusted else "BYPASS")
         outgoing = OutgoingRequest(
             method,
             target,
             self._outgoing_headers(exchange),
-            self._body(environ, body_limit(method, path, self._max_body)),
+            client_body(environ, body_limit(method, path, self._max_body)),
         )
         try:
             upstream = self._client.send(service, outgoing)
@@ -153,29 +148,6 @@ class ProxyApp:
         except TransportError as exc:  # the answer broke off while it was read
             log.warning("upstream failure: %s: %s", service, exc)
             raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
-
-    def _body(self, environ: dict[str, Any], limit: int) -> bytes | StreamedBody:
-        """The request body, at most `limit` bytes (413 beyond it): `max_body_bytes` unless the route
-        manifest gives the route its own. Small bodies are read whole; larger ones are streamed."""
-        length = environ.get("CONTENT_LENGTH") or ""
-        stream = environ["wsgi.input"]
-        if length:
-            if not (length.isdigit() and length.isascii()):
-                raise BadRequest("Invalid Content-Length")
-            size = int(length)
-            if size > limit:
-                raise ApiError(HTTP_MESSAGES[413], 413)
-            if size <= STREAM_ABOVE:
-                return stream.read(size) if size else b""
-            return StreamedBody(_client_chunks(stream, size, size), size)
-        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return b""
-        start = _read_up_to(stream, min(STREAM_ABOVE, limit) + 1)
-        if len(start) > limit:
-            raise ApiError(HTTP_MESSAGES[413], 413)
-        if len(start) <= STREAM_ABOVE:
-            return start
-        return StreamedBody(_client_chunks(stream, None, limit, start), None)
 
     def _outgoing_headers(self, exchange: _Exchange) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -230,40 +202,6 @@ class _Exchange:
         self.request_id = request_id or new_request_id()
         self.client_ip: str = environ.get("REMOTE_ADDR") or "unknown"
         self.identity: Identity | None = None
-
-
-def _read_up_to(stream: Any, count: int) -> bytes:
-    """Up to `count` bytes of a chunked body: fewer only at its end."""
-    parts, have = [], 0
-    while have < count and (part := _read_client(stream, count - have)):
-        parts.append(part)
-        have += len(part)
-    return b"".join(parts)
-
-
-def _client_chunks(stream: Any, length: int | None, limit: int, start: bytes = b"") -> Iterator[bytes]:
-    """The client's body in pieces of at most CHUNK_SIZE as it arrives: exactly `length` bytes, or up to
-    the end of a chunked body, which is refused with 413 (the upstream request broken off) past `limit`."""
-    sent = len(start)
-    if start:
-        yield start
-    while length is None or sent < length:
-        chunk = _read_client(stream, CHUNK_SIZE if length is None else min(CHUNK_SIZE, length - sent))
-        if not chunk:
-            if length is None:
-                return
-            raise BadRequest("Incomplete request body")
-        sent += len(chunk)
-        if sent > limit:
-            raise ApiError(HTTP_MESSAGES[413], 413)
-        yield chunk
-
-
-def _read_client(stream: Any, count: int) -> bytes:
-    try:
-        return stream.read(count)
-    except Exception as exc:  # the client went away mid-body: its fault, not the upstream instance's
-        raise BadRequest("Incomplete request body") from exc
 
 
 def _target(path: str, environ: dict[str, Any]) -> str:
