@@ -142,11 +142,12 @@ class AnswerCopies:
             return [body]
         return None
 
-    def after_write(self, method: str, path: str, status: int, reader: str | None) -> None:
+    def after_write(self, method: str, service: str, path: str, status: int, reader: str | None) -> None:
         """A write this gateway relayed retires what it may have changed before the writer is answered,
         so the writer's next read through this gateway never finds the old answer (other gateways hear it
-        from the service's announcement): every property copy, or the writer's own booking copies."""
-        if method in READS or not 200 <= status < 300:
+        from the service's announcement): every property copy, or the writer's own booking copies. Writes
+        to other services change nothing copied here."""
+        if method in READS or service not in COPIED_SERVICES or not 200 <= status < 300:
             return
         if path.startswith(PROPERTY_WRITES):
             self._public.retire()

@@ -137,7 +137,7 @@ class ProxyApp:
         try:
             upstream = self._client.send(service, outgoing)
             headers = _relayed_headers(upstream)
-            self._copies.after_write(method, path, upstream.status, reader)
+            self._copies.after_write(method, service, path, upstream.status, reader)
             kept = None if epochs is None else self._copies.keep(epochs, target, reader, upstream, headers)
             if copy_status is not None:
                 headers.append(copy_status)

@@ -58,3 +58,13 @@ def test_a_reader_is_the_user_with_their_role() -> None:
     assert reader_of(None) is None
     assert reader_of(Identity(7, "user")) == "7:user"
     assert reader_of(Identity(7, "admin")) != reader_of(Identity(7, "user"))
+
+
+def test_only_a_successful_write_to_booking_service_retires_a_readers_booking_copies() -> None:
+    copies = AnswerCopies("redis://127.0.0.1:1/0")
+    retired: list[str] = []
+    copies._readers.retire = retired.append  # type: ignore[method-assign]  # which keys, not the cache's work
+    for service, status in (("user_service", 200), ("booking_service", 409), ("booking_service", 201)):
+        copies._remember("7:user", "/api/bookings/mine", "guest:7")
+        copies.after_write("POST", service, "/api/x", status, "7:user")
+    assert retired == ["guest:7"]
