@@ -47,7 +47,8 @@ RATE_LIMITED = Counter(
 )
 ANSWER_COPIES = Counter(
     "gateway_answer_copy_lookups",
-    "Public property reads looked up in the gateway's own copies: hit, miss or bypass (not subscribed).",
+    "booking_service reads (property searches and properties, a reader's booking or list) looked up in the "
+    "gateway's own copies: hit, miss or bypass (not subscribed).",
     ["outcome"],
 )
 BREAKER_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
