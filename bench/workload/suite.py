@@ -25,6 +25,7 @@ UNTHROTTLED = {"RATE_LIMIT": "10000000/minute", "USER_RATE_LIMIT": "10000000/min
 SWEEP = (0.10, 0.25, 0.50, 0.75, 1.00, 1.25)
 MAX_CONNS, CLIENT_PROCS = 32, 2
 MIX_TRIES = 2
+P99_BOUND_X = 10  # the issue's bound on the p99 at 50 % of the maximum: 10 x the one-client p50
 MIXED = f"full path: mixed workload, {NO_CACHE}"  # the sweep's maximum and the target
 
 
@@ -93,7 +94,9 @@ def wait_listening(url: str, seconds: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def summarize(outcome: Outcome, offered_rps: float | None = None) -> dict:
+def summarize(outcome: Outcome, offered_rps: float | None = None, bound_ms: float | None = None) -> dict:
+    """Counts, rate and latency percentiles, overall and per kind; with `bound_ms`, also the share of
+    answered requests slower than it (a p99 is under the bound only while that share is under 1 %)."""
     values = np.asarray(outcome.all_latencies()) * 1000
     ok = int(values.size)
     errors = sum(outcome.errors.values())
@@ -114,7 +117,17 @@ def summarize(outcome: Outcome, offered_rps: float | None = None) -> dict:
         for kind, v in outcome.latencies.items()
         if v
     }
+    if bound_ms is not None and ok:
+        row["bound_ms"] = bound_ms
+        row["above_bound_pct"] = percent_above(values, bound_ms)
+        for kind, v in outcome.latencies.items():
+            if v:
+                row["per_kind"][kind]["above_bound_pct"] = percent_above(np.asarray(v) * 1000, bound_ms)
     return row
+
+
+def percent_above(values_ms: np.ndarray, bound_ms: float) -> float:
+    return 100 * float(np.mean(values_ms > bound_ms))
 
 
 def saturate(
@@ -138,21 +151,24 @@ def saturate(
     return loaded
 
 
-def sweep(stack: Stack, planner: Planner, max_rps: float, timing: Timing) -> list[dict]:
-    """Open-loop mixed load at fractions of the measured maximum, with CPU per component for each step."""
-    steps = []
-    for fraction in SWEEP:
-        steps.append({"fraction": fraction, **offer(stack, planner, fraction * max_rps, timing.step_s)})
-    return steps
+def sweep(
+    stack: Stack, planner: Planner, max_rps: float, timing: Timing, bound_ms: float | None = None
+) -> list[dict]:
+    """Open-loop mixed load at fractions of the measured maximum, with CPU per component for each step
+    and, given the p99 target's bound, the share of requests slower than it."""
+    return [
+        {"fraction": fraction, **offer(stack, planner, fraction * max_rps, timing.step_s, bound_ms)}
+        for fraction in SWEEP
+    ]
 
 
-def offer(stack: Stack, planner: Planner, rate: float, seconds: float) -> dict:
+def offer(stack: Stack, planner: Planner, rate: float, seconds: float, bound_ms: float | None = None) -> dict:
     plan = planner.plan(max(1, int(rate * seconds)))
     before, started = meter.mark(stack), time.monotonic()
     outcome = run_open(address(stack.nginx_url), plan, rate, procs=CLIENT_PROCS, conns=64)
     wall = time.monotonic() - started
     return {
-        **summarize(outcome, offered_rps=rate),
+        **summarize(outcome, offered_rps=rate, bound_ms=bound_ms),
         **meter.step(stack, before, outcome.generator_cpu_s, wall),
     }
 
