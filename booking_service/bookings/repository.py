@@ -65,14 +65,19 @@ SET_STATUS = (
 )
 OF_USER = sa.select(bookings).where(bookings.c.user_id == sa.bindparam("user_id")).order_by(bookings.c.id)
 _PROPERTY, _START, _END = sa.bindparam("property_id"), sa.bindparam("start"), sa.bindparam("end")
-# One round trip inside the booking transaction: a confirmed booking or an owner's block on those nights.
-DATES_TAKEN = sa.select(
-    sa.or_(
-        sa.exists(sa.select(bookings.c.id).where(overlapping(_PROPERTY, _START, _END))),
-        sa.exists(sa.select(property_blocks.c.id).where(blocked(_PROPERTY, _START, _END))),
-    )
+# A confirmed booking or an owner's block on those nights.
+TAKEN = sa.or_(
+    sa.exists(sa.select(bookings.c.id).where(overlapping(_PROPERTY, _START, _END))),
+    sa.exists(sa.select(property_blocks.c.id).where(blocked(_PROPERTY, _START, _END))),
 )
-INSERT = bookings.insert()
+DATES_TAKEN = sa.select(TAKEN)
+# The booking's row, written only while none of its nights is taken: the overlap check and the insert in
+# one round trip. Run under the property's row lock (READ COMMITTED), so it sees every booking that won
+# the lock before it.
+INSERT_IF_FREE = bookings.insert().from_select(
+    list(WRITTEN),
+    sa.select(*(sa.bindparam(name, type_=bookings.c[name].type) for name in WRITTEN)).where(sa.not_(TAKEN)),
+)
 
 
 class SqlBookingRepository:
@@ -87,10 +92,14 @@ class SqlBookingRepository:
         found = self.conn.execute(DATES_TAKEN, {"property_id": property_id, "start": start, "end": end})
         return bool(found.scalar())
 
-    def add(self, booking: Booking) -> int:
+    def add_if_free(self, booking: Booking) -> int | None:
         values = {name: getattr(booking, name) for name in WRITTEN}
+        values.update(start=booking.start_date, end=booking.end_date)  # the nights TAKEN looks at
+        found = self.conn.execute(INSERT_IF_FREE, values)
+        if found.rowcount != 1:
+            return None
         self.changed_guests.add(booking.user_id)
-        return int(self.conn.execute(INSERT, values).inserted_primary_key[0])
+        return int(found.lastrowid)
 
     def get(self, booking_id: int, *, lock: bool = False) -> Booking | None:
         row = self.conn.execute(BY_ID_LOCKED if lock else BY_ID, {"booking_id": booking_id}).first()

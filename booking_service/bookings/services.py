@@ -69,15 +69,15 @@ def _create(uow: UnitOfWork, tx: Transaction, request: BookingRequest, now: dt.d
         raise errors.OwnProperty
     if prop.max_guests is not None and request.guests > prop.max_guests:
         raise errors.TooManyGuests
-    if tx.bookings.dates_taken(request.property_id, request.start, request.end):
-        raise errors.DatesTaken
     total = prop.price_per_night * request.nights
     if total > MAX_TOTAL:  # only a price set before MAX_PRICE existed can get here
         raise errors.TotalTooLarge
-    booking_id = tx.bookings.add(
+    booking_id = tx.bookings.add_if_free(
         Booking(0, request.user_id, request.property_id, request.start, request.end, CONFIRMED,
                 prop.price_per_night, total, request.guests)
     )  # fmt: skip
+    if booking_id is None:
+        raise errors.DatesTaken
     notify = uow.notifier.booking_event
     tx.after_commit(
         lambda: notify("booked", request.property_id, request.start, request.end, request.user_id)

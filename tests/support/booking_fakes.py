@@ -125,7 +125,9 @@ class FakeBookings:
     def dates_taken(self, property_id: int, start: dt.date, end: dt.date) -> bool:
         return bool(FakeProperties(self.s).taken_ranges(property_id, start, end))
 
-    def add(self, booking: Booking) -> int:
+    def add_if_free(self, booking: Booking) -> int | None:
+        if self.dates_taken(booking.property_id, booking.start_date, booking.end_date):
+            return None
         booking_id = self.s.new_id()
         self.s.bookings[booking_id] = dataclasses.replace(booking, id=booking_id)
         return booking_id
