@@ -50,8 +50,7 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
         found = {"references": refs, "max_rps": max_rps}
         found["generator_ceiling"] = references.generator_ceiling(stack, timing)
         print(f"[bench] sweep of the mixed workload ({suite.MIXED}), max {max_rps:.0f} req/s", flush=True)
-        bound_ms = suite.P99_BOUND_X * refs[suite.MIXED]["unloaded_p50_ms"]
-        found["sweep"] = suite.sweep(stack, planner, max_rps, timing, bound_ms)
+        found["sweep"] = suite.sweep(stack, planner, max_rps, timing, suite.p99_bound_ms(refs))
         if with_socketio:
             attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
             sio = next((e for e in external.available() if e.script == "bench_socketio.py"), None)
