@@ -31,7 +31,14 @@ def spawn(
     user: str | None = None,
     cwd: str | Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a long-running server in its own session; stdout/stderr go to logs/<name>.log."""
+    """Start a long-running server in its own process group; stdout/stderr go to logs/<name>.log.
+
+    The group is what `stop_pid` and `Stack.kill` signal, and a terminal's Ctrl-C never reaches it. The
+    server stays in the launcher's session (no `setsid`): the kernel gives each session its own CPU
+    scheduling group (autogroup), which would share the cores per server, not per thread, and make thread
+    priorities count only inside each server (user_service's argon2 threads run at nice 19 so that the
+    threads answering requests, in every server, come first).
+    """
     log_file = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     as_user = user if user and running_as_root() else None
     process = subprocess.Popen(
@@ -44,7 +51,7 @@ def spawn(
         user=as_user,
         group=as_user,
         extra_groups=[] if as_user else None,
-        start_new_session=True,
+        process_group=0,
     )
     log_file.close()
     (pids / f"{name}.pid").write_text(str(process.pid))
@@ -100,7 +107,7 @@ def alive(pid: int) -> bool:
 
 
 def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
-    """Signal a process, wait for it, and SIGKILL its whole session if it lingers."""
+    """Signal a process, wait for it, and SIGKILL its whole process group if it lingers."""
     if not alive(pid):
         return
     try:

@@ -9,6 +9,10 @@ arithmetic (backoff, ceilings) runs in Lua inside Redis and is tested on a real 
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import Executor, Future
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,7 +26,7 @@ from tests.support.user_fakes import FakeDirectory, FakeLimiter, FakeMailer, Fak
 from user_service import accounts, create_app, errors, services, token_signer, validation
 from user_service.api import client_ip
 from user_service.models import Credentials, PasswordChange, Registration, ResetConfirmation
-from user_service.passwords import Passwords
+from user_service.passwords import LOWEST_PRIORITY, Passwords, low_priority_pool
 from user_service.resets import ResetTokens
 from user_service.settings import UserSettings
 from user_service.tokens import TokenSigner
@@ -89,6 +93,38 @@ def test_passwords_verify_only_the_right_password_and_never_without_a_hash() -> 
     assert not passwords.verify(stored, "wrong password")
     assert not passwords.verify(None, "dummy-password-for-timing")
     assert not passwords.verify("not-a-hash", "right password")
+
+
+def test_argon2_runs_on_threads_at_the_lowest_cpu_priority_and_leaves_the_caller_alone() -> None:
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    caller = priority()
+    pool = low_priority_pool(1)
+    try:
+        assert pool.submit(priority).result() == LOWEST_PRIORITY
+        passwords = Passwords(time_cost=1, memory_kib=1024, runner=pool)
+        assert passwords.verify(passwords.hash("pw"), "pw")
+    finally:
+        pool.shutdown()
+    assert priority() == caller
+
+
+def test_passwords_hash_and_verify_on_the_runner_they_are_given() -> None:
+    class Inline(Executor):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+            self.calls += 1
+            future: Future = Future()
+            future.set_result(fn(*args, **kwargs))
+            return future
+
+    inline = Inline()
+    passwords = Passwords(time_cost=1, memory_kib=1024, runner=inline)
+    assert not passwords.verify(passwords.hash("pw"), "other")
+    assert inline.calls == 2
 
 
 def test_passwords_flag_hashes_made_with_weaker_parameters() -> None:
