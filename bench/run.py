@@ -104,12 +104,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.render:
         print(report.write(json.loads(args.render.read_text()), args.out))
         return 0
     started = time.monotonic()
     timing = Timing.quick() if args.quick else Timing()
-    args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
