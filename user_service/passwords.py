@@ -28,7 +28,8 @@ def lower_own_priority() -> None:
 
 
 def low_priority_pool(threads: int = HASHING_THREADS) -> Executor:
-    """Threads are started on first use, so a pool made before a server forks its workers is safe."""
+    """Its threads start on first use: a pool made (and not yet used) before a server forks its workers
+    works in each of them; one used before the fork would hand work to threads the child does not have."""
     return ThreadPoolExecutor(threads, "argon2", initializer=lower_own_priority)
 
 
