@@ -138,7 +138,7 @@ def kind_table(main: dict) -> list[str]:
         cells = []
         for s in steps:
             r = s["per_kind"].get(kind)
-            above = f", {fmt(r['above_bound_pct'], 1)} %" if r and "above_bound_pct" in r else ""
+            above = f", {percent(r['above_bound_pct'])}" if r and "above_bound_pct" in r else ""
             cells.append(f"{r['n']}, {fmt(r['p50_ms'], 2)}, {fmt(r['p99_ms'], 2)}{above}" if r else "–")
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return lines
