@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.workload.connections import Pool
+
 Request = tuple[str, bytes]  # (kind, raw HTTP/1.1 request)
 OK_STATUSES = frozenset({200, 201})
 
@@ -60,102 +62,6 @@ class Outcome:
         return [value for values in self.latencies.values() for value in values]
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> None:
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        await reader.readexactly(size + 2)
-        if size == 0:
-            return
-
-
-def edge_status(head: bytes) -> str:
-    """nginx's X-Cache-Status (HIT, MISS, BYPASS, ...) from a lower-cased response head, or ""."""
-    at = head.find(b"\r\nx-cache-status:")
-    return "" if at < 0 else head[at + 18 : head.index(b"\r\n", at + 2)].strip().upper().decode()
-
-
-async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
-) -> tuple[int, bool, str]:
-    """Sends one request and reads the whole response; returns (status, connection reusable, edge status)."""
-    writer.write(raw)
-    head = (await reader.readuntil(b"\r\n\r\n")).lower()
-    status = int(head[9:12])
-    edge = edge_status(head)
-    at = head.find(b"\r\ncontent-length:")
-    if at >= 0:
-        await reader.readexactly(int(head[at + 17 : head.index(b"\r\n", at + 2)]))
-    elif b"transfer-encoding: chunked" in head:
-        await _read_chunked(reader)
-    elif status not in (204, 304):
-        await reader.read()
-        return status, False, edge
-    return status, b"\r\nconnection: close" not in head, edge
-
-
-class Pool:
-    """At most `limit` keep-alive connections to one address; callers beyond it wait their turn."""
-
-    def __init__(self, host: str, port: int, limit: int) -> None:
-        self.host, self.port, self.limit = host, port, limit
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.count = 0
-        self.waiters: list[asyncio.Future[None]] = []
-
-    async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        while not self.idle and self.count >= self.limit:
-            waiter = asyncio.get_running_loop().create_future()
-            self.waiters.append(waiter)
-            await waiter
-        if self.idle:
-            return self.idle.pop()
-        self.count += 1
-        try:
-            return await asyncio.open_connection(self.host, self.port)
-        except OSError:
-            self.count -= 1
-            self._wake()
-            raise
-
-    def release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], reusable: bool) -> None:
-        if reusable:
-            self.idle.append(conn)
-        else:
-            conn[1].close()
-            self.count -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.pop(0)
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    async def prefill(self, count: int) -> None:
-        opened = await asyncio.gather(*(self.acquire() for _ in range(min(count, self.limit))))
-        for conn in opened:
-            self.release(conn, True)
-
-
-async def _send(pool: Pool, request: Request, intended: float, outcome: Outcome) -> None:
-    kind, raw = request
-    status = 0
-    try:
-        conn = await pool.acquire()
-    except OSError:
-        outcome.record(kind, 0, 0.0)
-        return
-    reusable, edge = False, ""
-    try:
-        status, reusable, edge = await exchange(*conn, raw)
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-        status = 0
-    finally:
-        pool.release(conn, reusable)
-    outcome.record(kind, status, time.monotonic() - intended, edge)
-
-
 class StartSignal:
     """The open-loop processes' common start: each waits, connections open, until all are ready; the last
     one to arrive sets t0 a moment later. Request i is due from t0, so a process that forked or connected
@@ -186,24 +92,19 @@ async def open_loop(
     drain_s: float,
 ) -> Outcome:
     """Sends plan[i] at t0 + offset + i / rate (the caller staggers processes through `offset`)."""
-    outcome, pool = Outcome(), Pool(*address, conns)
+    outcome = Outcome()
+    pool = Pool(address, conns, outcome.record)
     await pool.prefill(min(conns, 8))
     t0 = start.wait() + offset
-    tasks: set[asyncio.Task[None]] = set()
-    for index, request in enumerate(plan):
+    for index, (kind, raw) in enumerate(plan):
         intended = t0 + index / rate
         delay = intended - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(_send(pool, request, intended, outcome))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    if tasks:
-        _, pending = await asyncio.wait(set(tasks), timeout=drain_s)
-        for task in pending:
-            task.cancel()
-        if pending:
-            outcome.errors["timeout (unanswered at drain)"] += len(pending)
+        pool.submit(kind, raw, intended)
+    unanswered = await pool.drained(drain_s)
+    if unanswered:
+        outcome.errors["timeout (unanswered at drain)"] += unanswered
     outcome.sent = len(plan)
     outcome.elapsed_s = time.monotonic() - t0
     return outcome
@@ -213,19 +114,24 @@ async def closed_loop(
     address: tuple[str, int], plan: Sequence[Request], t0: float, conns: int, seconds: float
 ) -> Outcome:
     """`conns` connections each send the next request of `plan` as soon as the previous one is answered."""
-    outcome, pool = Outcome(), Pool(*address, conns)
+    outcome = Outcome()
+    pool = Pool(address, conns, outcome.record)
     await pool.prefill(conns)
     cursor = iter(plan)
     await asyncio.sleep(max(0.0, t0 - time.monotonic()))
     t0 = time.monotonic()
     deadline = t0 + seconds
 
-    async def client() -> None:
-        while time.monotonic() < deadline and (request := next(cursor, None)) is not None:
+    def send_next() -> None:
+        now = time.monotonic()
+        if now < deadline and (request := next(cursor, None)) is not None:
             outcome.sent += 1
-            await _send(pool, request, time.monotonic(), outcome)
+            pool.submit(*request, now)
 
-    await asyncio.gather(*(client() for _ in range(conns)))
+    pool.after = send_next
+    for _ in range(conns):
+        send_next()
+    await pool.drained(seconds + 30)
     outcome.elapsed_s = time.monotonic() - t0
     return outcome
 
