@@ -8,12 +8,13 @@ A service marks a GET answer that stays right until a change it announces (`comm
   for that same path and query.
 These are the messages that retire booking_service's own copies, so both are retired by the same write.
 Everything `NearCache` guarantees holds: copies are served only while the subscription is confirmed, a
-read that overlapped an invalidation keeps nothing, and each copy expires after its `max_age` whatever
-happens to Redis. `settle`: for a moment after an invalidation nothing is kept, because the instance that
-answers the next miss may not have heard the message yet and would hand over the copy it still holds. A
-write this gateway relayed also retires, before the writer is answered, what it may have changed (every
-property copy, or the writer's own booking copies), so the writer's next read here never finds the old
-answer; another gateway hears of it from the service's announcement, within milliseconds.
+read that overlapped the retirement of the key it is kept under keeps nothing, and each copy expires
+after its `max_age` whatever happens to Redis. `settle`: for a moment after a key's retirement no copy
+of it is kept, because the instance that answers the next miss may not have heard the message yet and
+would hand over the copy it still holds. A write this gateway relayed also retires, before the writer is
+answered, what it may have changed (every property copy, or the writer's own booking copies), so the
+writer's next read here never finds the old answer; another gateway hears of it from the service's
+announcement, within milliseconds.
 
 The edge check (token, rate limits) runs before a copy is looked up, exactly as before a request is
 forwarded. Services check the token again on what they answer; a copy is only ever served to the reader

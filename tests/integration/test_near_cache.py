@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from common.near_cache import NearCache
+from common.near_cache import MAX_ENTRIES, NearCache
 from tests.support.faults import wait_until
 
 CHANNEL = "hrp:test:near"
@@ -110,3 +110,50 @@ def test_no_copy_of_a_key_is_kept_while_it_settles_after_a_change(stack: Any) ->
     now[0] = 102.1
     near.put(near.epoch(), "7", "settled")
     assert near.get("7") == "settled"
+
+
+def unsubscribed_but_trusted() -> NearCache:
+    """A confirmed subscription without one: only what `put` keeps is looked at."""
+    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL)
+    near._live = True
+    return near
+
+
+def test_a_read_that_straddles_another_keys_retirement_is_kept() -> None:
+    near = unsubscribed_but_trusted()
+    epoch = near.epoch()  # a read of booking 8 starts ...
+    near.retire("7")  # ... booking 7 changes meanwhile ...
+    near.put(epoch, "8", "booking 8")  # ... the read of 8 is still right
+    near.put(epoch, "7", "booking 7 from before its change")
+    assert near.get("8") == "booking 8" and near.get("7") is None
+
+
+def test_a_read_that_straddles_its_own_keys_retirement_on_another_instance_is_not_kept(stack: Any) -> None:
+    mine, other = subscribed(stack.env["REDIS_URL"]), subscribed(stack.env["REDIS_URL"])
+    epoch = mine.epoch()
+    other.publish_invalidation("7")
+    assert wait_until(lambda: mine.epoch() != epoch, 2, interval=0.01)
+    mine.put(epoch, "7", "booking 7 from before its change")
+    assert mine.get("7") is None
+    mine.put(mine.epoch(), "7", "booking 7 read after it")
+    assert mine.get("7") == "booking 7 read after it"
+
+
+def test_when_the_retired_keys_are_too_many_to_remember_reads_under_way_keep_nothing() -> None:
+    near = unsubscribed_but_trusted()
+    epoch = near.epoch()
+    for key in range(MAX_ENTRIES + 1):  # the log of retired keys is bounded: it is forgotten once full
+        near.retire(f"other {key}")
+    near.put(epoch, "8", "read while the log was forgotten")
+    assert near.get("8") is None
+    near.put(near.epoch(), "8", "read afterwards")
+    assert near.get("8") == "read afterwards"
+
+
+def test_a_lost_subscription_keeps_reads_under_way_from_keeping_anything() -> None:
+    near = unsubscribed_but_trusted()
+    epoch = near.epoch()
+    near._set_live(False)
+    near._set_live(True)  # confirmed again before the read ends
+    near.put(epoch, "8", "read while the subscription was down")
+    assert near.get("8") is None
