@@ -21,6 +21,10 @@ def _nothing() -> None:
     return None
 
 
+def _ignore(_kind: str, _status: int, _latency: float, _edge: str) -> None:
+    return None
+
+
 def edge_status(head: bytes) -> str:
     """nginx's X-Cache-Status (HIT, MISS, BYPASS, ...) from a lower-cased response head, or ""."""
     at = head.find(b"\r\nx-cache-status:")
@@ -135,10 +139,13 @@ class Pool:
             self._spawn_open()
 
     async def drained(self, timeout: float) -> int:
-        """Waits until nothing is in flight, at most `timeout` s; returns how many requests still are."""
+        """Waits until nothing is in flight, at most `timeout` s; returns how many requests still are (the
+        caller counts them): answers that come later are not recorded."""
         if self.in_flight:
             self.idle_again = self.loop.create_future()
             await asyncio.wait({self.idle_again}, timeout=timeout)
+        if self.in_flight:
+            self.record, self.after = _ignore, _nothing
         return self.in_flight
 
     def finished(

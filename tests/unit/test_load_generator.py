@@ -129,3 +129,23 @@ def test_the_closed_loop_keeps_each_connection_busy_until_the_time_is_up(
     answered = len(outcome.latencies["length"]) + outcome.errors["missing 404"]
     assert outcome.sent == answered > 10
     assert set(outcome.errors) == {"missing 404"}
+
+
+def test_answers_that_come_after_the_drain_are_not_recorded() -> None:
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(0.3)
+        writer.write(ANSWERS[b"/length"])
+        await writer.drain()
+
+    async def drain_early() -> tuple[int, list]:
+        records: list = []
+        listening = await asyncio.start_server(slow, "127.0.0.1", 0)
+        async with listening:
+            pool = Pool(listening.sockets[0].getsockname()[:2], 1, lambda *r: records.append(r))
+            pool.submit("slow", request("/length"), asyncio.get_running_loop().time())
+            unanswered = await pool.drained(0.05)
+            await asyncio.sleep(0.5)  # the answer arrives now
+        return unanswered, records
+
+    assert asyncio.run(drain_early()) == (1, [])
