@@ -113,7 +113,8 @@ def test_no_copy_of_a_key_is_kept_while_it_settles_after_a_change(stack: Any) ->
 
 
 def unsubscribed_but_trusted() -> NearCache:
-    """A confirmed subscription without one: only what `put` keeps is looked at."""
+    """A confirmed subscription without one: only what `put` keeps is looked at. The tests read `_epoch`:
+    `epoch()` would start the listener, whose failure to connect would end the trust mid-test."""
     near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL)
     near._live = True
     return near
@@ -121,7 +122,7 @@ def unsubscribed_but_trusted() -> NearCache:
 
 def test_a_read_that_straddles_another_keys_retirement_is_kept() -> None:
     near = unsubscribed_but_trusted()
-    epoch = near.epoch()  # a read of booking 8 starts ...
+    epoch = near._epoch  # a read of booking 8 starts ...
     near.retire("7")  # ... booking 7 changes meanwhile ...
     near.put(epoch, "8", "booking 8")  # ... the read of 8 is still right
     near.put(epoch, "7", "booking 7 from before its change")
@@ -141,18 +142,18 @@ def test_a_read_that_straddles_its_own_keys_retirement_on_another_instance_is_no
 
 def test_when_the_retired_keys_are_too_many_to_remember_reads_under_way_keep_nothing() -> None:
     near = unsubscribed_but_trusted()
-    epoch = near.epoch()
+    epoch = near._epoch
     for key in range(MAX_ENTRIES + 1):  # the log of retired keys is bounded: it is forgotten once full
         near.retire(f"other {key}")
     near.put(epoch, "8", "read while the log was forgotten")
     assert near.get("8") is None
-    near.put(near.epoch(), "8", "read afterwards")
+    near.put(near._epoch, "8", "read afterwards")
     assert near.get("8") == "read afterwards"
 
 
 def test_a_lost_subscription_keeps_reads_under_way_from_keeping_anything() -> None:
     near = unsubscribed_but_trusted()
-    epoch = near.epoch()
+    epoch = near._epoch
     near._set_live(False)
     near._set_live(True)  # confirmed again before the read ends
     near.put(epoch, "8", "read while the subscription was down")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
 from bench.workload.connections import Pool
 from bench.workload.loadgen import run_closed, run_open
+
+T = TypeVar("T")
 
 ANSWERS = {
     b"/length": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Cache-Status: hit\r\n\r\nhello",
@@ -63,13 +66,24 @@ async def pooled(paths: list[str], limit: int, address: tuple[str, int] | None =
     return records, server
 
 
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on a thread of its own: the test session's main thread may hold a running loop (the
+    browser tests' Playwright keeps one), and asyncio.run refuses to start inside it."""
+    found: list[T] = []
+    thread = threading.Thread(target=lambda: found.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join(30)
+    assert found, "the coroutine failed or did not finish"
+    return found[0]
+
+
 def statuses(records: list) -> dict[str, int]:
     return {kind: status for kind, status, _, _ in records}
 
 
 def test_every_framing_is_read_to_its_end_over_one_kept_alive_connection() -> None:
     paths = ["/length", "/chunked", "/empty", "/missing", "/length"]
-    records, server = asyncio.run(pooled(paths, limit=1))
+    records, server = run_async(pooled(paths, limit=1))
     assert [r[0] for r in records] == paths  # in order: one connection, one request at a time
     assert statuses(records) == {"/length": 200, "/chunked": 200, "/empty": 204, "/missing": 404}
     assert server.connections == 1
@@ -78,13 +92,13 @@ def test_every_framing_is_read_to_its_end_over_one_kept_alive_connection() -> No
 
 
 def test_an_answer_delimited_by_the_close_is_complete_and_the_next_request_opens_a_connection() -> None:
-    records, server = asyncio.run(pooled(["/close", "/length"], limit=1))
+    records, server = run_async(pooled(["/close", "/length"], limit=1))
     assert statuses(records) == {"/close": 200, "/length": 200}
     assert server.connections == 2
 
 
 def test_a_cut_short_answer_counts_as_no_answer_and_the_others_still_complete() -> None:
-    records, _ = asyncio.run(pooled(["/cut", "/length", "/length"], limit=2))
+    records, _ = run_async(pooled(["/cut", "/length", "/length"], limit=2))
     assert sorted((kind, status) for kind, status, _, _ in records) == [
         ("/cut", 0), ("/length", 200), ("/length", 200)
     ]  # fmt: skip
@@ -94,7 +108,7 @@ def test_a_refused_address_counts_each_request_as_no_answer() -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         address = unused.getsockname()[:2]  # bound, never listening: connections are refused
-        records, _ = asyncio.run(pooled(["/length", "/length"], limit=1, address=address))
+        records, _ = run_async(pooled(["/length", "/length"], limit=1, address=address))
     assert [(kind, status) for kind, status, _, _ in records] == [("/length", 0), ("/length", 0)]
 
 
@@ -148,4 +162,4 @@ def test_answers_that_come_after_the_drain_are_not_recorded() -> None:
             await asyncio.sleep(0.5)  # the answer arrives now
         return unanswered, records
 
-    assert asyncio.run(drain_early()) == (1, [])
+    assert run_async(drain_early()) == (1, [])
