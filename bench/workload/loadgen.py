@@ -102,9 +102,7 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         pool.submit(kind, raw, intended)
-    unanswered = await pool.drained(drain_s)
-    if unanswered:
-        outcome.errors["timeout (unanswered at drain)"] += unanswered
+    await _drain(pool, outcome, drain_s)
     outcome.sent = len(plan)
     outcome.elapsed_s = time.monotonic() - t0
     return outcome
@@ -131,9 +129,16 @@ async def closed_loop(
     pool.after = send_next
     for _ in range(conns):
         send_next()
-    await pool.drained(seconds + 30)
+    await _drain(pool, outcome, seconds + 30)
     outcome.elapsed_s = time.monotonic() - t0
     return outcome
+
+
+async def _drain(pool: Pool, outcome: Outcome, timeout: float) -> None:
+    """Waits for the answers still due; those not in by `timeout` count as errors."""
+    unanswered = await pool.drained(timeout)
+    if unanswered:
+        outcome.errors["timeout (unanswered at drain)"] += unanswered
 
 
 def punctual_loop() -> asyncio.AbstractEventLoop:
