@@ -68,12 +68,14 @@ class Connection(asyncio.Protocol):
             elif self._status() in (204, 304):
                 self.body_left = 0
         if self.body_left is not None:
-            if len(self.buffer) >= self.body_left:
-                del self.buffer[: self.body_left]
-                self._finish(b"\r\nconnection: close" not in self.head)
+            if len(self.buffer) < self.body_left:
+                return
+            del self.buffer[: self.body_left]
         elif b"transfer-encoding: chunked" in self.head and _chunked_body_end(self.buffer) is not None:
             self.buffer.clear()
-            self._finish(b"\r\nconnection: close" not in self.head)
+        else:
+            return
+        self._finish(b"\r\nconnection: close" not in self.head)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.request is not None:
@@ -135,8 +137,7 @@ class Pool:
             self.idle.pop().send(kind, raw, intended)
             return
         self.queue.append((kind, raw, intended))
-        if self.count < self.limit:
-            self._spawn_open()
+        self._open_for_queue()
 
     async def drained(self, timeout: float) -> int:
         """Waits until nothing is in flight, at most `timeout` s; returns how many requests still are (the
@@ -161,10 +162,12 @@ class Pool:
         if conn in self.idle:
             self.idle.remove(conn)
         self.count -= 1
-        if self.queue and self.count < self.limit:
-            self._spawn_open()
+        self._open_for_queue()
 
-    def _spawn_open(self) -> None:
+    def _open_for_queue(self) -> None:
+        """One more connection while requests wait and the limit allows it."""
+        if not self.queue or self.count >= self.limit:
+            return
         self.count += 1
         task = self.loop.create_task(self._open())
         self.opening.add(task)  # the loop keeps only weak references to tasks
@@ -186,8 +189,7 @@ class Pool:
         elif self.queue:  # the address refused: the request that asked for a connection fails
             kind, _, _ = self.queue.popleft()
             self._settle(kind, 0, 0.0, "")
-            if self.queue and self.count < self.limit:
-                self._spawn_open()
+            self._open_for_queue()
 
     def _settle(self, kind: str, status: int, latency: float, edge: str) -> None:
         self.record(kind, status, latency, edge)
