@@ -20,6 +20,14 @@ def subscribed(url: str) -> NearCache:
     return near
 
 
+def unsubscribed_but_trusted(**options: Any) -> NearCache:
+    """A confirmed subscription without one: only what `put` keeps is looked at. The tests read `_epoch`:
+    `epoch()` would start the listener, whose failure to connect would end the trust mid-test."""
+    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL, **options)
+    near._live = True
+    return near
+
+
 def test_a_copy_is_served_until_another_instance_publishes_an_invalidation(stack: Any) -> None:
     mine, other = subscribed(stack.env["REDIS_URL"]), subscribed(stack.env["REDIS_URL"])
     mine.put(mine.epoch(), "list:all", b"[1]")
@@ -76,8 +84,7 @@ def test_copies_expire_within_their_max_age_each_after_its_own_share_of_it(
 
 def test_copies_filled_together_expire_at_different_times() -> None:
     now = [0.0]
-    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL, max_age=5.0, clock=lambda: now[0])
-    near._live = True  # a confirmed subscription, without one (only the expiry is looked at here)
+    near = unsubscribed_but_trusted(max_age=5.0, clock=lambda: now[0])
     epoch = near._epoch
     for key in range(200):
         near.put(epoch, str(key), b"x")
@@ -110,14 +117,6 @@ def test_no_copy_of_a_key_is_kept_while_it_settles_after_a_change(stack: Any) ->
     now[0] = 102.1
     near.put(near.epoch(), "7", "settled")
     assert near.get("7") == "settled"
-
-
-def unsubscribed_but_trusted() -> NearCache:
-    """A confirmed subscription without one: only what `put` keeps is looked at. The tests read `_epoch`:
-    `epoch()` would start the listener, whose failure to connect would end the trust mid-test."""
-    near: NearCache = NearCache("redis://127.0.0.1:1/0", channel=CHANNEL)
-    near._live = True
-    return near
 
 
 def test_a_read_that_straddles_another_keys_retirement_is_kept() -> None:
