@@ -18,7 +18,7 @@ from booking_service.properties.storage import PhotoStore
 from booking_service.properties.views import PropertyViews
 from common.auth import current_identity, require_auth
 from common.errors import BadRequest, error_response, register_error_table
-from common.near_cache import COPY_HEADER
+from common.near_cache import COPY_HEADER, RETIRED_HEADER
 from common.routes import PHOTO_BODY_BYTES
 from common.web import json_body
 
@@ -100,6 +100,12 @@ def edge_cacheable(encoded: bytes, copy_mark: str | None = None) -> Response:
 
 def created(body: dict[str, Any]) -> tuple[Response, int]:
     return jsonify(body), 201
+
+
+def retiring(response: Response, *keys: str) -> Response:
+    """Names the booking copies a write retired, for the gateway's own copies (RETIRED_HEADER)."""
+    response.headers[RETIRED_HEADER] = " ".join(keys)
+    return response
 
 
 @api.get("/api/bookings/properties")
@@ -188,7 +194,9 @@ def delete_photo(property_id: int, photo_id: str) -> Response:
 def book() -> tuple[Response, int]:
     booking = inputs.parse_booking(json_body())
     key = inputs.parse_idempotency_key(request.headers.get("Idempotency-Key"))
-    return created(serializers.booked_json(bookings.book(uow(), users(), current_identity(), booking, key)))
+    booked = bookings.book(uow(), users(), current_identity(), booking, key)
+    response, status = created(serializers.booked_json(booked))
+    return retiring(response, guest_key(booking.user_id)), status
 
 
 @api.get("/api/bookings/booking/<int:booking_id>")
@@ -209,8 +217,9 @@ def my_bookings() -> Response:
 @api.delete("/api/cancel-booking/<int:booking_id>")
 @require_auth()
 def cancel_booking(booking_id: int) -> Response:
-    bookings.cancel(uow(), current_identity(), booking_id)
-    return jsonify({"message": "Booking cancelled successfully"})
+    cancelled = bookings.cancel(uow(), current_identity(), booking_id)
+    answer = jsonify({"message": "Booking cancelled successfully"})
+    return retiring(answer, booking_key(cancelled.id), guest_key(cancelled.user_id))
 
 
 @api.get("/api/bookings/hosting/bookings")

@@ -45,6 +45,9 @@ COPY_HEADER = "X-Near-Copy"
 COPY_UNTIL_PROPERTIES_CHANGE = "properties"
 COPY_UNTIL_BOOKING_CHANGES = "booking "
 BOOKING_CHANNEL = "hrp:bookings:changed"
+# On a write's answer: the BOOKING_CHANNEL keys the write retired, space-separated, so the gateway that
+# relays it retires exactly those copies before the writer is answered. The gateway never relays it either.
+RETIRED_HEADER = "X-Near-Retired"
 
 
 def _ignore(_outcome: str) -> None:
@@ -169,10 +172,13 @@ class NearCache(Generic[V]):
                     self._forget_retired_keys()
                 self._key_retired[key] = self._epoch
             if self._settle > 0:
+                now = self._clock()
+                if len(self._retired_at) >= MAX_ENTRIES:
+                    self._forget_settled(now)  # keys retired once and never copied again stay listed
                 if len(self._retired_at) >= MAX_ENTRIES:
                     self._retired_at.clear()
                     key = None  # forgetting which keys settle: let every key settle instead
-                self._retired_at[key] = self._clock()
+                self._retired_at[key] = now
 
     def _retired_since(self, epoch: int, key: str) -> bool:
         return self._all_retired > epoch or self._key_retired.get(key, 0) > epoch
@@ -181,6 +187,9 @@ class NearCache(Generic[V]):
         """Every read under way keeps nothing, as after the retirement of every copy."""
         self._key_retired.clear()
         self._all_retired = self._epoch
+
+    def _forget_settled(self, now: float) -> None:
+        self._retired_at = {k: when for k, when in self._retired_at.items() if now - when < self._settle}
 
     def _settling(self, key: str) -> bool:
         now = self._clock()

@@ -12,8 +12,8 @@ read that overlapped the retirement of the key it is kept under keeps nothing, a
 after its `max_age` whatever happens to Redis. `settle`: for a moment after a key's retirement no copy
 of it is kept, because the instance that answers the next miss may not have heard the message yet and
 would hand over the copy it still holds. A write this gateway relayed also retires, before the writer is
-answered, what it may have changed (every property copy, or the writer's own booking copies), so the
-writer's next read here never finds the old answer; another gateway hears of it from the service's
+answered, what it changed (every property copy, or the booking copies the service names on its answer),
+so the writer's next read here never finds the old answer; another gateway hears of it from the service's
 announcement, within milliseconds.
 
 The edge check (token, rate limits) runs before a copy is looked up, exactly as before a request is
@@ -46,6 +46,7 @@ READER_MAX_AGE_SECONDS = 30.0  # and its booking copies (BOOKING_COPY_SECONDS' d
 SETTLE_SECONDS = 0.5
 LARGEST_COPY = 256 * 1024
 TARGETS_PER_READER = 64
+MAX_NAMED_KEYS = 16  # a write's answer naming more is treated as naming none
 COPIED_SERVICES = frozenset({"booking_service"})
 # Every write that changes a property (its fields, photos, a new or retired property) is under this path.
 PROPERTY_WRITES = "/api/bookings/properties"
@@ -143,15 +144,30 @@ class AnswerCopies:
             return [body]
         return None
 
-    def after_write(self, method: str, service: str, path: str, status: int, reader: str | None) -> None:
-        """A write this gateway relayed retires what it may have changed before the writer is answered,
-        so the writer's next read through this gateway never finds the old answer (other gateways hear it
-        from the service's announcement): every property copy, or the writer's own booking copies. Writes
-        to other services change nothing copied here."""
+    def after_write(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        status: int,
+        reader: str | None,
+        retired: str | None = None,
+    ) -> None:
+        """A write this gateway relayed retires what it changed before the writer is answered, so the
+        writer's next read through this gateway never finds the old answer (other gateways hear it from
+        the service's announcement): every property copy, or the booking copies the service named
+        (`retired`, common.near_cache.RETIRED_HEADER). A service that names none (one from before the
+        header) costs the writer every booking copy of theirs. Writes to other services change nothing
+        copied here."""
         if method in READS or service not in COPIED_SERVICES or not 200 <= status < 300:
             return
         if path.startswith(PROPERTY_WRITES):
             self._public.retire()
+            return
+        named = (retired or "").split()
+        if 0 < len(named) <= MAX_NAMED_KEYS:
+            for key in named:
+                self._readers.retire(key)
         elif reader is not None:
             for key in self._reader_keys.pop(reader, {}).values():
                 self._readers.retire(key)

@@ -20,7 +20,7 @@ import orjson
 from common.auth import Identity
 from common.errors import ApiError, BadRequest, NotFound
 from common.logs import ACCESS_LOGGER, access_line, log_access
-from common.near_cache import COPY_HEADER
+from common.near_cache import COPY_HEADER, RETIRED_HEADER
 from common.web import REQUEST_ID_HEADER, new_request_id, valid_request_id
 from gateway.client_body import CHUNK_SIZE, client_body
 from gateway.copies import COPY_STATUS_HEADER, AnswerCopies, reader_of
@@ -47,8 +47,9 @@ DROPPED_REQUEST_HEADERS = frozenset(
      "X_AUTHENTICATED_USER_ROLE", "X_FORWARDED_FOR", "X_REQUEST_ID", "CACHE_CONTROL", "PRAGMA"}
 )  # fmt: skip
 RESPONSE_DROPPED = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "server", "date", COPY_HEADER.lower()}
-)
+    {"connection", "keep-alive", "transfer-encoding", "server", "date", COPY_HEADER.lower(),
+     RETIRED_HEADER.lower()}
+)  # fmt: skip
 # Set by the gateway on every answer (a relayed one's own are replaced).
 GATEWAY_SET_HEADERS = frozenset({"vary", "x-request-id", "x-content-type-options"})
 BUFFER_LIMIT = 256 * 1024
@@ -137,7 +138,8 @@ class ProxyApp:
         try:
             upstream = self._client.send(service, outgoing)
             headers = _relayed_headers(upstream)
-            self._copies.after_write(method, service, path, upstream.status, reader)
+            retired = upstream.header(RETIRED_HEADER)
+            self._copies.after_write(method, service, path, upstream.status, reader, retired)
             kept = None if epochs is None else self._copies.keep(epochs, target, reader, upstream, headers)
             if copy_status is not None:
                 headers.append(copy_status)

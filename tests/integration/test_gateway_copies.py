@@ -171,3 +171,28 @@ def test_a_new_booking_appears_in_the_guests_list_at_once(stack, listed) -> None
     assert second.status_code == 201, second.text
     ids = [b["bookingId"] for b in read(gateway, "/api/bookings/mine", **guest)[1]]  # type: ignore[union-attr]
     assert sorted(ids) == sorted([first, second.json()["bookingId"]])
+
+
+def test_a_new_booking_retires_the_guests_list_and_none_of_their_other_booking_copies(stack, listed) -> None:
+    """The service names the copies a write retired (X-Near-Retired); the gateway retires just those and
+    never relays the header."""
+    gateway = stack.url("gateway", 0)
+    first, guest, guest_id = booked(stack, gateway, listed[0], (90, 91))
+    path, mine = f"/api/bookings/booking/{first}", "/api/bookings/mine"
+    for target in (path, mine):
+        assert wait_until(lambda t=target: read(gateway, t, **guest)[0] == "HIT", 5, interval=0.05)
+    body = {"userId": guest_id, "propertyId": listed[0], "startDate": day(92), "endDate": day(93)}
+    second = requests.post(gateway + "/api/bookings/book", json=body, headers=guest, timeout=5)
+    assert second.status_code == 201, second.text
+    assert "X-Near-Retired" not in second.headers
+    status, found = read(gateway, path, **guest)
+    assert status == "HIT" and found["bookingId"] == first  # type: ignore[index]
+    status, listing = read(gateway, mine, **guest)
+    assert status == "MISS" and len(listing) == 2  # type: ignore[arg-type]
+    other = f"/api/bookings/booking/{second.json()['bookingId']}"
+    assert wait_until(lambda: read(gateway, other, **guest)[0] == "HIT", 5, interval=0.05)
+    cancelled = requests.delete(f"{gateway}/api/cancel-booking/{first}", headers=guest, timeout=5)
+    assert cancelled.status_code == 200 and "X-Near-Retired" not in cancelled.headers
+    assert read(gateway, other, **guest)[0] == "HIT"
+    status, found = read(gateway, path, **guest)
+    assert status == "MISS" and found["status"] == "cancelled"  # type: ignore[index]

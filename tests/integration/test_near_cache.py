@@ -119,6 +119,32 @@ def test_no_copy_of_a_key_is_kept_while_it_settles_after_a_change(stack: Any) ->
     assert near.get("7") == "settled"
 
 
+def test_keys_retired_long_ago_do_not_make_every_key_settle_when_the_log_fills() -> None:
+    """Keys retired once and never copied again (a cancelled booking nobody reads) stay in the log of
+    settling keys until it is full; then the settled ones are forgotten, not every key made to settle."""
+    now = [100.0]
+    near = unsubscribed_but_trusted(settle=0.5, clock=lambda: now[0])
+    for key in range(MAX_ENTRIES):
+        near.retire(f"cancelled {key}")
+    now[0] = 101.0
+    near.retire("7")  # the log is full: the settled keys make room
+    near.put(near._epoch, "8", "another key, kept")
+    near.put(near._epoch, "7", "a key still settling, not kept")
+    assert near.get("8") == "another key, kept" and near.get("7") is None
+
+
+def test_when_keys_settling_at_once_are_too_many_to_remember_every_key_settles() -> None:
+    now = [100.0]
+    near = unsubscribed_but_trusted(settle=0.5, clock=lambda: now[0])
+    for key in range(MAX_ENTRIES + 1):
+        near.retire(f"changed {key}")
+    near.put(near._epoch, "8", "not kept: which keys settle is forgotten")
+    assert near.get("8") is None
+    now[0] = 100.6
+    near.put(near._epoch, "8", "kept once every key settled")
+    assert near.get("8") == "kept once every key settled"
+
+
 def test_a_read_that_straddles_another_keys_retirement_is_kept() -> None:
     near = unsubscribed_but_trusted()
     epoch = near._epoch  # a read of booking 8 starts ...
