@@ -36,7 +36,7 @@ def spawn(
     The group is what `stop_pid` and `Stack.kill` signal, and a terminal's Ctrl-C never reaches it. The
     server stays in the launcher's session (no `setsid`): the kernel gives each session its own CPU
     scheduling group (autogroup), which would share the cores per server, not per thread, and make thread
-    priorities count only inside each server (user_service's argon2 threads run at nice 19 so that the
+    priorities count only inside each server (user_service's argon2 threads run in the idle class so that the
     threads answering requests, in every server, come first).
     """
     log_file = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child

@@ -26,7 +26,7 @@ from tests.support.user_fakes import FakeDirectory, FakeLimiter, FakeMailer, Fak
 from user_service import accounts, create_app, errors, services, token_signer, validation
 from user_service.api import client_ip
 from user_service.models import Credentials, PasswordChange, Registration, ResetConfirmation
-from user_service.passwords import LOWEST_PRIORITY, Passwords, low_priority_pool
+from user_service.passwords import Passwords, low_priority_pool
 from user_service.resets import ResetTokens
 from user_service.settings import UserSettings
 from user_service.tokens import TokenSigner
@@ -95,14 +95,14 @@ def test_passwords_verify_only_the_right_password_and_never_without_a_hash() -> 
     assert not passwords.verify("not-a-hash", "right password")
 
 
-def test_argon2_runs_on_threads_at_the_lowest_cpu_priority_and_leaves_the_caller_alone() -> None:
+def test_argon2_runs_on_threads_of_the_lowest_scheduling_class_and_leaves_the_caller_alone() -> None:
     def priority() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return os.sched_getscheduler(threading.get_native_id())
 
     caller = priority()
     pool = low_priority_pool(1)
     try:
-        assert pool.submit(priority).result() == LOWEST_PRIORITY
+        assert pool.submit(priority).result() == os.SCHED_IDLE
         passwords = Passwords(time_cost=1, memory_kib=1024, runner=pool)
         assert passwords.verify(passwords.hash("pw"), "pw")
     finally:
