@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from common.identity import Identity
-from gateway.copies import LARGEST_COPY, AnswerCopies, copyable, reader_of
+from gateway.copies import LARGEST_COPY, MAX_NAMED_KEYS, AnswerCopies, copyable, reader_of
 
 
 @dataclass
@@ -68,3 +68,24 @@ def test_only_a_successful_write_to_booking_service_retires_a_readers_booking_co
         copies._remember("7:user", "/api/bookings/mine", "guest:7")
         copies.after_write("POST", service, "/api/x", status, "7:user")
     assert retired == ["guest:7"]
+
+
+def test_a_write_retires_the_copies_its_answer_names_else_every_copy_of_the_writers() -> None:
+    copies = AnswerCopies("redis://127.0.0.1:1/0")
+    retired: list[str] = []
+    copies._readers.retire = retired.append  # type: ignore[method-assign]  # which keys, not the cache's work
+    copies._remember("7:user", "/api/bookings/booking/5", "5")
+    copies._remember("7:user", "/api/bookings/mine", "guest:7")
+    copies.after_write("POST", "booking_service", "/api/bookings/book", 201, "7:user", "guest:7")
+    assert retired == ["guest:7"]
+    retired.clear()
+    copies.after_write("DELETE", "booking_service", "/api/cancel-booking/5", 200, "9:host", "5 guest:7")
+    assert retired == ["5", "guest:7"]  # a host's cancellation: the guest's copies, not the host's
+    retired.clear()
+    too_many = " ".join(f"guest:{n}" for n in range(MAX_NAMED_KEYS + 1))
+    for named in (None, "", too_many):
+        copies._remember("7:user", "/api/bookings/booking/5", "5")
+        copies._remember("7:user", "/api/bookings/mine", "guest:7")
+        copies.after_write("POST", "booking_service", "/api/bookings/book", 201, "7:user", named)
+        assert sorted(retired) == ["5", "guest:7"], named
+        retired.clear()
