@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench import report
 from bench.workload import external, references, suite, wrk
+from bench.workload.hello import FLASK_HELLO
 from bench.workload.suite import Timing
 from infra.services import SERVICES
 
@@ -51,6 +52,8 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
         found["generator_ceiling"] = references.generator_ceiling(stack, timing)
         print(f"[bench] sweep of the mixed workload ({suite.MIXED}), max {max_rps:.0f} req/s", flush=True)
         found["sweep"] = suite.sweep(stack, planner, max_rps, timing, suite.p99_bound_ms(refs))
+        hello_url = hellos[FLASK_HELLO][0]
+        found["yardstick_at_half"] = suite.yardstick_at_half(hello_url, refs[FLASK_HELLO], timing)
         if with_socketio:
             attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
             sio = next((e for e in external.available() if e.script == "bench_socketio.py"), None)

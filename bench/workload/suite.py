@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.workload import hello, meter
 from bench.workload.loadgen import Outcome, Request, run_closed, run_open
-from bench.workload.mix import NO_CACHE, Planner, seed
+from bench.workload.mix import NO_CACHE, Planner, http_request, seed
 from infra.ports import free_block, port_in_use
 from infra.stack import Stack
 
@@ -166,6 +166,16 @@ def sweep(
         {"fraction": fraction, **offer(stack, planner, fraction * max_rps, timing.step_s, bound_ms)}
         for fraction in SWEEP
     ]
+
+
+def yardstick_at_half(url: str, reference: dict, timing: Timing) -> dict:
+    """The p99 target's own test on the yardstick: the bare Flask hello (one hop, no database) open loop at
+    50 % of its maximum, against P99_BOUND_X x its one-client p50. Reported beside the target, it says what
+    the bound asks of a single Python server on this machine, in this run."""
+    rate = reference["rps"] / 2
+    plan = [("hello", http_request("GET", "/"))] * max(1, int(rate * timing.step_s))
+    outcome = run_open(address(url), plan, rate, procs=CLIENT_PROCS, conns=64)
+    return summarize(outcome, offered_rps=rate, bound_ms=P99_BOUND_X * reference["unloaded_p50_ms"])
 
 
 def offer(stack: Stack, planner: Planner, rate: float, seconds: float, bound_ms: float | None = None) -> dict:
