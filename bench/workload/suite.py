@@ -168,10 +168,12 @@ def sweep(
     ]
 
 
-def yardstick_at_half(url: str, reference: dict, timing: Timing) -> dict:
+def yardstick_at_half(stack: Stack, url: str, reference: dict, timing: Timing) -> dict:
     """The p99 target's own test on the yardstick: the bare Flask hello (one hop, no database) open loop at
-    50 % of its maximum, against P99_BOUND_X x its one-client p50. Reported beside the target, it says what
-    the bound asks of a single Python server on this machine, in this run."""
+    50 % of its maximum, against P99_BOUND_X x its one-client p50, once the stack has finished what the
+    sweep's last step left. Reported beside the target, it says what the bound asks of a single Python
+    server on this machine, in this run."""
+    meter.settle(stack)
     rate = reference["rps"] / 2
     plan = [("hello", http_request("GET", "/"))] * max(1, int(rate * timing.step_s))
     outcome = run_open(address(url), plan, rate, procs=CLIENT_PROCS, conns=64)
