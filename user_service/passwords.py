@@ -5,8 +5,8 @@ lowest scheduling class (SCHED_IDLE; nice 19 where that is refused). Under load 
 cores to the threads answering requests first and argon2 takes what is left, so a login waits a little
 longer instead of every read queueing behind it; on idle cores nothing changes. SCHED_IDLE rather than
 nice 19: a request thread that wakes up takes the core from an idle-class thread at once, where a nice 19
-one may finish its slice first (the mix at 50 %: 9.0 % of requests above the p99 bound against 12.0 %,
-bench/README.md). The class counts against every task in the same scheduling group: on the local stack
+one may finish its slice first (the mix at 50 %, two stacks with their order swapped: 12.4 % of requests
+above the p99 bound against 15.2 %, bench/README.md). The class counts against every task in the same scheduling group: on the local stack
 all servers share the launcher's session (infra/procs.py); in a container, its cgroup.
 """
 
