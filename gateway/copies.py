@@ -34,6 +34,7 @@ from common.near_cache import (
     COPY_UNTIL_PROPERTIES_CHANGE,
     MAX_ENTRIES,
     PROPERTY_CHANNEL,
+    RETIRED_HEADER,
     NearCache,
 )
 from gateway.transport import UpstreamResponse
@@ -145,26 +146,20 @@ class AnswerCopies:
         return None
 
     def after_write(
-        self,
-        method: str,
-        service: str,
-        path: str,
-        status: int,
-        reader: str | None,
-        retired: str | None = None,
+        self, method: str, service: str, path: str, reader: str | None, upstream: UpstreamResponse
     ) -> None:
         """A write this gateway relayed retires what it changed before the writer is answered, so the
         writer's next read through this gateway never finds the old answer (other gateways hear it from
-        the service's announcement): every property copy, or the booking copies the service named
-        (`retired`, common.near_cache.RETIRED_HEADER). A service that names none (one from before the
-        header) costs the writer every booking copy of theirs. Writes to other services change nothing
-        copied here."""
-        if method in READS or service not in COPIED_SERVICES or not 200 <= status < 300:
+        the service's announcement): every property copy, or the booking copies the service named on its
+        answer (common.near_cache.RETIRED_HEADER). A service that names none (one from before the header)
+        costs the writer every booking copy of theirs. Writes to other services change nothing copied
+        here."""
+        if method in READS or service not in COPIED_SERVICES or not 200 <= upstream.status < 300:
             return
         if path.startswith(PROPERTY_WRITES):
             self._public.retire()
             return
-        named = (retired or "").split()
+        named = (upstream.header(RETIRED_HEADER) or "").split()
         if 0 < len(named) <= MAX_NAMED_KEYS:
             for key in named:
                 self._readers.retire(key)

@@ -138,8 +138,7 @@ class ProxyApp:
         try:
             upstream = self._client.send(service, outgoing)
             headers = _relayed_headers(upstream)
-            retired = upstream.header(RETIRED_HEADER)
-            self._copies.after_write(method, service, path, upstream.status, reader, retired)
+            self._copies.after_write(method, service, path, reader, upstream)
             kept = None if epochs is None else self._copies.keep(epochs, target, reader, upstream, headers)
             if copy_status is not None:
                 headers.append(copy_status)

@@ -60,32 +60,44 @@ def test_a_reader_is_the_user_with_their_role() -> None:
     assert reader_of(Identity(7, "admin")) != reader_of(Identity(7, "user"))
 
 
-def test_only_a_successful_write_to_booking_service_retires_a_readers_booking_copies() -> None:
+def recording_retirements() -> tuple[AnswerCopies, list[str]]:
+    """Copies whose reader retirements are listed (which keys, not the cache's work)."""
     copies = AnswerCopies("redis://127.0.0.1:1/0")
     retired: list[str] = []
-    copies._readers.retire = retired.append  # type: ignore[method-assign]  # which keys, not the cache's work
+    copies._readers.retire = retired.append  # type: ignore[method-assign]
+    return copies, retired
+
+
+def written(status: int, named: str | None = None) -> Answer:
+    """A write's answer; `named`: the X-Near-Retired header, if any."""
+    return Answer(status=status, headers={} if named is None else {"x-near-retired": named})
+
+
+def test_only_a_successful_write_to_booking_service_retires_a_readers_booking_copies() -> None:
+    copies, retired = recording_retirements()
     for service, status in (("user_service", 200), ("booking_service", 409), ("booking_service", 201)):
         copies._remember("7:user", "/api/bookings/mine", "guest:7")
-        copies.after_write("POST", service, "/api/x", status, "7:user")
+        copies.after_write("POST", service, "/api/x", "7:user", written(status))  # type: ignore[arg-type]
     assert retired == ["guest:7"]
 
 
 def test_a_write_retires_the_copies_its_answer_names_else_every_copy_of_the_writers() -> None:
-    copies = AnswerCopies("redis://127.0.0.1:1/0")
-    retired: list[str] = []
-    copies._readers.retire = retired.append  # type: ignore[method-assign]  # which keys, not the cache's work
+    copies, retired = recording_retirements()
     copies._remember("7:user", "/api/bookings/booking/5", "5")
     copies._remember("7:user", "/api/bookings/mine", "guest:7")
-    copies.after_write("POST", "booking_service", "/api/bookings/book", 201, "7:user", "guest:7")
+    book = written(201, "guest:7")
+    copies.after_write("POST", "booking_service", "/api/bookings/book", "7:user", book)  # type: ignore[arg-type]
     assert retired == ["guest:7"]
     retired.clear()
-    copies.after_write("DELETE", "booking_service", "/api/cancel-booking/5", 200, "9:host", "5 guest:7")
+    cancel = written(200, "5 guest:7")
+    copies.after_write("DELETE", "booking_service", "/api/cancel-booking/5", "9:host", cancel)  # type: ignore[arg-type]
     assert retired == ["5", "guest:7"]  # a host's cancellation: the guest's copies, not the host's
     retired.clear()
     too_many = " ".join(f"guest:{n}" for n in range(MAX_NAMED_KEYS + 1))
     for named in (None, "", too_many):
         copies._remember("7:user", "/api/bookings/booking/5", "5")
         copies._remember("7:user", "/api/bookings/mine", "guest:7")
-        copies.after_write("POST", "booking_service", "/api/bookings/book", 201, "7:user", named)
+        answer = written(201, named)
+        copies.after_write("POST", "booking_service", "/api/bookings/book", "7:user", answer)  # type: ignore[arg-type]
         assert sorted(retired) == ["5", "guest:7"], named
         retired.clear()
