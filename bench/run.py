@@ -53,7 +53,7 @@ def main_stack(timing: Timing, with_socketio: bool) -> dict:
         print(f"[bench] sweep of the mixed workload ({suite.MIXED}), max {max_rps:.0f} req/s", flush=True)
         found["sweep"] = suite.sweep(stack, planner, max_rps, timing, suite.p99_bound_ms(refs))
         hello_url = hellos[FLASK_HELLO][0]
-        found["yardstick_at_half"] = suite.yardstick_at_half(stack, hello_url, refs[FLASK_HELLO], timing)
+        found["yardstick_at_half"] = suite.yardstick_at_half(stack, hello_url, refs, timing)
         if with_socketio:
             attach = ("--stack-root", str(stack.root), "--port-base", str(stack.ports.nginx_http))
             sio = next((e for e in external.available() if e.script == "bench_socketio.py"), None)

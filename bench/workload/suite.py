@@ -131,9 +131,10 @@ def percent_above(values_ms: np.ndarray, bound_ms: float) -> float:
     return 100 * float(np.mean(values_ms > bound_ms))
 
 
-def p99_bound_ms(refs: dict) -> float:
-    """The issue's bound on the p99 at 50 % of the mixed maximum: P99_BOUND_X x the mix's one-client p50."""
-    return P99_BOUND_X * refs[MIXED]["unloaded_p50_ms"]
+def p99_bound_ms(refs: dict, row: str = MIXED) -> float:
+    """The issue's bound on the p99 at 50 % of a maximum: P99_BOUND_X x that row's one-client p50 (the mix's,
+    unless another row is named)."""
+    return P99_BOUND_X * refs[row]["unloaded_p50_ms"]
 
 
 def saturate(
@@ -168,16 +169,16 @@ def sweep(
     ]
 
 
-def yardstick_at_half(stack: Stack, url: str, reference: dict, timing: Timing) -> dict:
+def yardstick_at_half(stack: Stack, url: str, refs: dict, timing: Timing) -> dict:
     """The p99 target's own test on the yardstick: the bare Flask hello (one hop, no database) open loop at
     50 % of its maximum, against P99_BOUND_X x its one-client p50, once the stack has finished what the
     sweep's last step left. Reported beside the target, it says what the bound asks of a single Python
     server on this machine, in this run."""
     meter.settle(stack)
-    rate = reference["rps"] / 2
+    rate = refs[hello.FLASK_HELLO]["rps"] / 2
     plan = [("hello", http_request("GET", "/"))] * max(1, int(rate * timing.step_s))
     outcome = run_open(address(url), plan, rate, procs=CLIENT_PROCS, conns=64)
-    return summarize(outcome, offered_rps=rate, bound_ms=P99_BOUND_X * reference["unloaded_p50_ms"])
+    return summarize(outcome, offered_rps=rate, bound_ms=p99_bound_ms(refs, hello.FLASK_HELLO))
 
 
 def offer(stack: Stack, planner: Planner, rate: float, seconds: float, bound_ms: float | None = None) -> dict:
