@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ def service_env(
     keys_dir: Path,
     workers: int,
     threads: int,
+    instances: int = 1,
 ) -> dict[str, str]:
     env = {
         **shared,
@@ -102,9 +104,23 @@ def service_env(
         "HTTP_WORKERS": str(workers),
         "HTTP_THREADS": str(threads),
     }
+    cores = cores_for(instance, instances, sorted(os.sched_getaffinity(0)))
+    if spec.worker_class == "granian" and cores:
+        env["CPU_CORES"] = ",".join(map(str, cores))
     if spec.name == "user_service":
         env["JWT_PRIVATE_KEY_FILE"] = str(keys_dir / "jwt_private.pem")
     return env
+
+
+def cores_for(instance: int, instances: int, cores: list[int]) -> list[int]:
+    """The cores instance `instance` of `instances` runs on: the instances share the cores out evenly, each
+    core to one instance while there are more cores than instances, and the instances round-robin over the
+    cores while there are more instances. [] (anywhere) for a single instance or a single core."""
+    if instances < 2 or len(cores) < 2:
+        return []
+    if instances >= len(cores):
+        return [cores[instance % len(cores)]]
+    return [core for position, core in enumerate(cores) if position % instances == instance % instances]
 
 
 def server_argv(spec: ServiceSpec) -> list[str]:

@@ -284,12 +284,15 @@ class Stack:
         name = f"{spec.name}-{instance}"
         if self._running(name):
             return
-        port = self.ports.services[spec.name][instance]
+        ports = self.ports.services[spec.name]
+        port = ports[instance]
         if port_in_use(port):
             raise StartupError(f"port {port} is already in use (wanted by {spec.name} instance {instance})")
         env = {
             **os.environ,
-            **service_env(spec, instance, port, self.env, self.keys_dir, self.workers, self.threads),
+            **service_env(
+                spec, instance, port, self.env, self.keys_dir, self.workers, self.threads, len(ports)
+            ),
             "PROMETHEUS_MULTIPROC_DIR": str(fresh_metrics_dir(self.root, name)),
         }
         spawn(name, server_argv(spec), logs=self.logs, pids=self.pids, env=env, cwd=REPO_ROOT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -63,3 +64,32 @@ def test_sigterm_drains_the_request_in_flight_then_exits(server) -> None:
         assert in_flight.result().status_code == 200
     process.wait(timeout=10)  # raises if granian is still running
     assert not _answers(url)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to tell one from all")
+def test_cpu_cores_keeps_the_server_its_workers_and_their_threads_on_those_cores() -> None:
+    port, core = free_port(), max(os.sched_getaffinity(0))
+    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "HTTP_WORKERS": "2", "HTTP_THREADS": "2",
+           "CPU_CORES": str(core)}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.serve", "tests.support.slow_wsgi"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert wait_until(lambda: _answers(url), 15), "granian did not start"
+        threads = _threads_of_tree(process.pid)
+        assert len(threads) > 4  # the server, two workers, their runtime and blocking threads
+        assert {tid: os.sched_getaffinity(tid) for tid in threads} == {tid: {core} for tid in threads}
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _threads_of_tree(root: int) -> list[int]:
+    found, pending = [], [root]
+    while pending:
+        for task in Path(f"/proc/{pending.pop()}/task").iterdir():
+            found.append(int(task.name))
+            pending += [int(child) for child in (task / "children").read_text().split()]
+    return found
