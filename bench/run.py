@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.render:
-        print(report.write(json.loads(args.render.read_text()), args.out))
+        print(report.render(json.loads(args.render.read_text()), args.out))
         return 0
     started = time.monotonic()
     timing = Timing.quick() if args.quick else Timing()
