@@ -102,9 +102,11 @@ def created(body: dict[str, Any]) -> tuple[Response, int]:
     return jsonify(body), 201
 
 
-def retiring(response: Response, *keys: str) -> Response:
-    """Names the booking copies a write retired, for the gateway's own copies (RETIRED_HEADER)."""
-    response.headers[RETIRED_HEADER] = " ".join(keys)
+def retiring(response: Response) -> Response:
+    """Names the booking copies the request's write retired, for the gateway's own copies (RETIRED_HEADER):
+    the keys the unit of work announced. A write that retired none names none."""
+    if keys := uow().retired_by_last_write():
+        response.headers[RETIRED_HEADER] = " ".join(keys)
     return response
 
 
@@ -196,7 +198,7 @@ def book() -> tuple[Response, int]:
     key = inputs.parse_idempotency_key(request.headers.get("Idempotency-Key"))
     booked = bookings.book(uow(), users(), current_identity(), booking, key)
     response, status = created(serializers.booked_json(booked))
-    return retiring(response, guest_key(booking.user_id)), status
+    return retiring(response), status
 
 
 @api.get("/api/bookings/booking/<int:booking_id>")
@@ -217,9 +219,9 @@ def my_bookings() -> Response:
 @api.delete("/api/cancel-booking/<int:booking_id>")
 @require_auth()
 def cancel_booking(booking_id: int) -> Response:
-    cancelled = bookings.cancel(uow(), current_identity(), booking_id)
+    bookings.cancel(uow(), current_identity(), booking_id)
     answer = jsonify({"message": "Booking cancelled successfully"})
-    return retiring(answer, booking_key(cancelled.id), guest_key(cancelled.user_id))
+    return retiring(answer)
 
 
 @api.get("/api/bookings/hosting/bookings")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
@@ -27,6 +28,9 @@ RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the transa
 
 
 IDLE_PING_SECONDS = 5.0
+# The booking copies the last transaction of this thread (this request) retired: what its answer names to
+# the gateway (booking_service/api.py `retiring`), from the same list this unit of work announced.
+_RETIRED: ContextVar[tuple[str, ...]] = ContextVar("retired_booking_copies", default=())
 
 
 def build_engine(
@@ -138,6 +142,7 @@ class SqlUnitOfWork:
         """Runs `work` in one transaction: rerun on deadlock or lock timeout, and once when the
         connection turns out dead at its first statement (what the pool's ping used to catch;
         nothing was sent, so nothing can have been written)."""
+        _RETIRED.set(())
         reconnected = False
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             info: dict[str, Any] = {}
@@ -159,11 +164,15 @@ class SqlUnitOfWork:
                 log.warning("transaction retried after %s (attempt %d)", error.orig, attempt)
         keys = [booking_key(booking_id) for booking_id in tx.bookings.changed]
         keys += [guest_key(guest) for guest in tx.bookings.changed_guests]
+        _RETIRED.set(tuple(keys))
         announced = [message for key in keys if (message := self._booking_copies.announcement(key))]
         with self.notifier.batch(announced):  # the copies' invalidations and the events: one round trip
             for action in tx.actions:
                 action()
         return result
+
+    def retired_by_last_write(self) -> tuple[str, ...]:
+        return _RETIRED.get()
 
     def booking(self, booking_id: int) -> Booking | None:
         return self.read(lambda tx: tx.bookings.get(booking_id))

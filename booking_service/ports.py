@@ -101,6 +101,11 @@ class UnitOfWork(Protocol):
         """Retires every cached property read (called after a commit)."""
         ...
 
+    def retired_by_last_write(self) -> tuple[str, ...]:
+        """The booking copies' keys the calling thread's last transaction retired (announced to every
+        instance once it committed); () when it changed none or did not commit."""
+        ...
+
 
 class UserDirectory(Protocol):
     def exists(self, user_id: int) -> bool | None:

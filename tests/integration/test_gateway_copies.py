@@ -196,3 +196,30 @@ def test_a_new_booking_retires_the_guests_list_and_none_of_their_other_booking_c
     assert read(gateway, other, **guest)[0] == "HIT"
     status, found = read(gateway, path, **guest)
     assert status == "MISS" and found["status"] == "cancelled"  # type: ignore[index]
+
+
+def test_the_service_names_the_copies_its_unit_of_work_retired_and_nothing_for_a_write_that_changed_none(
+    stack, listed
+) -> None:
+    """booking_service's own answers (the header the gateway drops): a booking names its guest's list; a
+    replayed one and a refused one name nothing; a host's cancellation names the booking and its guest's
+    list, though the guest is not the writer."""
+    service = stack.url("booking_service", 0)
+    property_id, host, _ = listed
+    guest_id = new_id()
+    guest = {"Authorization": f"Bearer {stack.token(guest_id)}", "Idempotency-Key": uuid.uuid4().hex}
+    body = {"userId": guest_id, "propertyId": property_id, "startDate": day(95), "endDate": day(96)}
+    first = requests.post(service + "/api/bookings/book", json=body, headers=guest, timeout=5)
+    assert first.status_code == 201, first.text
+    assert first.headers.get("X-Near-Retired") == f"guest:{guest_id}"
+    replayed = requests.post(service + "/api/bookings/book", json=body, headers=guest, timeout=5)
+    assert replayed.status_code == 201 and replayed.json() == first.json()
+    assert "X-Near-Retired" not in replayed.headers
+    del guest["Idempotency-Key"]
+    refused = requests.post(service + "/api/bookings/book", json=body, headers=guest, timeout=5)
+    assert refused.status_code == 409 and "X-Near-Retired" not in refused.headers
+    booking_id = first.json()["bookingId"]
+    cancelled = requests.delete(f"{service}/api/cancel-booking/{booking_id}", headers=host, timeout=5)
+    assert cancelled.status_code == 200, cancelled.text
+    named = cancelled.headers["X-Near-Retired"].split()
+    assert sorted(named) == sorted([str(booking_id), f"guest:{guest_id}"])
