@@ -97,7 +97,7 @@ def keep_to_cores(setting: str) -> set[int]:
     Why the local stack sets it (infra/services.py `cores_for`): a request crosses a granian worker's Rust
     threads and a Python thread, and each hand-off between threads on different cores of a VM is an
     interprocessor interrupt, often to a halted vCPU. Kept on one core, the hand-offs stay local; the mix
-    at 50 % of its maximum had fewer requests above the p99 bound in 14 of 16 interleaved rounds
+    at 50 % of its maximum had fewer requests above the p99 bound in 19 of 21 interleaved rounds
     (bench/README.md).
     """
     allowed = os.sched_getaffinity(0)
