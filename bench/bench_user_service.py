@@ -25,6 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from infra.procs import process_tree
 from tests.support.client_load import Call, ClientLoop
 from user_service.passwords import Passwords
 from user_service.settings import UserSettings
@@ -42,13 +43,11 @@ def argon2_cpu_ms(rounds: int = 30) -> float:
 
 def tree_cpu_seconds(root_pids: list[int]) -> float:
     """utime + stime of these processes and their children (gunicorn masters and workers), from /proc."""
-    total, pending = 0.0, list(root_pids)
-    while pending:
-        pid = pending.pop()
+    total = 0.0
+    for pid in [pid for root in root_pids for pid in process_tree(root)]:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            pending += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
     return total

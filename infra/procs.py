@@ -91,6 +91,22 @@ def read_pid(pids: Path, name: str) -> int | None:
         return None
 
 
+def process_tree(root: int) -> list[int]:
+    """`root` and every running process descended from it (the children of any of its threads: granian
+    and gunicorn start workers from other threads than the main one too); gone ones are left out."""
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            children = [int(child) for task in tasks for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+        found.append(pid)
+        pending += children
+    return found
+
+
 def alive(pid: int) -> bool:
     """True for a live process; reaps it first when it is our own zombie child."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from infra.procs import process_tree
 from infra.stack import Stack
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -36,14 +37,11 @@ def _stat(pid: int) -> list[str]:
 
 def tree_seconds(root: int) -> float:
     """The tree's own CPU plus what its already-reaped children used (cutime/cstime)."""
-    total, pending = 0.0, [root]
-    while pending:
-        pid = pending.pop()
+    total = 0.0
+    for pid in process_tree(root):
         try:
             fields = _stat(pid)
             total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
     return total

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from infra.procs import process_tree
 from infra.serve import APP_PACKAGE, granian_argv
 from tests.support.faults import wait_until
 from tests.support.net import free_port
@@ -78,18 +79,13 @@ def test_cpu_cores_keeps_the_server_its_workers_and_their_threads_on_those_cores
     try:
         url = f"http://127.0.0.1:{port}/"
         assert wait_until(lambda: _answers(url), 15), "granian did not start"
-        threads = _threads_of_tree(process.pid)
+        threads = [
+            int(task.name)
+            for pid in process_tree(process.pid)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
         assert len(threads) > 4  # the server, two workers, their runtime and blocking threads
         assert {tid: os.sched_getaffinity(tid) for tid in threads} == {tid: {core} for tid in threads}
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _threads_of_tree(root: int) -> list[int]:
-    found, pending = [], [root]
-    while pending:
-        for task in Path(f"/proc/{pending.pop()}/task").iterdir():
-            found.append(int(task.name))
-            pending += [int(child) for child in (task / "children").read_text().split()]
-    return found
