@@ -24,13 +24,16 @@ def write(results: dict, out: Path) -> str:
     results["targets"] = goals.targets(results)
     stamp = results["date"].replace(":", "").replace("-", "")
     (out / f"{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
-    return render(results, out)
+    return _draw(results, out)
 
 
 def render(results: dict, out: Path) -> str:
     """Draws latest.md and the charts under `out` from stored results, which it leaves as they are (the
     targets are judged again, in memory, by today's rules); returns the Markdown."""
-    results = {**results, "targets": goals.targets(results)}
+    return _draw({**results, "targets": goals.targets(results)}, out)
+
+
+def _draw(results: dict, out: Path) -> str:
     pictures = charts.draw(results, out)
     text = markdown(results, pictures)
     (out / "latest.md").write_text(text)

@@ -6,8 +6,9 @@ cores to the threads answering requests first and argon2 takes what is left, so 
 longer instead of every read queueing behind it; on idle cores nothing changes. SCHED_IDLE rather than
 nice 19: a request thread that wakes up takes the core from an idle-class thread at once, where a nice 19
 one may finish its slice first (the mix at 50 %, two stacks with their order swapped: 12.4 % of requests
-above the p99 bound against 15.2 %, bench/README.md). The class counts against every task in the same scheduling group: on the local stack
-all servers share the launcher's session (infra/procs.py); in a container, its cgroup.
+above the p99 bound against 15.2 %, bench/README.md). The class counts against every task in the same
+scheduling group: on the local stack all servers share the launcher's session (infra/procs.py); in a
+container, its cgroup.
 """
 
 from __future__ import annotations
