@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common.identity import TOKEN_ISSUER
 from infra.ports import Ports
+from infra.serve import CPU_CORES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
@@ -106,7 +107,7 @@ def service_env(
     }
     cores = cores_for(instance, instances, sorted(os.sched_getaffinity(0)))
     if spec.worker_class == "granian" and cores:
-        env["CPU_CORES"] = ",".join(map(str, cores))
+        env[CPU_CORES] = ",".join(map(str, cores))
     if spec.name == "user_service":
         env["JWT_PRIVATE_KEY_FILE"] = str(keys_dir / "jwt_private.pem")
     return env
