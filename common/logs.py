@@ -7,7 +7,6 @@ import collections
 import logging
 import os
 import sys
-import threading
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import ecs_logging
 import orjson
 
 from common import tracing
+from common.flusher import Flusher
 
 
 class ContextFilter(logging.Filter):
@@ -83,10 +83,11 @@ class _EcsFormatter(ecs_logging.StdlibFormatter):
 
 class BatchedAccessHandler(logging.Handler):
     """Access lines (finished ECS JSON, see `access_line`) are queued without a lock and written to the
-    ECS handler's stream in batches every FLUSH_SECONDS by one background thread per process. Through
-    the ECS handler each line took its lock across a write to a pipe, and under load request threads
-    queued behind that lock: the biggest share of a cache hit's CPU in py-spy. A crash loses at most
-    the last FLUSH_SECONDS of access lines; a normal exit flushes them."""
+    ECS handler's stream in batches every FLUSH_SECONDS by one background thread per process (a
+    `Flusher`: it sleeps without waking while no line comes). Through the ECS handler each line took its
+    lock across a write to a pipe, and under load request threads queued behind that lock: the biggest
+    share of a cache hit's CPU in py-spy. A crash loses at most the last FLUSH_SECONDS of access lines;
+    a normal exit flushes them."""
 
     FLUSH_SECONDS = 0.05
 
@@ -94,14 +95,15 @@ class BatchedAccessHandler(logging.Handler):
         super().__init__()
         self.target = target
         self._lines: collections.deque[str] = collections.deque()
-        self._owner_pid = 0  # the process whose flusher thread runs (a forked worker starts its own)
-        self._start_lock = threading.Lock()
+        self._flusher = Flusher(self.flush, self._has_lines, self.FLUSH_SECONDS, "access-log")
         atexit.register(self.flush)
         os.register_at_fork(after_in_child=self._forget_parent)
 
     def _forget_parent(self) -> None:
         self._lines = collections.deque()  # the parent writes its own lines
-        self._start_lock = threading.Lock()
+
+    def _has_lines(self) -> bool:
+        return bool(self._lines)
 
     def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
         line = record.msg if isinstance(record.msg, str) and not record.args else self.target.format(record)
@@ -110,8 +112,7 @@ class BatchedAccessHandler(logging.Handler):
 
     def write(self, line: str) -> None:
         self._lines.append(line)  # atomic under the GIL: no lock on the request path
-        if self._owner_pid != os.getpid():
-            self._start_flusher()
+        self._flusher.poke()
 
     def emit(self, record: logging.LogRecord) -> None:
         self.handle(record)
@@ -134,18 +135,6 @@ class BatchedAccessHandler(logging.Handler):
             pass
         finally:
             self.target.release()
-
-    def _start_flusher(self) -> None:
-        with self._start_lock:
-            if self._owner_pid == os.getpid():
-                return
-            self._owner_pid = os.getpid()
-            threading.Thread(target=self._flush_forever, name="access-log", daemon=True).start()
-
-    def _flush_forever(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
 
 
 def log_access(line: str) -> None:

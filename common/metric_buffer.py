@@ -3,7 +3,7 @@
 In multiprocess mode every `inc` and `observe` writes the worker's mmap file under a lock: 3-7 µs each
 here, so a request's counter, histogram and upstream counter cost ~20 µs, a tenth of the gateway's own
 CPU per request. Buffered, a request costs a lock and a dict update per metric (~1 µs); a daemon thread
-of the worker applies the sums (counters and gauges by `inc(total)`, a histogram by adding to its bucket
+of the worker (a `Flusher`, which sleeps without waking while nothing is pending) applies the sums (counters and gauges by `inc(total)`, a histogram by adding to its bucket
 and sum values, which is what its `observe` does one at a time). `/metrics` and process exit flush first,
 so a scrape sees at most half a second's delay from the other workers and nothing is lost on exit.
 """
@@ -14,16 +14,16 @@ import atexit
 import bisect
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
+
+from common.flusher import Flusher
 
 FLUSH_SECONDS = 0.5
 
 _lock = threading.Lock()
 _adds: dict[Any, float] = {}  # counter or gauge child -> pending amount
 _observations: dict[Any, list[float]] = {}  # histogram child -> [count per bucket ..., sum]
-_flusher_started = False
 
 
 def adder(child: Any) -> Callable[..., None]:
@@ -32,8 +32,7 @@ def adder(child: Any) -> Callable[..., None]:
     def add(amount: float = 1.0) -> None:
         with _lock:
             _adds[child] = _adds.get(child, 0.0) + amount
-        if not _flusher_started:
-            _start_flusher()
+        _flusher.poke()
 
     return add
 
@@ -51,8 +50,7 @@ def observer(child: Any) -> Callable[[float], None]:
                 pending = _observations[child] = [0.0] * width
             pending[index] += 1
             pending[-1] += amount
-        if not _flusher_started:
-            _start_flusher()
+        _flusher.poke()
 
     return observe
 
@@ -71,26 +69,16 @@ def flush() -> None:
         child._sum.inc(pending[-1])
 
 
-def _start_flusher() -> None:
-    global _flusher_started
-    with _lock:
-        if _flusher_started:
-            return
-        _flusher_started = True
-    threading.Thread(target=_flush_forever, name="metrics-flush", daemon=True).start()
-
-
-def _flush_forever() -> None:
-    while True:
-        time.sleep(FLUSH_SECONDS)
-        flush()
+def _pending() -> bool:
+    return bool(_adds or _observations)
 
 
 def _after_fork_in_child() -> None:
-    """A forked worker starts with nothing pending (the parent's sums are the parent's) and its own thread."""
-    global _lock, _adds, _observations, _flusher_started
-    _lock, _adds, _observations, _flusher_started = threading.Lock(), {}, {}, False
+    """A forked worker starts with nothing pending (the parent's sums are the parent's)."""
+    global _lock, _adds, _observations
+    _lock, _adds, _observations = threading.Lock(), {}, {}
 
 
+_flusher = Flusher(flush, _pending, FLUSH_SECONDS, "metrics-flush")
 os.register_at_fork(after_in_child=_after_fork_in_child)
 atexit.register(flush)
