@@ -4,9 +4,9 @@
         [--procs 2] [--via direct|nginx] [--idle-s S] [--json OUT] [--stack-root DIR --port-base N]
 
 Starts a private stack on free ports in 20000-29999 (or attaches to a running one with --stack-root and
---port-base), connects the clients over WebSocket from `--procs` gevent client processes (spread over both
-realtime instances, or through nginx's Socket.IO port), subscribes and joins them to a fresh property's
-room, then makes the events one after another:
+--port-base), connects the clients over WebSocket from `--procs` gevent client processes
+(`bench/workload/socketio_clients.py`; spread over both realtime instances, or through nginx's Socket.IO
+port), subscribes and joins them to a fresh property's room, then makes the events one after another:
   booking   - POST /api/bookings/book through nginx → gateway → booking_service; latency is measured from
               just before the request to each client's receipt (so it includes the MariaDB commit);
   broadcast - an admin client emits `broadcast_notification`; latency from the emit to each receipt.
@@ -16,129 +16,27 @@ Prints delivered count (must be clients × events), latency p50/p99, and the rea
 for S seconds (the Engine.IO heartbeat), per client and second. The load generator shares the 2 CPUs with the servers; figures vary ~2x.
 """
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support when run as a script
-
-if __name__ == "__main__" and "--worker" in sys.argv:
-    from gevent import monkey  # clients are greenlets: 1000 sockets, not 2000 OS threads
-
-    monkey.patch_all()
-
 import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
-READY, CLK_TCK = "READY", os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.workload, tests.support as a script
+
+from bench.workload.cpu import tree_seconds
+from bench.workload.socketio_clients import READY
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 FIRST_USER = 3_000_000  # made-up users, listed in the stack's user directory before they connect
-
-
-# ---- client worker process (gevent) ------------------------------------------------------------------
-# The fan-out clients speak the Socket.IO v5 / Engine.IO v4 wire protocol directly over websocket-client:
-# python-socketio's Client costs ~200 us of client CPU per message, so 1000 of them on these 2 CPUs would
-# measure the load generator instead of the server. The tests use the real python-socketio client.
-def run_worker(args: argparse.Namespace) -> int:
-    import gevent
-    from gevent.pool import Pool
-
-    from infra.keys import sign_token
-
-    private = Path(args.private_key).read_bytes()
-    urls, arrivals = args.urls.split(","), []
-    expected = args.count * args.events
-
-    def client(index: int) -> Any:
-        ws = wire_connect(urls[index % len(urls)], sign_token(private, args.first_user + index))
-        for event, reply in (("get-notification", "notification_response"), ("join-room", "join_response")):
-            ws.send("42" + json.dumps([event, {"property_id": args.property_id}]))
-            answer = wire_wait(ws, reply)
-        assert "Connected to room" in answer, answer
-        return gevent.spawn(wire_listen, ws, arrivals)  # answers pings while the others connect
-
-    readers = Pool(args.connect_concurrency).map(client, range(args.count))
-    print(READY, flush=True)
-    deadline = time.monotonic() + args.timeout
-    while len(arrivals) < expected and time.monotonic() < deadline:
-        gevent.sleep(0.05)
-    gevent.killall(readers)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    keyed = [(key_of(json.loads(frame[2:])[1]), at) for frame, at in arrivals]
-    print(json.dumps({"arrivals": keyed, "cpu_s": usage.ru_utime + usage.ru_stime}), flush=True)
-    return 0
-
-
-def key_of(data: Any) -> str:
-    update = data.get("update") if isinstance(data, dict) else None
-    if isinstance(update, dict):
-        return str(update.get("seq", update.get("startDate")))
-    return "?"
-
-
-def wire_connect(base_url: str, token: str) -> Any:
-    import websocket
-
-    url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
-    ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
-    if not ws.recv().startswith("0"):
-        raise RuntimeError("no Engine.IO open packet")
-    ws.send("40" + json.dumps({"token": token}))
-    answer = ws.recv()
-    while answer == "2":  # a heartbeat can come first on a busy server
-        ws.send("3")
-        answer = ws.recv()
-    if not answer.startswith("40"):
-        raise RuntimeError("Socket.IO connection refused")
-    return ws
-
-
-def wire_wait(ws: Any, event: str) -> str:
-    while True:
-        frame = ws.recv()
-        if frame == "2":
-            ws.send("3")
-        elif frame.startswith("42") and f'"{event}"' in frame:
-            return frame
-
-
-def wire_listen(ws: Any, arrivals: list) -> None:
-    """Timestamps frames as they come; parsing waits until the measurement is over."""
-    while True:
-        frame = ws.recv()
-        if frame == "2":
-            ws.send("3")
-        elif frame.startswith('42["notification_update"'):
-            arrivals.append((frame, time.perf_counter()))
-
-
-# ---- driver ------------------------------------------------------------------------------------------
-def cpu_seconds(master_pids: list[int]) -> float:
-    """utime+stime of the gunicorn masters and their workers."""
-    pids = set(master_pids)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) in master_pids:
-                    pids.add(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
 
 
 def start_workers(args: argparse.Namespace, stack: Any, property_id: int) -> list[subprocess.Popen[str]]:
@@ -154,8 +52,8 @@ def start_workers(args: argparse.Namespace, stack: Any, property_id: int) -> lis
         count = min(share, args.clients - index * share)
         argv = [
             sys.executable,
-            __file__,
-            "--worker",
+            "-m",
+            "bench.workload.socketio_clients",
             "--urls",
             ",".join(urls),
             "--count",
@@ -171,9 +69,7 @@ def start_workers(args: argparse.Namespace, stack: Any, property_id: int) -> lis
             "--private-key",
             str(stack.keys["private"]),
         ]
-        workers.append(
-            subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
-        )
+        workers.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT))
     for worker in workers:
         line = worker.stdout.readline().strip()  # type: ignore[union-attr]
         if line != READY:
@@ -229,6 +125,11 @@ def measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+
+
+def cpu_seconds(master_pids: list[int]) -> float:
+    """The realtime gunicorn masters' and their workers' CPU so far."""
+    return sum(tree_seconds(pid) for pid in master_pids)
 
 
 def run_events(args: argparse.Namespace, stack: Any, property_id: int, workers: list) -> dict[str, Any]:
@@ -319,20 +220,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--stack-root", type=Path, help="attach to a running stack instead of starting one")
     parser.add_argument("--port-base", type=int, help="with --stack-root: its first port (nginx http)")
-    # client worker process (internal)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    for name in ("--urls", "--private-key"):
-        parser.add_argument(name, help=argparse.SUPPRESS)
-    for name in ("--count", "--property-id", "--first-user"):
-        parser.add_argument(name, type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--connect-concurrency", type=int, default=50, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    if args.worker:
-        return run_worker(args)
     from infra.ports import Ports, free_block
     from infra.stack import Stack
 

@@ -12,13 +12,13 @@ import itertools
 import os
 import signal
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import sqlalchemy as sa
 
+from infra.procs import process_tree
 from tests.support.client_load import ClientLoop
 from tests.support.faults import FREEZE_LINES, wait_until
 from tests.support.load import LoadUser
@@ -27,19 +27,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 BOUND_S = 2.0
 CLIENTS = 4
 FROZEN_FOR_S = 4.0
-
-
-def process_tree(root: int) -> list[int]:
-    """`root` and its children (PostgreSQL: the postmaster and its backends)."""
-    children = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == root:
-                    children.append(int(proc.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return [root, *children]
 
 
 def signal_all(pids: list[int], sig: signal.Signals) -> None:
