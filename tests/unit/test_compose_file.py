@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.nginx_conf import COMPOSE_STATUS_PORT
+from infra.nginx_conf import COMPOSE_STATUS_PORT, render_compose
 from tests.support import composefile
 
 ROOT = composefile.REPO_ROOT
@@ -120,6 +120,12 @@ def test_entrypoint_tools_exist() -> None:
         assert (ROOT / config).is_file(), config
     assert _runs(["-m", "service_discovery", "run", "--help"]).returncode == 0
     assert "--no-control-socket" in entrypoint, "gunicorn 27's control socket needs a writable home"
+
+
+def test_the_committed_nginx_conf_is_the_template_rendered_for_compose() -> None:
+    """Compose mounts the committed file; it had drifted from the template once (an older WebSocket read
+    timeout). `python -m infra.nginx_conf` writes it afresh."""
+    assert (ROOT / "nginx.conf").read_text() == render_compose()
 
 
 def nginx_upstream_servers() -> list[tuple[str, int]]:
