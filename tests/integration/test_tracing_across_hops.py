@@ -186,10 +186,10 @@ def test_each_worker_process_exports_its_own_spans(
     inherited): spans come from the workers' own process ids, never from the server's master process."""
     stack = observed_stack
     sent = []
-    for _ in range(24):
+    for user_id in range(919191, 919191 + 24):  # nginx sends each token to one gateway: 24 users reach both
         trace_id, _, header = traceparent()
         requests.get(f"{stack.nginx_url}/api/bookings/properties", timeout=10, headers={"traceparent": header,
-                     "Authorization": f"Bearer {stack.token(919191)}"})  # fmt: skip
+                     "Authorization": f"Bearer {stack.token(user_id)}"})  # fmt: skip
         sent.append(trace_id)
     pids: set[object] = set()
     deadline = time.monotonic() + 15
