@@ -86,9 +86,8 @@ def read_inbox(
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     oldest_ms = now_ms - KEEP_DAYS * 86_400_000
     try:
-        watched = sorted(store.properties_of(user_id))
-        per_property = feed.latest(watched, query.before, oldest_ms, query.limit) if watched else {}
-        since = store.watched_since(user_id) if watched else {}
+        since = store.watches(user_id)
+        per_property = feed.latest(sorted(since), query.before, oldest_ms, query.limit) if since else {}
     except redis.RedisError:
         raise ApiError(UNAVAILABLE, 503) from None
     # Only what happened since the user began to watch: the lists are newest first, so one cut off here

@@ -54,12 +54,22 @@ class SubscriptionStore:
         return Subscribe(int(result))
 
     def unsubscribe(self, user_id: int, property_id: int) -> bool:
-        self._redis.hdel(f"{SINCE_PREFIX}{user_id}", property_id)
-        return bool(self._redis.srem(self.key(user_id), property_id))
+        """The set and the hash change together (MULTI/EXEC), in one round trip."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.srem(self.key(user_id), property_id)
+        pipe.hdel(f"{SINCE_PREFIX}{user_id}", property_id)
+        removed, _ = pipe.execute()
+        return bool(removed)
 
-    def watched_since(self, user_id: int) -> dict[int, int]:
-        """When each watch began (epoch ms); watches older than this record are absent (from 0)."""
-        return {int(p): int(ms) for p, ms in self._redis.hgetall(f"{SINCE_PREFIX}{user_id}").items()}
+    def watches(self, user_id: int) -> dict[int, int]:
+        """The properties the user watches, each with when the watch began (epoch ms; 0 for a watch older
+        than that record), in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.smembers(self.key(user_id))
+        pipe.hgetall(f"{SINCE_PREFIX}{user_id}")
+        members, began = pipe.execute()
+        since = {int(p): int(ms) for p, ms in began.items()}
+        return {int(member): since.get(int(member), 0) for member in members}
 
     def is_subscribed(self, user_id: int, property_id: int) -> bool:
         return bool(self._redis.sismember(self.key(user_id), property_id))

@@ -134,6 +134,20 @@ def test_notifications_from_before_the_watch_began_are_left_out(
     assert [item["id"] for item in reader.page()["notifications"]] == [after]
 
 
+def test_a_watch_list_and_its_start_times_change_and_are_read_together(store, redis_client) -> None:
+    user = new_id()
+    for property_id in (11, 12):
+        store.subscribe(user, property_id)
+    redis_client.sadd(store.key(user), 13)  # a watch from before start times were recorded
+    watches = store.watches(user)
+    assert sorted(watches) == [11, 12, 13] and watches[13] == 0
+    assert 0 < watches[11] <= watches[12] <= time.time() * 1000
+    assert store.unsubscribe(user, 11) is True
+    assert store.unsubscribe(user, 11) is False
+    assert sorted(store.watches(user)) == [12, 13]
+    assert redis_client.hkeys(f"{SINCE_PREFIX}{user}") == [b"12"]
+
+
 @pytest.mark.parametrize(
     "params",
     [
