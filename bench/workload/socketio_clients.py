@@ -23,6 +23,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,31 +75,30 @@ def wire_connect(base_url: str, token: str) -> Any:
     if not ws.recv().startswith("0"):
         raise RuntimeError("no Engine.IO open packet")
     ws.send("40" + json.dumps({"token": token}))
-    answer = ws.recv()
-    while answer == "2":  # a heartbeat can come first on a busy server
-        ws.send("3")
-        answer = ws.recv()
+    answer = next(frames(ws))  # a heartbeat can come first on a busy server
     if not answer.startswith("40"):
         raise RuntimeError("Socket.IO connection refused")
     return ws
 
 
-def wire_wait(ws: Any, event: str) -> str:
+def frames(ws: Any) -> Iterator[str]:
+    """Every frame the server sends but its heartbeat pings, which are answered here."""
     while True:
         frame = ws.recv()
         if frame == "2":
             ws.send("3")
-        elif frame.startswith("42") and f'"{event}"' in frame:
-            return frame
+        else:
+            yield frame
+
+
+def wire_wait(ws: Any, event: str) -> str:
+    return next(frame for frame in frames(ws) if frame.startswith("42") and f'"{event}"' in frame)
 
 
 def wire_listen(ws: Any, arrivals: list) -> None:
     """Timestamps frames as they come; parsing waits until the measurement is over."""
-    while True:
-        frame = ws.recv()
-        if frame == "2":
-            ws.send("3")
-        elif frame.startswith('42["notification_update"'):
+    for frame in frames(ws):
+        if frame.startswith('42["notification_update"'):
             arrivals.append((frame, time.perf_counter()))
 
 
