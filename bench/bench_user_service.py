@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra.procs import process_tree
+from bench.workload.cpu import tree_seconds
 from tests.support.client_load import Call, ClientLoop
 from user_service.passwords import Passwords
 from user_service.settings import UserSettings
@@ -39,18 +39,6 @@ def argon2_cpu_ms(rounds: int = 30) -> float:
     for _ in range(rounds):
         passwords.verify(stored, "benchmark password")
     return (time.process_time() - started) / rounds * 1000
-
-
-def tree_cpu_seconds(root_pids: list[int]) -> float:
-    """utime + stime of these processes and their children (gunicorn masters and workers), from /proc."""
-    total = 0.0
-    for pid in [pid for root in root_pids for pid in process_tree(root)]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
 
 
 @contextmanager
@@ -85,9 +73,9 @@ def sign_up(url: str) -> tuple[dict[str, str], str]:
 
 def hammer(seconds: float, threads: int, call: Call, pids: list[int]) -> dict[str, float]:
     """Run `call` from `threads` threads for `seconds`; throughput, latency percentiles, server CPU."""
-    cpu_before = tree_cpu_seconds(pids)
+    cpu_before = sum(map(tree_seconds, pids))
     figures = ClientLoop(call, threads).run(seconds=seconds).figures()
-    server_cpu = tree_cpu_seconds(pids) - cpu_before
+    server_cpu = sum(map(tree_seconds, pids)) - cpu_before
     per_request = server_cpu * 1000 / figures["requests"] if pids and figures["requests"] else float("nan")
     return {**figures, "server_cpu_ms_per_request": per_request}
 
