@@ -78,8 +78,9 @@ def reference_table(refs: dict) -> list[str]:
     lines = ["## Reference points (same run, same machine)", "",
              "\"service\" and \"gateway\" rows hit instance 0 directly; \"full path\" rows go through nginx to the "
              "gateways (one token's requests to one of them, anonymous ones to both) and both service instances. "
-             "Under max load: wrk's latency (32 connections), or the generator's for the mixed rows. Errors: non-2xx answers (wrk's count and the access logs'), "
-             "connection errors, and a probe answer with the wrong status or X-Cache-Status.", "",
+             "Under max load: wrk's latency (32 connections), or the generator's for the mixed rows. Errors: "
+             "non-2xx answers (wrk's count and the access logs'), connection errors, and a probe answer with the "
+             "wrong status or X-Cache-Status.", "",
              "| path | max req/s | x Flask hello | x raw WSGI hello | p50 / p99 ms under max load "
              "| 1-client p50 ms | 1-client p99 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in refs.items():

@@ -69,7 +69,7 @@ class SubscriptionStore:
         pipe.hgetall(f"{SINCE_PREFIX}{user_id}")
         members, began = pipe.execute()
         since = {int(p): int(ms) for p, ms in began.items()}
-        return {int(member): since.get(int(member), 0) for member in members}
+        return {member: since.get(member, 0) for member in map(int, members)}
 
     def is_subscribed(self, user_id: int, property_id: int) -> bool:
         return bool(self._redis.sismember(self.key(user_id), property_id))

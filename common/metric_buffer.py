@@ -3,8 +3,9 @@
 In multiprocess mode every `inc` and `observe` writes the worker's mmap file under a lock: 3-7 µs each
 here, so a request's counter, histogram and upstream counter cost ~20 µs, a tenth of the gateway's own
 CPU per request. Buffered, a request costs a lock and a dict update per metric (~1 µs); a daemon thread
-of the worker (a `Flusher`, which sleeps without waking while nothing is pending) applies the sums (counters and gauges by `inc(total)`, a histogram by adding to its bucket
-and sum values, which is what its `observe` does one at a time). `/metrics` and process exit flush first,
+of the worker (a `Flusher`, which sleeps without waking while nothing is pending) applies the sums
+(counters and gauges by `inc(total)`, a histogram by adding to its bucket and sum values, which is what
+its `observe` does one at a time). `/metrics` and process exit flush first,
 so a scrape sees at most half a second's delay from the other workers and nothing is lost on exit.
 """
 
