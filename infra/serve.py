@@ -5,8 +5,9 @@ gunicorn gthread's per-request work, so the same Flask apps serve 1.6-2.4x the r
 gunicorn gave us: worker processes respawned when they die, SIGTERM drains in-flight requests
 (`--workers-kill-timeout` bounds it), SIGHUP reloads the workers, and the launcher's `/ready` checks
 are unchanged. The Socket.IO process stays on gunicorn's gevent worker, which Flask-SocketIO supports.
-Settings: BIND (host:port), HTTP_WORKERS, HTTP_THREADS (blocking threads per worker), CPU_CORES (the
-cores the server and its workers run on, e.g. `0` or `0,2`; unset: wherever the kernel puts them).
+Settings: BIND (host:port), HTTP_WORKERS, HTTP_THREADS (blocking threads per worker; unset: the package's
+count, `blocking_threads`), CPU_CORES (the cores the server and its workers run on, e.g. `0` or `0,2`;
+unset: wherever the kernel puts them).
 
 Each worker builds its app through `create_app` below, which then freezes what start-up allocated out
 of the cycle collector's reach (`gc.freeze()`): every full collection scanned those long-lived objects
@@ -26,7 +27,13 @@ from typing import Any
 SERVER_IDLE_MS = 30_000
 WHOLE_LIMIT = 1024 * 1024  # answers up to this size are handed to granian whole (whole_answers)
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-DEFAULTS = {"BIND": "0.0.0.0:8000", "HTTP_WORKERS": "2", "HTTP_THREADS": "8"}
+DEFAULTS = {"BIND": "0.0.0.0:8000", "HTTP_WORKERS": "2"}
+DEFAULT_THREADS = 8
+# A blocking thread is held for the whole of a request, its waits on other servers included. The gateway
+# waits on every service and user_service's logins wait on the argon2 threads, so with 8 threads a burst
+# of 24 logins held every gateway thread and each read queued behind it (reads' p99 347-404 ms against
+# 10-11 ms with 32; bench/README.md). An idle thread costs a parked stack; a busy one waits on a socket.
+THREADS_BY_PACKAGE = {"gateway": 32, "user_service": 32}
 APP_PACKAGE = "HRP_APP_PACKAGE"  # the package whose create_app a worker builds
 CPU_CORES = "CPU_CORES"
 
@@ -38,7 +45,7 @@ def granian_argv(env: dict[str, str] | os._Environ[str] = os.environ) -> list[st
         sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
         "--host", host, "--port", port,
         "--workers", env.get("HTTP_WORKERS", DEFAULTS["HTTP_WORKERS"]),
-        "--blocking-threads", env.get("HTTP_THREADS", DEFAULTS["HTTP_THREADS"]),
+        "--blocking-threads", env.get("HTTP_THREADS") or str(blocking_threads(env.get(APP_PACKAGE, ""))),
         "--backlog", "1024",
         # Idle keep-alive connections are closed after 30 s; every client of ours (nginx upstream
         # keepalive_timeout, the gateway's pools) drops them after 10 s, so no request races a close.
@@ -49,6 +56,11 @@ def granian_argv(env: dict[str, str] | os._Environ[str] = os.environ) -> list[st
         "--log-level", "warning",
         "infra.serve:create_app",
     ]  # fmt: skip
+
+
+def blocking_threads(package: str, default: int = DEFAULT_THREADS) -> int:
+    """Blocking threads per worker for `package`'s server: its own count, or `default`."""
+    return THREADS_BY_PACKAGE.get(package, default)
 
 
 def create_app() -> object:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from common.identity import TOKEN_ISSUER
 from infra.ports import Ports
-from infra.serve import CPU_CORES
+from infra.serve import CPU_CORES, blocking_threads
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
@@ -103,7 +103,7 @@ def service_env(
         "GUNICORN_THREADS": str(threads),
         "GUNICORN_WORKER_CLASS": spec.worker_class,
         "HTTP_WORKERS": str(workers),
-        "HTTP_THREADS": str(threads),
+        "HTTP_THREADS": str(blocking_threads(spec.app, threads)),
     }
     cores = cores_for(instance, instances, sorted(os.sched_getaffinity(0)))
     if spec.worker_class == "granian" and cores:
