@@ -20,8 +20,9 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 SERVER_IDLE_MS = 30_000
@@ -64,10 +65,32 @@ def blocking_threads(package: str, default: int = DEFAULT_THREADS) -> int:
 
 
 def create_app() -> object:
-    """Granian's factory, called in each worker after it forked: the package's app, start-up frozen."""
+    """Granian's factory, called in each worker after it forked: the package's app, built while the
+    worker's environment still holds its secrets, which are then dropped from it (`drop_secrets`), with
+    start-up frozen."""
     app = importlib.import_module(os.environ[APP_PACKAGE]).create_app()
+    drop_secrets(os.environ)
     gc.freeze()
     return whole_answers(app)
+
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PRIVATE_KEY|TOKEN|CREDENTIAL", re.IGNORECASE)
+CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]*@")
+
+
+def drop_secrets(env: MutableMapping[str, str]) -> list[str]:
+    """Removes the variables that hold secrets (by name, or a URL with a password in it); their names.
+
+    granian copies the worker's environment, as it is once the app is built, into every request's WSGI
+    environ (`granian/wsgi.py`), where a secret is one error report or debug dump away from a client or a
+    log. Each service reads its settings in its app factory, before this runs, and nothing reads them
+    from the environment later; the master process keeps them for the workers it starts next."""
+    names = [
+        name for name, value in env.items() if SECRET_NAME.search(name) or CREDENTIALS_IN_URL.search(value)
+    ]
+    for name in names:
+        del env[name]
+    return names
 
 
 def whole_answers(app: Wsgi) -> Wsgi:

@@ -1,5 +1,6 @@
 """The HTTP services' server (granian through infra/serve.py) keeps what gunicorn gave us: SIGHUP replaces
-the workers and SIGTERM stops, both without failing a request in flight. A real granian process."""
+the workers and SIGTERM stops, both without failing a request in flight; a request's environ holds none of
+the secrets the app was built with. A real granian process."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from tests.support.faults import wait_until
 from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRETS = {"SECRET_KEY": "test-secret-value", "REDIS_CLUSTER_PASSWORD": "test-redis-password",
+           "BOOKING_DB_URL": "mysql+pymysql://app:test-db-password@127.0.0.1:1/bookings"}  # fmt: skip
 
 
 @pytest.fixture
 def server() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "BIND": f"127.0.0.1:{port}", "HTTP_WORKERS": "1", "HTTP_THREADS": "2",
-           APP_PACKAGE: "tests.support.slow_wsgi"}  # fmt: skip
+           APP_PACKAGE: "tests.support.slow_wsgi", **SECRETS}  # fmt: skip
     process = subprocess.Popen(
         granian_argv(env), cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -36,6 +39,16 @@ def server() -> tuple[subprocess.Popen[bytes], str]:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def _pid(url: str) -> str:
+    return requests.get(url, timeout=5).text
+
+
+def _replace_workers(process: subprocess.Popen[bytes], url: str) -> None:
+    before = _pid(url)
+    process.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: _answers(url) and _pid(url) != before, 10)
 
 
 def _answers(url: str) -> bool:
@@ -65,6 +78,18 @@ def test_sigterm_drains_the_request_in_flight_then_exits(server) -> None:
         assert in_flight.result().status_code == 200
     process.wait(timeout=10)  # raises if granian is still running
     assert not _answers(url)
+
+
+def test_a_request_s_environ_holds_no_secret_the_app_was_built_with(server) -> None:
+    process, url = server
+    passwords = ("test-secret-value", "test-redis-password", "test-db-password")
+    for _ in range(2):  # the first worker, then the one a SIGHUP starts (the master keeps the secrets)
+        seen = requests.get(url + "environ", timeout=5).json()
+        assert set(SECRETS) <= set(seen["factory"])
+        assert "BIND" in seen["request"]  # what is not a secret stays
+        leaked = {name for name, value in seen["request"].items() if any(p in value for p in passwords)}
+        assert leaked == set() and not set(SECRETS) & set(seen["request"])
+        _replace_workers(process, url)
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to tell one from all")
