@@ -112,6 +112,11 @@ class NearCache(Generic[V]):
         self._observe("hit")
         return entry[0]
 
+    def seconds_left(self, key: str) -> float:
+        """How long the copy of `key` has still to live (0 without one): a caller may refresh it ahead."""
+        entry = self._entries.get(key)
+        return 0.0 if entry is None else max(0.0, entry[1] - self._clock())
+
     def read_through(self, key: str, read: Callable[[], R]) -> R:
         """This process's copy of `key`, else `read()`, kept unless an invalidation came meanwhile (or
         the key is settling); a None answer is never kept."""

@@ -45,6 +45,10 @@ COPY_STATUS_HEADER = "X-Gateway-Cache"
 PUBLIC_MAX_AGE_SECONDS = 5.0  # booking_service's own property copies live as long
 READER_MAX_AGE_SECONDS = 30.0  # and its booking copies (BOOKING_COPY_SECONDS' default)
 SETTLE_SECONDS = 0.5
+# A copy read in the last quarter of its `max_age` is refreshed from the service while it is still served
+# (gateway/refresh.py): a key read steadily never expires under its readers. Each copy still lives at most
+# `max_age` from the answer it holds.
+REFRESH_AHEAD_SHARE = 0.25
 LARGEST_COPY = 256 * 1024
 TARGETS_PER_READER = 64
 MAX_NAMED_KEYS = 16  # a write's answer naming more is treated as naming none
@@ -101,24 +105,33 @@ class AnswerCopies:
         )
         self._reader_keys: dict[str, dict[str, str]] = {}  # reader -> {target: the service's key}
         self._observe = observe
+        self._public_ahead = REFRESH_AHEAD_SHARE * public_max_age
+        self._reader_ahead = REFRESH_AHEAD_SHARE * reader_max_age
 
     def covers(self, method: str, service: str) -> bool:
         return method == "GET" and service in COPIED_SERVICES and self._public.enabled
 
-    def lookup(self, target: str, reader: str | None) -> tuple[Epochs, CopiedAnswer | None]:
+    def lookup(self, target: str, reader: str | None) -> tuple[Epochs, CopiedAnswer | None, bool]:
+        """The epochs to keep an answer with, the copy to answer from (if any), and whether that copy is
+        in the last REFRESH_AHEAD_SHARE of its life (the caller may refresh it while it serves it)."""
         epochs = Epochs(self._public.epoch(), self._readers.epoch())
-        found = None
+        found, due = None, False
         if reader is not None and (key := self._reader_keys.get(reader, {}).get(target)) is not None:
             copy = self._readers.get(key)
             if copy is not None and copy.reader == reader and copy.target == target:
                 found = copy
-        if found is None:
-            found = self._public.get(target)
+                due = self._readers.seconds_left(key) < self._reader_ahead
+        if found is None and (found := self._public.get(target)) is not None:
+            due = self._public.seconds_left(target) < self._public_ahead
         if found is not None:
             self._observe("hit")
         else:
             self._observe("miss" if epochs.trusted else "bypass")
-        return epochs, found
+        return epochs, found, due
+
+    def epochs(self) -> Epochs:
+        """Taken before a refresh is sent (see `keep`)."""
+        return Epochs(self._public.epoch(), self._readers.epoch())
 
     def keep(
         self,

@@ -26,6 +26,7 @@ from gateway.client_body import CHUNK_SIZE, client_body
 from gateway.copies import COPY_STATUS_HEADER, AnswerCopies, reader_of
 from gateway.edge import Edge, cors_headers, is_preflight, with_vary_origin
 from gateway.failures import UpstreamError, UpstreamFailure
+from gateway.refresh import AheadRefresher
 from gateway.routing import body_limit, canonical_path, service_for
 from gateway.transport import TransportError, UpstreamResponse
 from gateway.upstream import OutgoingRequest, UpstreamClient
@@ -69,11 +70,13 @@ class ProxyApp:
         max_body_bytes: int,
         origins: frozenset[str],
         copies: AnswerCopies | None = None,
+        refresher: AheadRefresher | None = None,
     ) -> None:
         self._fallback = fallback
         self._edge = edge
         self._client = client
         self._copies = copies or AnswerCopies(None)
+        self._refresher = refresher or AheadRefresher()
         self._max_body = max_body_bytes
         self._origins = origins
         self._header_names: dict[str, str] = {}
@@ -125,8 +128,10 @@ class ProxyApp:
         target, epochs, copy_status = _target(path, environ), None, None
         reader = reader_of(exchange.identity)
         if self._copies.covers(method, service):
-            epochs, copy = self._copies.lookup(target, reader)
+            epochs, copy, due = self._copies.lookup(target, reader)
             if copy is not None:
+                if due:
+                    self._refresh_ahead(exchange, service, target, reader)
                 return 200, [*copy.headers, (COPY_STATUS_HEADER, "HIT")], [copy.body]
             copy_status = (COPY_STATUS_HEADER, "MISS" if epochs.trusted else "BYPASS")
         outgoing = OutgoingRequest(
@@ -149,6 +154,22 @@ class ProxyApp:
         except TransportError as exc:  # the answer broke off while it was read
             log.warning("upstream failure: %s: %s", service, exc)
             raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
+
+    def _refresh_ahead(self, exchange: _Exchange, service: str, target: str, reader: str | None) -> None:
+        """Asks the service for `target` again in the background, as this reader (gateway/refresh.py)."""
+        headers = self._outgoing_headers(exchange)
+        headers["X-Request-ID"] = new_request_id()
+
+        def refresh() -> bool:
+            epochs = self._copies.epochs()
+            upstream = self._client.send(service, OutgoingRequest("GET", target, headers, b""))
+            if self._copies.keep(epochs, target, reader, upstream, _relayed_headers(upstream)) is not None:
+                return True
+            for _ in upstream.stream(CHUNK_SIZE):  # read to its end: the connection goes back to the pool
+                pass
+            return False
+
+        self._refresher.submit(f"{reader}|{target}", refresh)
 
     def _outgoing_headers(self, exchange: _Exchange) -> dict[str, str]:
         headers: dict[str, str] = {}

@@ -5,12 +5,13 @@ the `stack` fixture; nothing is mocked."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 import requests
 
-from gateway.copies import COPY_STATUS_HEADER
+from gateway.copies import COPY_STATUS_HEADER, PUBLIC_MAX_AGE_SECONDS
 from tests.support.data import day
 from tests.support.faults import wait_until
 
@@ -99,6 +100,21 @@ def test_answers_that_depend_on_bookings_are_never_copied(stack, listed) -> None
     booked = requests.post(gateway + "/api/bookings/book", json=body, headers=guest, timeout=5)
     assert booked.status_code == 201, booked.text
     assert read(gateway, window)[1] == [], "the booked nights are no longer free"
+
+
+def test_a_copy_read_steadily_is_refreshed_before_it_expires(stack, listed) -> None:
+    """Read every 0.1 s for longer than a copy lives: each read is a HIT, because a copy read in the last
+    quarter of its life is asked for again in the background (gateway/refresh.py). Without that, the
+    copy expires after at most PUBLIC_MAX_AGE_SECONDS and one read in that time is a MISS."""
+    property_id, _, _ = listed
+    gateway, item = stack.url("gateway", 0), f"/api/bookings/properties/{property_id}"
+    filled(gateway, item)
+    deadline = time.monotonic() + PUBLIC_MAX_AGE_SECONDS + 2.0
+    statuses = []
+    while time.monotonic() < deadline:
+        statuses.append(read(gateway, item)[0])
+        time.sleep(0.1)
+    assert set(statuses) == {"HIT"}, statuses
 
 
 def test_failed_or_refused_reads_are_not_copied(stack) -> None:
