@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import requests
 
@@ -37,10 +36,11 @@ def login_finished_at(base_url: str, creds: dict[str, str]) -> float:
     return time.monotonic()
 
 
-def logins_finished_before_read(base_url: str, read: Any) -> int:
-    """Sends LOGINS logins at once, then (once they have reached the server) the read; how many logins
-    were answered before the read was. Each account logs in once first: parallel logins of a client that
-    has not yet proven the password are throttled as guesses (user_service/limiter.py)."""
+def logins_finished_before_read(base_url: str, read_path: str, token: str) -> int:
+    """Sends LOGINS logins at once, then (once they have reached the server) a signed-in GET of
+    `read_path`; how many logins were answered before the read was. Each account logs in once first:
+    parallel logins of a client that has not yet proven the password are throttled as guesses
+    (user_service/limiter.py)."""
     accounts = [register(base_url) for _ in range(4)]
     for creds in accounts:
         login_finished_at(base_url, creds)
@@ -49,23 +49,16 @@ def logins_finished_before_read(base_url: str, read: Any) -> int:
             pool.submit(login_finished_at, base_url, accounts[i % len(accounts)]) for i in range(LOGINS)
         ]
         time.sleep(0.05)
-        read()
+        answer = requests.get(base_url + read_path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         read_at = time.monotonic()
+        assert answer.status_code == 200, answer.text
         finished = [future.result() for future in logins]
     return sum(at < read_at for at in finished)
 
 
 def test_a_gateway_answers_reads_while_logins_wait_on_user_service(stack) -> None:
     gateway = stack.url("gateway", 0)
-    token = stack.token(7_200_001)
-
-    def read() -> None:
-        answer = requests.get(
-            f"{gateway}/api/bookings/mine", headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-
-    before = logins_finished_before_read(gateway, read)
+    before = logins_finished_before_read(gateway, "/api/bookings/mine", stack.token(7_200_001))
     assert before < LOGINS // 2, f"{before} of {LOGINS} logins were answered before the read"
 
 
@@ -73,12 +66,5 @@ def test_user_service_answers_profiles_while_logins_wait_on_argon2(stack) -> Non
     user_service = stack.url("user_service", 0)
     creds = register(user_service)
     token = requests.post(f"{user_service}/api/users/login", json=creds, timeout=30).json()["token"]
-
-    def read() -> None:
-        answer = requests.get(
-            f"{user_service}/api/users/profile", headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-
-    before = logins_finished_before_read(user_service, read)
+    before = logins_finished_before_read(user_service, "/api/users/profile", token)
     assert before < LOGINS // 2, f"{before} of {LOGINS} logins were answered before the read"
