@@ -156,8 +156,12 @@ class ProxyApp:
             raise UpstreamError(UpstreamFailure.BROKEN, service).to_api_error() from exc
 
     def _refresh_ahead(self, exchange: _Exchange, service: str, target: str, reader: str | None) -> None:
-        """Asks the service for `target` again in the background, as this reader (gateway/refresh.py)."""
-        headers = self._outgoing_headers(exchange)
+        """Asks the service for `target` again in the background, as this reader (gateway/refresh.py); a
+        request whose headers could not be relayed is still answered from the copy, and refreshes nothing."""
+        try:
+            headers = self._outgoing_headers(exchange)
+        except BadRequest:
+            return
         headers["X-Request-ID"] = new_request_id()
 
         def refresh() -> bool:
