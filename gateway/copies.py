@@ -114,7 +114,7 @@ class AnswerCopies:
     def lookup(self, target: str, reader: str | None) -> tuple[Epochs, CopiedAnswer | None, bool]:
         """The epochs to keep an answer with, the copy to answer from (if any), and whether that copy is
         in the last REFRESH_AHEAD_SHARE of its life (the caller may refresh it while it serves it)."""
-        epochs = Epochs(self._public.epoch(), self._readers.epoch())
+        epochs = self.epochs()
         found, due = None, False
         if reader is not None and (key := self._reader_keys.get(reader, {}).get(target)) is not None:
             copy = self._readers.get(key)
@@ -130,7 +130,7 @@ class AnswerCopies:
         return epochs, found, due
 
     def epochs(self) -> Epochs:
-        """Taken before a refresh is sent (see `keep`)."""
+        """Taken before an answer is asked for, a miss's or a refresh's (see `keep`)."""
         return Epochs(self._public.epoch(), self._readers.epoch())
 
     def keep(

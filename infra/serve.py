@@ -78,8 +78,8 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PRIVATE_KEY|TOKEN|CREDENTIAL", re.IGN
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]*@")
 
 
-def drop_secrets(env: MutableMapping[str, str]) -> list[str]:
-    """Removes the variables that hold secrets (by name, or a URL with a password in it); their names.
+def drop_secrets(env: MutableMapping[str, str]) -> None:
+    """Removes the variables that hold secrets (by name, or a URL with a password in it).
 
     granian copies the worker's environment, as it is once the app is built, into every request's WSGI
     environ (`granian/wsgi.py`), where a secret is one error report or debug dump away from a client or a
@@ -90,7 +90,6 @@ def drop_secrets(env: MutableMapping[str, str]) -> list[str]:
     ]
     for name in names:
         del env[name]
-    return names
 
 
 def whole_answers(app: Wsgi) -> Wsgi:

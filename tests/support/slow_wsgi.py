@@ -14,11 +14,12 @@ def create_app() -> Callable[..., Iterable[bytes]]:
 
     def app(environ: dict, start_response: Callable[..., object]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/environ":
-            body = json.dumps({"factory": seen_at_start, "request": {k: str(v) for k, v in environ.items()}})
+            seen = {"factory": seen_at_start, "request": {k: str(v) for k, v in environ.items()}}
+            answer = json.dumps(seen).encode()
             start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
             )
-            return [body.encode()]
+            return [answer]
         time.sleep(float(environ.get("QUERY_STRING") or 0))
         body = str(os.getpid()).encode()
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
