@@ -120,15 +120,22 @@ def ceiling_lines(main: dict) -> list[str]:
 
 def sweep_table(main: dict) -> list[str]:
     lines = [f"## Offered load sweep: {MIXED}, open loop (max = {fmt(main['max_rps'], 0)} req/s)", "", "| offered | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms "
-             "| above the p99 bound | errors | CPU outside the stack |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+             "| above the p99 bound | errors | CPU busy | CPU outside the stack | generator's sends ≥ 1 ms late |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for s in main["sweep"]:
         lines.append(
             f"| {s['fraction']:.0%} | {fmt(s['offered_rps'], 0)} | {fmt(s['rps'], 0)} | {fmt(s.get('p50_ms'), 2)} "
             f"| {fmt(s.get('p99_ms'), 2)} | {fmt(s.get('p999_ms'), 2)} | {fmt(s.get('max_ms'))} "
-            f"| {percent(s.get('above_bound_pct'))} | {s['errors']}{error_note(s)} | {fmt(outside(s))} % |"
+            f"| {percent(s.get('above_bound_pct'))} | {s['errors']}{error_note(s)} | {percent(busy(s))} "
+            f"| {fmt(outside(s))} % | {percent(s.get('late_sends', {}).get('over_1ms_pct'))} |"
         )
-    return lines
+    return [*lines, "", "CPU busy: the whole machine's, as a share of its cores, the generator's included (argon2's",
+            "threads too: they run in the kernel's idle class and yield to every request)."]  # fmt: skip
+
+
+def busy(step: dict) -> float | None:
+    shares = step.get("cpu", {})
+    return sum(share["pct_of_capacity"] for share in shares.values()) if shares else None
 
 
 def percent(value: float | None) -> str:

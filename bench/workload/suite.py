@@ -109,6 +109,8 @@ def summarize(outcome: Outcome, offered_rps: float | None = None, bound_ms: floa
         p50, p90, p99, p999 = np.percentile(values, [50, 90, 99, 99.9])
         row.update(p50_ms=p50, p90_ms=p90, p99_ms=p99, p999_ms=p999, max_ms=float(values.max()))
     row["per_kind"] = {kind: kind_summary(v, bound_ms) for kind, v in outcome.latencies.items() if v}
+    if outcome.late_s:
+        row["late_sends"] = late_summary(outcome.late_s)
     if bound_ms is not None and ok:
         row["bound_ms"] = bound_ms
         row["above_bound_pct"] = percent_above(values, bound_ms)
@@ -125,6 +127,13 @@ def kind_summary(latencies_s: list[float], bound_ms: float | None) -> dict:
     if bound_ms is not None:
         found["above_bound_pct"] = percent_above(values, bound_ms)
     return found
+
+
+def late_summary(late_s: list[float]) -> dict:
+    """How late the open-loop generator's sends left: the instrument's own delay, shown beside the tail it
+    is charged to (a late send counts as latency from its due time, so the server pays for it)."""
+    values = np.asarray(late_s) * 1000
+    return {"p99_ms": float(np.percentile(values, 99)), "over_1ms_pct": percent_above(values, 1.0)}
 
 
 def percent_above(values_ms: np.ndarray, bound_ms: float) -> float:

@@ -133,6 +133,14 @@ def test_the_open_loop_sends_the_whole_plan_and_times_every_answer(server_addres
     assert sorted((k, len(v)) for k, v in outcome.latencies.items()) == [("chunked", 100), ("length", 100)]
     assert outcome.edge == {"length HIT": 100}
     assert outcome.elapsed_s >= 0.09  # 100 requests per process at 500 req/s each: ~0.2 s
+    assert len(outcome.late_s) == 200 and min(outcome.late_s) >= 0  # every send timed, none before it was due
+
+
+def test_the_open_loop_spreads_its_sends_over_the_plan_at_the_rate(server_address: tuple[str, int]) -> None:
+    plan = [("length", request("/length"))] * 40
+    outcome = run_open(server_address, plan, rate=100, procs=1, conns=2)
+    assert len(outcome.latencies["length"]) == 40
+    assert 0.39 <= outcome.elapsed_s < 5  # the 40th send is due 0.39 s after the first, not all at once
 
 
 def test_the_closed_loop_keeps_each_connection_busy_until_the_time_is_up(
