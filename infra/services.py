@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from common.identity import TOKEN_ISSUER
@@ -43,31 +44,44 @@ def available_services() -> list[ServiceSpec]:
 
 @dataclass(frozen=True)
 class StackSecrets:
-    """What a stack generates once under its root (see infra.stack.Stack._remembered)."""
+    """What a stack generates once under its root, one file per secret (mode 0600)."""
 
     secret_key: str
     mariadb_password: str
     postgres_password: str
     redis_password: str
 
+    @classmethod
+    def remembered(cls, root: Path) -> StackSecrets:
+        """The secrets kept under `root`, each made on first use, so a stack restarted on the same root
+        finds its stores' passwords unchanged."""
+        return cls(**{field.name: _remembered(root / field.name) for field in fields(cls)})
 
-def base_env(ports: Ports, keys_dir: Path, env_name: str, secrets: StackSecrets) -> dict[str, str]:
+
+def _remembered(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def base_env(ports: Ports, keys_dir: Path, env_name: str, stack_secrets: StackSecrets) -> dict[str, str]:
     """The environment every service process of this stack shares (see docs/CONVENTIONS.md)."""
     cluster = ",".join(f"127.0.0.1:{port}" for port in ports.cluster)
-    postgres = f"postgresql+psycopg://postgres:{secrets.postgres_password}@127.0.0.1"
+    postgres = f"postgresql+psycopg://postgres:{stack_secrets.postgres_password}@127.0.0.1"
     return {
         "ENV": env_name,
         "LOG_LEVEL": "INFO",
-        "SECRET_KEY": secrets.secret_key,
+        "SECRET_KEY": stack_secrets.secret_key,
         "JWT_ISSUER": TOKEN_ISSUER,
         "JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt_public.pem"),
         "USER_DB_URL": f"{postgres}:{ports.postgres_primary}/users",
         "USER_DB_REPLICA_URLS": f"{postgres}:{ports.postgres_replica}/users",
         "WAREHOUSE_DB_URL": f"{postgres}:{ports.warehouse}/warehouse",
-        "BOOKING_DB_URL": f"mysql+pymysql://app:{secrets.mariadb_password}@127.0.0.1:{ports.mariadb}/bookings",
+        "BOOKING_DB_URL": f"mysql+pymysql://app:{stack_secrets.mariadb_password}@127.0.0.1:{ports.mariadb}/bookings",
         "REDIS_CLUSTER_NODES": cluster,
-        "REDIS_CLUSTER_PASSWORD": secrets.redis_password,
-        "REDIS_URL": f"redis://:{secrets.redis_password}@127.0.0.1:{ports.redis}/0",
+        "REDIS_CLUSTER_PASSWORD": stack_secrets.redis_password,
+        "REDIS_URL": f"redis://:{stack_secrets.redis_password}@127.0.0.1:{ports.redis}/0",
         "USER_SERVICE_URLS": urls(ports.services["user_service"]),
         "BOOKING_SERVICE_URLS": urls(ports.services["booking_service"]),
         "REPORTS_SERVICE_URLS": urls(ports.services["etl_reports"]),

@@ -8,14 +8,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
 from pathlib import Path
 
-from infra.keys import ensure_keypair, sign_token
+from infra.keys import ensure_keypair, list_user_ids, sign_token
 from infra.observability import fresh_metrics_dir, observability_servers
 from infra.ports import Ports, ensure_free, port_in_use
 from infra.procs import StartupError, alive, http_ready, read_pid, run, spawn, stop_pid, wait_or_fail
@@ -71,10 +71,10 @@ class Stack:
         root.chmod(0o755)
         self.keys_dir = root / "keys"
         self.private_key, self.public_key = ensure_keypair(self.keys_dir)
-        self.secret_key = self._remembered("secret_key")
-        self.mariadb_password = self._remembered("mariadb_password")
-        self.postgres_password = self._remembered("postgres_password")
-        self.redis_password = self._remembered("redis_password")
+        self.credentials = StackSecrets.remembered(root)
+        self.secret_key, self.mariadb_password, self.postgres_password, self.redis_password = astuple(
+            self.credentials
+        )
         self.photo_dir = root / "photos"  # listing photos: booking_service writes, nginx serves /photos/
         self.photo_dir.mkdir(mode=0o755, exist_ok=True)
         self.env = {
@@ -84,20 +84,6 @@ class Stack:
         self.services = available_services()
         self.servers = infrastructure(self.ports, self.data, self.credentials)
         (root / "stack.json").write_text(json.dumps({"ports": ports.named(), "env": env_name}, indent=1))
-
-    # ---- construction -------------------------------------------------------------------------
-    def _remembered(self, name: str) -> str:
-        path = self.root / name
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(24))
-            path.chmod(0o600)
-        return path.read_text().strip()
-
-    @property
-    def credentials(self) -> StackSecrets:
-        return StackSecrets(
-            self.secret_key, self.mariadb_password, self.postgres_password, self.redis_password
-        )
 
     def _nginx(self) -> Server:
         return nginx_server(self.root / "nginx", self.ports, self.photo_dir)
@@ -132,14 +118,7 @@ class Stack:
         return sign_token(self.private_key.read_bytes(), user_id, role, **claims)
 
     def list_users(self, *user_ids: int) -> None:
-        """Adds ids to the user directory as user_service does when it registers a user: booking_service
-        refuses tokens of users the directory does not know, so made-up test users are listed first."""
-        import redis
-
-        with contextlib.suppress(redis.RedisError, OSError, KeyError):
-            client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=2, socket_connect_timeout=1)
-            with client:
-                client.sadd("hrp:user-ids", *user_ids)  # user_service/directory.py USER_IDS
+        list_user_ids(self.env["REDIS_URL"], *user_ids)
 
     def pid(self, name: str, instance: int | None = None) -> int | None:
         return read_pid(self.pids, name if instance is None else f"{name}-{instance}")

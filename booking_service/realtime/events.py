@@ -13,9 +13,7 @@ client now holds; notification_update carries `id` and `propertyId` beside the s
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,20 +26,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking_service.feed import BadFeedId, NotificationFeed
 from booking_service.notifications import UPDATE_EVENT, room_for
 from booking_service.realtime.guard import ConnectionGuard
+from booking_service.realtime.payloads import BadPayloadError, notification_from, property_id_from, token_from
 from booking_service.realtime.properties import PropertyDirectory
 from booking_service.realtime.replay import Rejoins, joined, replay_cursor_from
 from booking_service.subscriptions import Subscribe, SubscriptionStore
-from common.auth import Identity, InvalidToken, TokenVerifier, bearer_token
+from common.auth import Identity, InvalidToken, TokenVerifier
 from common.revocation import TokenVersions
 
 log = logging.getLogger(__name__)
 
 ERROR = "Error"
 FORBIDDEN = "Forbidden"
-MAX_PROPERTY_ID = 2**63 - 1
-MAX_NOTIFICATION_BYTES = 8 * 1024
-MAX_TOKEN_CHARS = 4096
-_DIGITS = re.compile(r"[0-9]{1,19}")
 # Each seed event and the event its replies (and its "Error") go back on.
 REPLIES = {
     "get-notification": "notification_response",
@@ -54,39 +49,6 @@ REPLIES = {
 
 
 REVOCATION_SWEEP_SECONDS = 2.0
-
-
-class BadPayloadError(Exception):
-    """The event's payload is not what the event needs."""
-
-
-def property_id_from(payload: Any) -> int:
-    """`payload["property_id"]` as a positive integer (an int, or a string of digits)."""
-    if not isinstance(payload, dict):
-        raise BadPayloadError("payload must be an object")
-    value = payload.get("property_id")
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PROPERTY_ID:
-        raise BadPayloadError("property_id must be a positive integer")
-    return value
-
-
-def notification_from(payload: dict[str, Any]) -> Any:
-    value = payload.get("notification")
-    if value is None or value == "" or value == {} or value == []:
-        raise BadPayloadError("notification is missing")
-    if len(json.dumps(value, separators=(",", ":"))) > MAX_NOTIFICATION_BYTES:
-        raise BadPayloadError("notification is too large")
-    return value
-
-
-def token_from(auth: Any) -> str | None:
-    """The JWT from the `auth` payload, else from the `Authorization` header; never from the URL."""
-    token = auth.get("token") if isinstance(auth, dict) else None
-    if not token:
-        token = bearer_token(request.headers.get("Authorization"))
-    return token if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS else None
 
 
 def token_in_url() -> bool:

@@ -19,7 +19,7 @@ def log_files(directory: Path) -> list[Path]:
 
 
 def stack_secrets(root: Path) -> dict[str, str]:
-    """The secrets a stack launcher generated under `root` (see infra.stack.Stack._remembered)."""
+    """The secrets a stack launcher generated under `root` (see infra.services.StackSecrets.remembered)."""
     found = {}
     for name in SECRET_FILES:
         path = root / name

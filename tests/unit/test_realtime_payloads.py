@@ -6,13 +6,13 @@ import pytest
 from flask import Flask
 
 from booking_service.notifications import room_for
-from booking_service.realtime.events import (
+from booking_service.realtime.events import token_in_url
+from booking_service.realtime.payloads import (
     MAX_NOTIFICATION_BYTES,
     BadPayloadError,
     notification_from,
     property_id_from,
     token_from,
-    token_in_url,
 )
 from booking_service.realtime.settings import RealtimeSettings
 
