@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from bench.workload.loadgen import Request
 
 MIX = (("browse", 0.60), ("booking_read", 0.39), ("login", 0.005), ("book_cancel", 0.005))
+WRITES_AND_LOGINS = ("login", "book", "cancel")  # the request kinds of the mix's last two shares
 CITIES = ("Paris", "Lisbon", "Denver", "Austin", "Kyoto", "Oslo", "Malibu, CA", "Aspen, CO", "Rome", "Cusco")
 PROPERTIES, READERS, BOOKINGS_PER_READER, CANCELLABLE = 200, 100, 5, 4000
 FIRST_READER = 50_001
