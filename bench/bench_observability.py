@@ -2,7 +2,7 @@
 gateway → booking_service (MariaDB)
 with metrics on and traces exported, against both off — on one private stack, alternating.
 
-    .venv/bin/python bench/bench_observability.py [--seconds 6] [--rounds 2] [--json OUT]
+    .venv/bin/python bench/bench_observability.py [--seconds 6] [--rounds 3] [--json OUT]
 
 "On" is the production setting the README documents: RED metrics on every request (METRICS_ENABLED=true)
 and OpenTelemetry exporting over OTLP/HTTP with `parentbased_traceidratio` at 0.1, to a local receiver
@@ -82,6 +82,15 @@ def configurations(receiver: Receiver) -> dict[str, dict[str, str]]:
     }
 
 
+def measurement_order(configs: dict[str, dict[str, str]], rounds: int) -> list[tuple[str, dict[str, str]]]:
+    """Each round measures every configuration, in the opposite order to the round before (off, on | on,
+    off | ...): a machine that speeds up or slows down during the run then favours neither, where always
+    measuring "off" first charged a slowing machine to "on"; and a round starts with what the last one
+    ended on, so it needs no restart."""
+    items = list(configs.items())
+    return [item for index in range(rounds) for item in (items if index % 2 == 0 else items[::-1])]
+
+
 def switch(stack: Stack, env: dict[str, str]) -> None:
     stack.env.update(env)
     for name in RESTARTED:
@@ -111,17 +120,17 @@ def run(seconds: float, rounds: int, binary: str) -> dict:
         stack.up()
         headers = {"Authorization": f"Bearer {stack.token(4242)}"}
         url = f"{stack.nginx_url}{PATH}"
-        for _ in range(rounds):
-            for name, env in configurations(receiver).items():
+        for name, env in measurement_order(configurations(receiver), rounds):
+            if any(stack.env.get(key) != value for key, value in env.items()):
                 switch(stack, env)
-                wrk.measure(binary, url, 1, headers=headers)  # warm the pools and the workers
-                exports_before, cpu_before = receiver.exports, cpu.snapshot(stack)
-                row = wrk.measure(binary, url, seconds, headers=headers)
-                row["exports"] = receiver.exports - exports_before
-                row["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu.snapshot(stack), row["requests"])
-                found[name].append(row)
-                print(f"[obs] {name:3}  {row['rps']:8.0f} req/s  p99 {row.get('p99_ms', 0):6.2f} ms  "
-                      f"CPU ms/request {row['cpu_ms_per_request']}  exports {row['exports']}", flush=True)  # fmt: skip
+            wrk.measure(binary, url, 1, headers=headers)  # warm the pools and the workers
+            exports_before, cpu_before = receiver.exports, cpu.snapshot(stack)
+            row = wrk.measure(binary, url, seconds, headers=headers)
+            row["exports"] = receiver.exports - exports_before
+            row["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu.snapshot(stack), row["requests"])
+            found[name].append(row)
+            print(f"[obs] {name:3}  {row['rps']:8.0f} req/s  p99 {row.get('p99_ms', 0):6.2f} ms  "
+                  f"CPU ms/request {row['cpu_ms_per_request']}  exports {row['exports']}", flush=True)  # fmt: skip
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -153,7 +162,7 @@ def run(seconds: float, rounds: int, binary: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     binary = wrk.ensure()

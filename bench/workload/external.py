@@ -51,7 +51,7 @@ EXTERNALS = (
     External(
         "ETL", "bench_etl.py", ("--bookings", "100000", "--users", "10000", "--max-seconds", "150"), 180
     ),
-    External("observability overhead", "bench_observability.py", ("--seconds", "4", "--rounds", "2"), 150),
+    External("observability overhead", "bench_observability.py", ("--seconds", "4", "--rounds", "3"), 150),
 )
 
 
