@@ -92,7 +92,12 @@ def account_deps(settings: UserSettings, deps: UserDeps) -> AccountDeps:
 
 
 def password_hasher(settings: UserSettings) -> Passwords:
-    return Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    return Passwords(
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        wait_seconds=settings.password_wait_seconds,
+    )
 
 
 def token_signer(settings: UserSettings) -> TokenSigner:

@@ -29,6 +29,7 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.UserExists: (409, "error", "User already exists"),
     errors.InvalidCredentials: (401, "error", "Invalid credentials"),
     errors.LoginThrottled: (429, "error", "Too many failed login attempts, try again later"),
+    errors.PasswordChecksBusy: (429, "error", "Server busy, try again shortly"),
     errors.InvalidSession: (401, "error", "Invalid or expired token"),
     errors.UserNotFound: (404, "error", "User not found"),
     errors.WrongPassword: (403, "error", "Current password is incorrect"),
@@ -41,7 +42,8 @@ def register_domain_errors(app: Flask) -> None:
 
 
 def _retry_after(error: Exception) -> dict[str, str] | None:
-    return {"Retry-After": str(error.retry_after)} if isinstance(error, errors.LoginThrottled) else None
+    waits = isinstance(error, errors.LoginThrottled | errors.PasswordChecksBusy)
+    return {"Retry-After": str(error.retry_after)} if waits else None
 
 
 def _deps() -> services.UserDeps:

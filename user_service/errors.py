@@ -23,6 +23,15 @@ class LoginThrottled(DomainError):
         self.retry_after = retry_after
 
 
+class PasswordChecksBusy(DomainError):
+    """Every password thread stayed taken for longer than a client should wait (a flood of logins, or
+    a machine with no CPU to spare): nothing was checked or written; try again after `retry_after` s."""
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 class InvalidSession(DomainError):
     """The token's session ended (logout, password or role change) before a refresh."""
 

@@ -77,6 +77,15 @@ if redis.call('HGET', KEYS[1], 'trusted') == '1' then return {1, 0} end
 )
 # A trusted attempt failed: trust ends and the failure is charged now.  ARGV as ATTEMPT.
 TRUSTED_FAILURE = "redis.call('HDEL', KEYS[1], 'trusted')\n" + _CHARGE
+# The password was never checked: the charge is taken back; the pair's trust and any block stay.
+REFUND = """
+if tonumber(redis.call('HGET', KEYS[1], 'unproven') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'unproven', -1)
+end
+for _, key in ipairs({KEYS[3], KEYS[4]}) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+"""
 # The password was right: refund a charge, clear the pair, trust it.  ARGV[1]: charged, ARGV[2]: window s.
 SUCCESS = """
 if ARGV[1] == '1' then
@@ -129,7 +138,12 @@ class LoginLimiter:
         else:
             self._scripts = {
                 name: self._redis.register_script(source)
-                for name, source in (("attempt", ATTEMPT), ("failure", TRUSTED_FAILURE), ("success", SUCCESS))
+                for name, source in (
+                    ("attempt", ATTEMPT),
+                    ("failure", TRUSTED_FAILURE),
+                    ("success", SUCCESS),
+                    ("refund", REFUND),
+                )
             }
 
     def begin(self, email: str, ip: str) -> Attempt | Blocked:
@@ -150,6 +164,11 @@ class LoginLimiter:
         if attempt.tracked:
             charged = "1" if attempt.charged else "0"
             self._call("success", attempt.email, attempt.ip, [charged, self._limits.window_seconds])
+
+    def abandoned(self, attempt: Attempt) -> None:
+        """The password was never checked (user_service/passwords.py gave up waiting): no guess to count."""
+        if attempt.tracked and attempt.charged:
+            self._call("refund", attempt.email, attempt.ip, [])
 
     def ping(self) -> None:
         if self._redis is None:

@@ -16,13 +16,25 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from user_service.errors import PasswordChecksBusy
+
+T = TypeVar("T")
+
 LOWEST_PRIORITY = 19
 HASHING_THREADS = 2  # one per core here; more would only make logins queue against each other on the CPU
+# How long a request waits for its hash or check. Before, a check queued behind a flood of logins ran however
+# late, for a request the gateway had long given up on (its upstream timeout for a POST is 5 s), and the
+# queue of such checks, each holding a password, had no bound. Now a check not started by then is dropped
+# and its request answered 429, before that timeout (which would count against this instance's health in
+# the gateway's breaker) as long as the request reached its handler in time.
+WAIT_SECONDS = 4.5
 
 
 def lower_own_priority() -> None:
@@ -49,17 +61,19 @@ class Passwords:
         memory_kib: int = 19456,
         parallelism: int = 1,
         runner: Executor | None = None,
+        wait_seconds: float = WAIT_SECONDS,
     ) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        self._wait_seconds = wait_seconds
         # Verified against for unknown emails so both 401 paths cost one argon2 verify.
         self._dummy_hash = self._hasher.hash("dummy-password-for-timing")
         self._runner = runner or low_priority_pool()
 
     def hash(self, password: str) -> str:
-        return self._runner.submit(self._hasher.hash, password).result()
+        return self._within_wait(self._runner.submit(self._hasher.hash, password))
 
     def verify(self, password_hash: str | None, password: str) -> bool:
-        return self._runner.submit(self._verify, password_hash, password).result()
+        return self._within_wait(self._runner.submit(self._verify, password_hash, password))
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
@@ -69,3 +83,12 @@ class Passwords:
             return self._hasher.verify(password_hash or self._dummy_hash, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
+
+    def _within_wait(self, work: Future[T]) -> T:
+        """The work's result, or PasswordChecksBusy once the wait is over. Work still queued is dropped, so
+        a flood leaves no backlog behind it; work already under way finishes and nobody reads it."""
+        try:
+            return work.result(timeout=self._wait_seconds)
+        except FutureTimeout:
+            work.cancel()
+            raise PasswordChecksBusy from None

@@ -45,15 +45,27 @@ def login(deps: UserDeps, creds: Credentials, client_ip: str) -> str:
     if isinstance(attempt, Blocked):
         raise errors.LoginThrottled(attempt.retry_after)
     account = deps.uow.users.by_email(creds.email)
-    verified = deps.passwords.verify(account.password_hash if account else None, creds.password)
+    try:
+        verified = deps.passwords.verify(account.password_hash if account else None, creds.password)
+    except errors.PasswordChecksBusy:
+        deps.limiter.abandoned(attempt)  # nothing was checked: the attempt is no guess
+        raise
     if account is None or not verified:
         deps.limiter.failed(attempt)
         raise errors.InvalidCredentials
     deps.limiter.succeeded(attempt)
     if deps.passwords.needs_rehash(account.password_hash):
-        new_hash = deps.passwords.hash(creds.password)
-        deps.uow.users.update(account.id, {"password_hash": new_hash}, end_sessions=False)
+        _rehash(deps, account.id, creds.password)
     return deps.signer.issue(account.id, account.role, account.token_version)
+
+
+def _rehash(deps: UserDeps, user_id: int, password: str) -> None:
+    """Stronger parameters for a password just verified; when the threads are busy, at a later login."""
+    try:
+        new_hash = deps.passwords.hash(password)
+    except errors.PasswordChecksBusy:
+        return
+    deps.uow.users.update(user_id, {"password_hash": new_hash}, end_sessions=False)
 
 
 def profile(deps: UserDeps, user_id: int) -> dict[str, Any]:

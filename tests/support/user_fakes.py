@@ -94,6 +94,9 @@ class FakeLimiter:
     def succeeded(self, attempt: Attempt) -> None:
         self.settled.append(("succeeded", attempt.email, attempt.ip))
 
+    def abandoned(self, attempt: Attempt) -> None:
+        self.settled.append(("abandoned", attempt.email, attempt.ip))
+
 
 @dataclass
 class FakeVersions:
