@@ -96,7 +96,7 @@ async def open_loop(
     """Sends plan[i] at t0 + offset + i / rate (the caller staggers processes through `offset`).
 
     Every send is a timer of the loop's own (`call_at`), not a coroutine that sleeps until it is due: the
-    coroutine's future, task step and resumption cost ~35 µs of the generator's CPU per request, CPU taken
+    coroutine's future, task step and resumption cost 20-35 µs of the generator's CPU per request, CPU taken
     from the stack it measures (bench/README.md). How late each send left is recorded (`Outcome.late_s`)."""
     outcome = Outcome()
     pool = Pool(address, conns, outcome.record)
