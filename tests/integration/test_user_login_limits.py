@@ -15,21 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.support.users import in_process_user_app
+from tests.support.users import fake_ip, in_process_user_app, new_user
 
 TOO_MANY = {"error": "Too many failed login attempts, try again later"}
-
-
-def new_user(base: str) -> dict[str, str]:
-    name = f"l{uuid.uuid4().hex[:12]}"
-    user = {"username": name, "email": f"{name}@example.com", "password": "right password"}
-    assert requests.post(base + "/api/users/register", json=user, timeout=10).status_code == 201
-    return user
-
-
-def fake_ip() -> str:
-    value = uuid.uuid4().int
-    return f"10.{value % 250}.{(value >> 8) % 250}.{(value >> 16) % 250 + 1}"
 
 
 def login(base: str, email: str, password: str, ip: str) -> requests.Response:

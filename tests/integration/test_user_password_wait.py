@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.integration.test_user_login_limits import fake_ip, new_user
-from tests.support.users import in_process_user_app
+from tests.support.users import fake_ip, in_process_user_app, new_user
 from user_service.limiter import Attempt, LoginLimiter, LoginLimits
 
 BUSY = {"error": "Server busy, try again shortly"}

@@ -11,6 +11,20 @@ from user_service import create_app
 from user_service.settings import UserSettings
 
 
+def new_user(base: str) -> dict[str, str]:
+    """Registers a fresh user at `base` (a gateway or user_service URL); its username, email and password."""
+    name = f"l{uuid.uuid4().hex[:12]}"
+    user = {"username": name, "email": f"{name}@example.com", "password": "right password"}
+    assert requests.post(base + "/api/users/register", json=user, timeout=10).status_code == 201
+    return user
+
+
+def fake_ip() -> str:
+    """A client address of its own (sent as X-Forwarded-For), so limits one test hits block no other."""
+    value = uuid.uuid4().int
+    return f"10.{value % 250}.{(value >> 8) % 250}.{(value >> 16) % 250 + 1}"
+
+
 def registered_user_id(stack, instance: int = 0) -> int:
     """Registers a fresh user through a user_service instance and returns its id."""
     users = stack.url("user_service", instance)
