@@ -42,8 +42,9 @@ def register_domain_errors(app: Flask) -> None:
 
 
 def _retry_after(error: Exception) -> dict[str, str] | None:
-    waits = isinstance(error, errors.LoginThrottled | errors.PasswordChecksBusy)
-    return {"Retry-After": str(error.retry_after)} if waits else None
+    """Every refusal that says when to try again (a `retry_after`, in seconds) carries it as `Retry-After`."""
+    retry_after = getattr(error, "retry_after", None)
+    return None if retry_after is None else {"Retry-After": str(retry_after)}
 
 
 def _deps() -> services.UserDeps:

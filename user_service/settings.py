@@ -10,6 +10,7 @@ from common import ports
 from common.identity import TOKEN_KEY_ID
 from common.settings import BaseServiceSettings, ConfigurationError, read_key, split_csv
 from user_service.limiter import LoginLimits
+from user_service.passwords import WAIT_SECONDS
 
 
 class UserSettings(BaseServiceSettings):
@@ -38,8 +39,8 @@ class UserSettings(BaseServiceSettings):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
-    # A hash or check not done within this answers 429 (user_service/passwords.py WAIT_SECONDS: why 4.5).
-    password_wait_seconds: float = Field(default=4.5, gt=0, le=60)
+    # A hash or check not done within this answers 429 (user_service/passwords.py WAIT_SECONDS: why).
+    password_wait_seconds: float = Field(default=WAIT_SECONDS, gt=0, le=60)
     # Password reset mail: no SMTP_HOST means links are logged as unsent (make run starts a local sink).
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
+
+from infra.services import StackSecrets
 
 PATTERNS = {
     "argon2 password hash": re.compile(r"\$argon2(?:id|i|d)\$"),
     "JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
 }
-SECRET_FILES = ("secret_key", "mariadb_password", "postgres_password", "redis_password")
+SECRET_FILES = tuple(field.name for field in fields(StackSecrets))  # one file each under a stack's root
 
 
 def log_files(directory: Path) -> list[Path]:
