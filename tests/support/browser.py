@@ -202,3 +202,21 @@ def open_booking(page: Page, name: str, start: str, end: str) -> None:
 
 def submit_booking(page: Page) -> None:
     page.locator("#booking-form").get_by_role("button", name="Book now").click()
+
+
+COVERED_CONTROLS = """() => {
+  const toasts = [...document.querySelectorAll('.toast')].map((t) => t.getBoundingClientRect());
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  return [...document.querySelectorAll('main button, main a, main input, main select, header button, header a')]
+    .filter((c) => c.offsetParent !== null && toasts.some((t) => hit(t, c.getBoundingClientRect())))
+    .map((c) => c.textContent.trim() || c.getAttribute('aria-label'));
+}"""
+
+
+def assert_toasts_cover_no_control(page: Page) -> None:
+    assert page.evaluate(COVERED_CONTROLS) == [], "a notification covers a control"
+
+
+def assert_fits(page: Page, what: str) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{what} is {overflow}px wider than the screen"
