@@ -9,9 +9,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from user_service.limiter import Attempt, Blocked
 from user_service.models import Account, UserQuery
+from user_service.passwords import Passwords
 from user_service.ports import DuplicateUserError
+from user_service.settings import UserSettings
+
+NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/users"
+FAST_HASHES = Passwords(time_cost=1, memory_kib=1024)
+
+
+def private_pem() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def offline_settings(**overrides: object) -> UserSettings:
+    """user_service's settings pointing at no reachable database or Redis (create_app connects lazily)."""
+    values = {"env": "test", "user_db_url": NOWHERE, "user_db_replica_urls": "", "redis_url": None}
+    return UserSettings(**{**values, **overrides})
 
 
 class FakeUsers:

@@ -10,6 +10,7 @@ import pytest
 
 from booking_service import api as booking_api
 from booking_service import errors as booking_errors
+from tests.support.user_fakes import offline_settings, private_pem
 from user_service import api as user_api
 from user_service import create_app, services
 from user_service import errors as user_errors
@@ -60,9 +61,7 @@ def test_a_throttled_login_is_refused_before_the_database_is_asked() -> None:
 
 
 def test_a_throttled_login_answers_429_with_retry_after() -> None:
-    from tests.unit.test_user_rules import private_pem, settings
-
-    app = create_app(settings(jwt_private_key=private_pem()))
+    app = create_app(offline_settings(jwt_private_key=private_pem()))
     deps = app.extensions["user_service"]
     app.extensions["user_service"] = dataclasses.replace(
         deps, uow=UntouchableDatabase(), limiter=RefusingLimiter(7)
