@@ -1,4 +1,5 @@
-"""The seed's Socket.IO events against two real realtime instances (gunicorn gevent), a real Redis and the
+"""The seed's Socket.IO events (connecting, get-notification, stop-notification, the Notifier)
+against two real realtime instances (gunicorn gevent), a real Redis and the
 real booking database (only properties that exist may be watched: each test inserts its own).
 
 Real python-socketio clients connect straight to `booking_realtime` instances 0 and 1; nothing is mocked.
@@ -7,10 +8,7 @@ The abuse limits (auth deadline, event budget, token in the URL) are tested in t
 
 from __future__ import annotations
 
-import itertools
-import random
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -19,68 +17,16 @@ import socketio
 
 from booking_service.notifications import Notifier
 from booking_service.subscriptions import SubscriptionStore
-from tests.support.data import insert_property
 from tests.support.notification_client import NotificationClient
+from tests.support.realtime_events import (
+    BAD_PAYLOADS,
+    ERROR,
+    assert_room_gets_only_marker,
+    fresh_id,
+    subscribed,
+)
 
 pytestmark = pytest.mark.timeout(120)
-
-_ids = itertools.count(random.randrange(10**6, 10**9, 10**5))
-ERROR = {"message": "Error"}
-BAD_PAYLOADS = [
-    None,
-    "7",
-    [7],
-    7,
-    {},
-    {"property_id": None},
-    {"property_id": "abc"},
-    {"property_id": 1.5},
-    {"property_id": -1},
-    {"property_id": True},
-    {"property_id": "9" * 5000},
-]
-
-
-def fresh_id() -> int:
-    """Distinct user ids per test: Redis outlives a test, and the stack is shared."""
-    return next(_ids)
-
-
-@pytest.fixture
-def new_property(stack_booking_db) -> Callable[[], int]:
-    """A property of this test's own, in the booking database (watching needs one that exists)."""
-    return lambda: insert_property(stack_booking_db, "Realtime, RT", 90, "rt-events")
-
-
-@pytest.fixture
-def property_id(new_property) -> int:
-    return new_property()
-
-
-@pytest.fixture
-def connect(stack) -> Iterator[Callable[..., NotificationClient]]:
-    opened: list[NotificationClient] = []
-
-    def _connect(
-        instance: int = 0, user_id: int | None = None, role: str = "user", **options
-    ) -> NotificationClient:
-        token = stack.token(user_id or fresh_id(), role)
-        client = NotificationClient.connect(stack.url("booking_realtime", instance), token, **options)
-        opened.append(client)
-        return client
-
-    yield _connect
-    for client in opened:
-        client.close()
-
-
-def subscribed(client: NotificationClient, property_id: int) -> None:
-    assert client.message("get-notification", {"property_id": property_id}, "notification_response") == (
-        f"Subscribed to notification for property with ID:{property_id}"
-    )
-    assert client.message("join-room", {"property_id": property_id}, "join_response") == (
-        f"Connected to room {property_id} for notifications"
-    )
 
 
 # ---- connect ---------------------------------------------------------------------------------------
@@ -194,93 +140,6 @@ def test_watching_a_property_that_does_not_exist_answers_error(connect, property
     subscribed(client, property_id)
 
 
-# ---- join-room / leave-room ------------------------------------------------------------------------
-def test_join_room_requires_a_subscription(connect, property_id) -> None:
-    user_id = fresh_id()
-    client = connect(0, user_id)
-    assert client.message("join-room", {"property_id": property_id}, "join_response") == (
-        f"User {user_id} is not subscribed to get notifications for room: {property_id}"
-    )
-    subscribed(client, property_id)
-
-
-def test_leave_room_stops_delivery_but_keeps_the_subscription(connect, stack, property_id) -> None:
-    user_id = fresh_id()
-    client = connect(1, user_id)
-    assert client.message("leave-room", {"property_id": property_id}, "leave_response") == (
-        f"User {user_id} did not get notification for property with ID: {property_id}"
-    )
-    subscribed(client, property_id)
-    assert client.message("leave-room", {"property_id": property_id}, "leave_response") == (
-        f"Left from room {property_id}"
-    )
-    assert_room_gets_only_marker(stack, property_id, outsiders=[client])
-    assert client.message("get-notification", {"property_id": property_id}, "notification_response") == (
-        f"Already watching notification for property with ID:{property_id}"
-    )
-
-
-# ---- broadcast -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("event", ["broadcast_notification", "broadcast-notification"])
-def test_admin_broadcast_reaches_room_members_on_every_instance(connect, event, property_id) -> None:
-    members = [connect(0), connect(1, transports=["websocket"])]
-    for member in members:
-        subscribed(member, property_id)
-    outsider = connect(0)
-    admin = connect(1, role="admin")
-    admin.sio.emit(event, {"property_id": property_id, "notification": {"text": "pool closed"}})
-    for member in members:
-        assert member.wait_for("notification_update")["update"] == {"text": "pool closed"}
-    # The member on instance 0 got it, so the outsider on instance 0 was skipped in the same fan-out.
-    assert outsider.events("notification_update") == []
-    assert admin.events("notification_update") == []
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        {"property_id": 1},
-        {"notification": "x"},
-        {"property_id": "abc", "notification": "x"},
-        {"property_id": 1, "notification": "x" * 20_000},
-        "text",
-        None,
-    ],
-)
-def test_broadcast_with_missing_or_bad_fields_answers_error_to_sender(connect, payload) -> None:
-    admin = connect(0, role="admin")
-    assert admin.request("broadcast_notification", payload, "notification_update") == ERROR
-    assert admin.sio.connected
-
-
-@pytest.mark.parametrize("role", ["user", "host"])
-def test_only_admins_may_broadcast(connect, stack, role, property_id) -> None:
-    member = connect(1)
-    subscribed(member, property_id)
-    sender = connect(0, role=role)
-    reply = sender.request(
-        "broadcast_notification", {"property_id": property_id, "notification": "x"}, "notification_update"
-    )
-    assert reply == {"message": "Forbidden"}
-    assert_room_gets_only_marker(stack, property_id, members=[member])
-
-
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_oversized_frame_disconnects_only_its_sender(connect, transport, property_id) -> None:
-    bystander = connect(1, transports=["websocket"])
-    subscribed(bystander, property_id)
-    attacker = connect(1, transports=[transport])
-    attacker.sio.emit("get-notification", {"property_id": "1" * 200_000})  # > SOCKETIO_MAX_MESSAGE_BYTES
-    deadline = time.monotonic() + 15  # polling notices only at its next request; slow under load
-    while attacker.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not attacker.sio.connected
-    assert bystander.sio.connected
-    assert bystander.message("leave-room", {"property_id": property_id}, "leave_response") == (
-        f"Left from room {property_id}"
-    )
-
-
 # ---- Notifier (the REST processes' emitter) ---------------------------------------------------------
 def test_notifier_reaches_the_room_on_both_instances(connect, stack, property_id) -> None:
     members = [connect(0), connect(1)]
@@ -317,31 +176,3 @@ def test_health_and_readiness(stack) -> None:
         assert requests.get(f"{base}/health", timeout=5).json() == {"status": "ok"}
         ready = requests.get(f"{base}/ready", timeout=5)
         assert ready.status_code == 200 and ready.json()["checks"] == {"redis": "ok"}
-
-
-MARKER = {"update": {"marker": True}}
-
-
-def assert_room_gets_only_marker(stack, property_id: int, members=(), outsiders=()) -> None:
-    """Publishes a marker after the action under test. The queue is FIFO, so anything the action sent to
-    the room would arrive before it: members must get exactly the marker, outsiders nothing at all."""
-    marks = [client.mark() for client in (*members, *outsiders)]
-    probes = [
-        NotificationClient.connect(stack.url("booking_realtime", i), stack.token(fresh_id())) for i in (0, 1)
-    ]
-    try:
-        for probe in probes:
-            subscribed(probe, property_id)
-        Notifier(stack.env["REDIS_URL"]).property_event(property_id, MARKER["update"])
-        for client, mark in zip((*probes, *members), (0, 0, *marks), strict=False):
-            client.wait_for(
-                "notification_update", lambda data: data["update"] == MARKER["update"], after=mark
-            )
-            updates = [r.data["update"] for r in client.received[mark:] if r.event == "notification_update"]
-            assert updates == [MARKER["update"]]
-    finally:
-        for probe in probes:
-            probe.close()
-    probes[0].sio.sleep(0.2)
-    for client, mark in zip(outsiders, marks[len(members) :], strict=True):
-        assert [r for r in client.received[mark:] if r.event == "notification_update"] == []
