@@ -92,7 +92,7 @@ def test_login_spraying_from_one_address_gets_429(sec_stack, new_account):
 
 def test_a_thousand_subscriptions_from_one_client_are_capped(sec_stack):
     """The per-connection event budget cuts the burst off long before the subscription cap (both are
-    tested on their own in tests/security/test_socketio_abuse.py and tests/integration)."""
+    tested on their own in tests/security/socketio_abuse/ and tests/integration)."""
     user_id = 600_000 + uuid.uuid4().int % 99_999
     client = NotificationClient.connect(
         sec_stack.socket_url, sec_stack.token(user_id), transports=["websocket"]

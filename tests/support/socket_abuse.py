@@ -8,15 +8,24 @@ import itertools
 import json
 import math
 import multiprocessing
+import threading
 import time
+import uuid
 from typing import Any
 
 import requests
 import websocket
 
+from booking_service.realtime.settings import RealtimeSettings
+from tests.support.notification_client import NotificationClient
+
 EIO = "/socket.io/?EIO=4"
 CLOSE = "1"  # Engine.IO CLOSE packet
 RECORD_SEPARATOR = "\x1e"  # between packets of one long-polling payload
+DEFAULTS = RealtimeSettings()
+DEADLINE = DEFAULTS.realtime_auth_deadline_seconds
+BURST = DEFAULTS.realtime_event_burst
+REFUSALS = DEFAULTS.realtime_flood_refusals
 
 
 def event_frame(event: str, payload: Any) -> str:
@@ -184,3 +193,22 @@ class Flooders:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
+
+
+# ---- python-socketio clients of the abuse tests ----------------------------------------------------
+
+
+def user_id() -> int:
+    return 300_000_000 + uuid.uuid4().int % 10_000_000
+
+
+def connected(opened: list[NotificationClient], base: str, token: str) -> NotificationClient:
+    client = NotificationClient.connect(base, token, transports=["websocket"])
+    opened.append(client)
+    return client
+
+
+def on_disconnect(client: NotificationClient) -> threading.Event:
+    gone = threading.Event()
+    client.sio.on("disconnect", lambda *_: gone.set())
+    return gone
