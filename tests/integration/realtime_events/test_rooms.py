@@ -1,10 +1,5 @@
-"""The seed's Socket.IO rooms (join-room, leave-room, broadcast, oversized frames)
-against two real realtime instances (gunicorn gevent), a real Redis and the
-real booking database (only properties that exist may be watched: each test inserts its own).
-
-Real python-socketio clients connect straight to `booking_realtime` instances 0 and 1; nothing is mocked.
-The abuse limits (auth deadline, event budget, token in the URL) are tested in tests/security.
-"""
+"""The seed's Socket.IO rooms: join-room, leave-room, broadcast, oversized frames
+(against what: the package's docstring)."""
 
 from __future__ import annotations
 
