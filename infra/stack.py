@@ -12,7 +12,6 @@ import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple
 from pathlib import Path
 
 from infra.keys import ensure_keypair, list_user_ids, sign_token
@@ -72,9 +71,6 @@ class Stack:
         self.keys_dir = root / "keys"
         self.private_key, self.public_key = ensure_keypair(self.keys_dir)
         self.credentials = StackSecrets.remembered(root)
-        self.secret_key, self.mariadb_password, self.postgres_password, self.redis_password = astuple(
-            self.credentials
-        )
         self.photo_dir = root / "photos"  # listing photos: booking_service writes, nginx serves /photos/
         self.photo_dir.mkdir(mode=0o755, exist_ok=True)
         self.env = {
@@ -218,8 +214,9 @@ class Stack:
             list(pool.map(self._launch, first))
             cluster_ports = self.ports.cluster
             replica = pool.submit(self._launch, self.servers["postgres_replica"])
-            create_cluster(cluster_ports, self.redis_password)
-            wait_or_fail(lambda: cluster_healthy(cluster_ports, self.redis_password), 30, "redis cluster")
+            password = self.credentials.redis_password
+            create_cluster(cluster_ports, password)
+            wait_or_fail(lambda: cluster_healthy(cluster_ports, password), 30, "redis cluster")
             replica.result()
 
     def _start_services(self) -> None:

@@ -47,8 +47,8 @@ def test_row_written_on_primary_is_readable_on_replica(servers: tuple[Stack, dic
     stack, _ = servers
     marker = uuid.uuid4().hex
     with (
-        pg_connect(stack.ports.postgres_primary, stack.postgres_password, "users") as primary,
-        pg_connect(stack.ports.postgres_replica, stack.postgres_password, "users") as replica,
+        pg_connect(stack.ports.postgres_primary, stack.credentials.postgres_password, "users") as primary,
+        pg_connect(stack.ports.postgres_replica, stack.credentials.postgres_password, "users") as replica,
     ):
         primary.execute("create table if not exists launcher_probe (marker text primary key)")
         assert wait_for(lambda: replica.execute("select to_regclass('launcher_probe')").fetchone()[0], 5)
@@ -66,7 +66,10 @@ def test_redis_cluster_has_three_masters_each_with_one_replica(
 ) -> None:
     stack, _ = servers
     node = redis.Redis(
-        host="127.0.0.1", port=stack.ports.cluster[0], password=stack.redis_password, decode_responses=True
+        host="127.0.0.1",
+        port=stack.ports.cluster[0],
+        password=stack.credentials.redis_password,
+        decode_responses=True,
     )
     info = node.execute_command("CLUSTER INFO")
     assert info["cluster_state"] == "ok"
@@ -80,7 +83,10 @@ def test_redis_cluster_has_three_masters_each_with_one_replica(
 def test_key_set_through_cluster_client_is_readable(servers: tuple[Stack, dict[str, float]]) -> None:
     stack, _ = servers
     client = redis.RedisCluster(
-        host="127.0.0.1", port=stack.ports.cluster[0], password=stack.redis_password, decode_responses=True
+        host="127.0.0.1",
+        port=stack.ports.cluster[0],
+        password=stack.credentials.redis_password,
+        decode_responses=True,
     )
     keys = {f"probe:{i}:{uuid.uuid4().hex}": str(i) for i in range(20)}
     for key, value in keys.items():
@@ -95,7 +101,7 @@ def test_mariadb_accepts_the_app_user(servers: tuple[Stack, dict[str, float]]) -
         host="127.0.0.1",
         port=stack.ports.mariadb,
         user="app",
-        password=stack.mariadb_password,
+        password=stack.credentials.mariadb_password,
         database="bookings",
         ssl_disabled=True,
     )

@@ -60,7 +60,7 @@ def test_postgres_with_a_wrong_password_is_refused(sec_stack, server: str, dbnam
 
 @pytest.mark.parametrize(("server", "dbname"), POSTGRES)
 def test_postgres_with_the_stack_password_is_accepted(sec_stack, server: str, dbname: str) -> None:
-    with pg_attempt(sec_stack, server, dbname, password=sec_stack.postgres_password) as conn:
+    with pg_attempt(sec_stack, server, dbname, password=sec_stack.credentials.postgres_password) as conn:
         assert conn.execute("select current_user").fetchone() == ("postgres",)
 
 
@@ -83,7 +83,9 @@ def test_redis_without_or_with_a_wrong_password_is_refused(sec_stack, index: int
         with pytest.raises(redis.AuthenticationError):
             client.get("anything")
         client.close()
-    trusted = redis.Redis(host="127.0.0.1", port=port, password=sec_stack.redis_password, socket_timeout=2)
+    trusted = redis.Redis(
+        host="127.0.0.1", port=port, password=sec_stack.credentials.redis_password, socket_timeout=2
+    )
     assert trusted.ping()
     trusted.close()
 
@@ -99,7 +101,7 @@ def test_redis_cluster_client_without_the_password_cannot_start(sec_stack) -> No
 
 
 def test_store_passwords_are_in_no_process_command_line(sec_stack) -> None:
-    secrets = [getattr(sec_stack, name) for name in SECRET_FILES]
+    secrets = [getattr(sec_stack.credentials, name) for name in SECRET_FILES]
     leaks = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
