@@ -5,7 +5,6 @@ value. The property tests that found them are in test_input_bounds.py."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -16,18 +15,14 @@ from booking_service.inputs import (
     MAX_NIGHTS,
     MAX_PRICE,
     parse_booking,
+    parse_property_fields,
     parse_property_filters,
 )
-from booking_service.inputs import parse_property_fields as parse_property_body
 from common import inputs
 from common.auth import InvalidToken, _identity_from_claims
 from common.errors import BadRequest
 from tests.support.data import Days, day, on_the_day
 from user_service import validation as user_validation
-
-
-def parse_property_fields(body: Any, *, partial: bool) -> dict[str, Any]:
-    return dict(parse_property_body(body, partial=partial).values)
 
 
 @pytest.mark.parametrize(
@@ -69,15 +64,17 @@ def test_price_body_refuses_non_finite_over_precise_and_out_of_range_numbers(val
 def test_a_valid_property_body_becomes_its_column_values() -> None:
     body = {"name": " Loft ", "location": "Oslo", "pricePerNight": 99, "availability": False,
             "description": "", "maxGuests": 4}  # fmt: skip
-    assert parse_property_fields(body, partial=False) == {
+    assert parse_property_fields(body, partial=False).values == {
         "name": "Loft", "location": "Oslo", "price_per_night": Decimal(99), "availability": False,
         "description": "", "max_guests": 4,
     }  # fmt: skip
 
 
 def test_price_body_takes_the_maximum_with_two_decimals() -> None:
-    assert parse_property_fields({"pricePerNight": 999999.99}, partial=True) == {"price_per_night": MAX_PRICE}
-    assert parse_property_fields({"pricePerNight": 175.5}, partial=True) == {
+    assert parse_property_fields({"pricePerNight": 999999.99}, partial=True).values == {
+        "price_per_night": MAX_PRICE
+    }
+    assert parse_property_fields({"pricePerNight": 175.5}, partial=True).values == {
         "price_per_night": Decimal("175.5")
     }
 

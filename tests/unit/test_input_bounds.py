@@ -20,19 +20,14 @@ from booking_service.inputs import (
     MAX_NIGHTS,
     MAX_PRICE,
     parse_booking,
+    parse_property_fields,
     parse_property_filters,
 )
-from booking_service.inputs import parse_property_fields as parse_property_body
 from booking_service.properties.model import todays_on_earth, utc_now
 from common import inputs
 from common.errors import BadRequest
 from common.web import BoundedIntConverter
 from user_service import validation as user_validation
-
-
-def parse_property_fields(body: Any, *, partial: bool) -> dict[str, Any]:
-    return dict(parse_property_body(body, partial=partial).values)
-
 
 FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -162,9 +157,10 @@ def test_booking_bodies_are_within_the_horizon_or_a_400(body: dict[str, Any]) ->
     )
 )
 def test_property_bodies_are_bounded_or_a_400(body: dict[str, Any]) -> None:  # fmt: skip
-    values = outcome(parse_property_fields, body, partial=True)
-    if values is None:
+    fields = outcome(parse_property_fields, body, partial=True)
+    if fields is None:
         return
+    values = fields.values
     price = values.get("price_per_night")
     assert price is None or (0 < price <= MAX_PRICE and small_decimal(price, MAX_PRICE, 2))
     assert values.get("max_guests") is None or 1 <= values["max_guests"] <= 100
