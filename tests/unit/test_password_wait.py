@@ -8,23 +8,16 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.support.user_fakes import FakeLimiter, FakeUnitOfWork
+from tests.support.user_fakes import FAST_ARGON2, FAST_HASHES, FakeLimiter, FakeUnitOfWork, private_pem
 from user_service import errors, services
 from user_service.models import Credentials, Registration
 from user_service.passwords import Passwords
 from user_service.tokens import TokenSigner
 
-FAST = {"time_cost": 1, "memory_kib": 1024}
-
 
 def signer() -> TokenSigner:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return TokenSigner(pem.decode(), issuer="i", key_id="k", ttl_seconds=60)
+    return TokenSigner(private_pem(), issuer="i", key_id="k", ttl_seconds=60)
 
 
 class KeptFutures(ThreadPoolExecutor):
@@ -43,7 +36,7 @@ class KeptFutures(ThreadPoolExecutor):
 def test_a_check_still_queued_when_the_wait_ends_is_busy_and_never_runs() -> None:
     runner, release = KeptFutures(), threading.Event()
     runner.submit(release.wait)  # the only thread is taken
-    passwords = Passwords(**FAST, runner=runner, wait_seconds=0.05)
+    passwords = Passwords(**FAST_ARGON2, runner=runner, wait_seconds=0.05)
     started = time.monotonic()
     with pytest.raises(errors.PasswordChecksBusy) as busy:
         passwords.verify(None, "pw")
@@ -54,7 +47,7 @@ def test_a_check_still_queued_when_the_wait_ends_is_busy_and_never_runs() -> Non
 
 
 def test_a_check_done_within_the_wait_answers_as_usual() -> None:
-    passwords = Passwords(**FAST, wait_seconds=5)
+    passwords = Passwords(**FAST_ARGON2, wait_seconds=5)
     assert passwords.verify(passwords.hash("pw"), "pw")
 
 
@@ -62,7 +55,7 @@ class BusyPasswords(Passwords):
     """Checks answer at once; every new hash finds the threads busy."""
 
     def __init__(self, *, verify_busy: bool) -> None:
-        super().__init__(**FAST)
+        super().__init__(**FAST_ARGON2)
         self.verify_busy = verify_busy
 
     def verify(self, password_hash: str | None, password: str) -> bool:
@@ -78,7 +71,7 @@ class BusyPasswords(Passwords):
 
 
 def registered(uow: FakeUnitOfWork) -> None:
-    services.register(services.UserDeps(uow, Passwords(**FAST), signer(), FakeLimiter()),
+    services.register(services.UserDeps(uow, FAST_HASHES, signer(), FakeLimiter()),
                       Registration("ann", "ann@example.com", "first password"))  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from common.auth import TokenVerifier
 from common.errors import BadRequest
 from common.settings import ConfigurationError
 from tests.support.user_fakes import (
+    FAST_ARGON2,
+    FAST_HASHES,
     offline_settings,
     private_pem,
 )
@@ -65,7 +67,7 @@ def test_paging_defaults_and_bounds(args: dict[str, str], expected: tuple[int, i
 
 
 def test_passwords_verify_only_the_right_password_and_never_without_a_hash() -> None:
-    passwords = Passwords(time_cost=1, memory_kib=1024)
+    passwords = FAST_HASHES
     stored = passwords.hash("right password")
     assert stored.startswith("$argon2id$") and "right password" not in stored
     assert passwords.verify(stored, "right password")
@@ -82,7 +84,7 @@ def test_argon2_runs_on_threads_of_the_lowest_scheduling_class_and_leaves_the_ca
     pool = low_priority_pool(1)
     try:
         assert pool.submit(priority).result() == os.SCHED_IDLE
-        passwords = Passwords(time_cost=1, memory_kib=1024, runner=pool)
+        passwords = Passwords(**FAST_ARGON2, runner=pool)
         assert passwords.verify(passwords.hash("pw"), "pw")
     finally:
         pool.shutdown()
@@ -101,13 +103,13 @@ def test_passwords_hash_and_verify_on_the_runner_they_are_given() -> None:
             return future
 
     inline = Inline()
-    passwords = Passwords(time_cost=1, memory_kib=1024, runner=inline)
+    passwords = Passwords(**FAST_ARGON2, runner=inline)
     assert not passwords.verify(passwords.hash("pw"), "other")
     assert inline.calls == 2
 
 
 def test_passwords_flag_hashes_made_with_weaker_parameters() -> None:
-    weak = Passwords(time_cost=1, memory_kib=1024).hash("pw")
+    weak = FAST_HASHES.hash("pw")
     assert Passwords(time_cost=2, memory_kib=2048).needs_rehash(weak)
 
 
